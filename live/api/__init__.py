@@ -1,0 +1,1 @@
+"""HTTP handlers, thin: parse, call the domain, answer. Each module lists its `ENDPOINTS`."""

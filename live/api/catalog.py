@@ -1,0 +1,120 @@
+"""The catalog endpoints: products by SKU."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from live.api.http import Endpoint, identity_of, json_response, path_param, read_json, services
+from live.auth import require_admin
+from live.errors import BadRequest
+from live.validation import expect_object, int_field, query_limit, text_field
+
+SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MAX_PRICE_CENTS = 100_000_000
+
+
+def parse_sku(value: str) -> str:
+    if not SKU_RE.match(value):
+        raise BadRequest(
+            "`sku` must be 1 to 64 letters, digits, dots, dashes or underscores", field="sku"
+        )
+    return value
+
+
+def parse_product(
+    body: dict[str, Any], currencies: tuple[str, ...], max_title: int, max_description: int
+) -> dict[str, Any]:
+    """The product a merchant sent, checked field by field. Pure."""
+    sku = parse_sku(text_field(body, "sku", max_len=64))
+    currency = text_field(body, "currency", max_len=3, min_len=3).upper()
+    if currency not in currencies:
+        raise BadRequest(f"`currency` must be one of {', '.join(currencies)}", field="currency")
+    image_url = text_field(body, "image_url", max_len=2000, required=False)
+    if image_url and not image_url.startswith(("https://", "http://", "/")):
+        raise BadRequest("`image_url` must be an http(s) URL or a path", field="image_url")
+    return {
+        "sku": sku,
+        "title": text_field(body, "title", max_len=max_title),
+        "price_cents": int_field(body, "price_cents", low=0, high=MAX_PRICE_CENTS),
+        "currency": currency,
+        "image_url": image_url or None,
+        "description": text_field(
+            body, "description", max_len=max_description, required=False, min_len=0
+        ),
+    }
+
+
+async def create_product(request: Request) -> Response:
+    svc = services(request)
+    require_admin(identity_of(request))
+    cfg = svc.settings.catalog
+    product = parse_product(
+        expect_object(await read_json(request)),
+        cfg.currencies,
+        cfg.max_title_len,
+        cfg.max_description_len,
+    )
+    product["created_at"] = svc.now_ms()
+    return json_response(await svc.catalog.create(product, svc.now_ms()), 201)
+
+
+async def get_product(request: Request) -> Response:
+    svc = services(request)
+    return json_response(await svc.catalog.get(parse_sku(path_param(request, "sku"))))
+
+
+async def list_products(request: Request) -> Response:
+    svc = services(request)
+    limit = query_limit(request.query_params.get("limit"))
+    cursor = request.query_params.get("cursor") or "0"
+    if not cursor.isdigit():
+        raise BadRequest("`cursor` is not one this server gave", field="cursor")
+    products, next_cursor = await svc.catalog.page(limit, int(cursor))
+    return json_response(
+        {"products": products, "next": str(next_cursor) if next_cursor is not None else None}
+    )
+
+
+PRODUCT_SCHEMA = {
+    "type": "object",
+    "required": ["sku", "title", "price_cents", "currency"],
+    "properties": {
+        "sku": {"type": "string", "pattern": SKU_RE.pattern},
+        "title": {"type": "string", "minLength": 1, "maxLength": 200},
+        "price_cents": {"type": "integer", "minimum": 0, "maximum": MAX_PRICE_CENTS},
+        "currency": {"type": "string", "minLength": 3, "maxLength": 3},
+        "image_url": {"type": "string"},
+        "description": {"type": "string"},
+    },
+}
+
+ENDPOINTS = [
+    Endpoint(
+        "POST",
+        "/api/products",
+        create_product,
+        "Add a product to the catalog",
+        who="admin",
+        body=PRODUCT_SCHEMA,
+        responses={201: "the product", 409: "sku_exists"},
+    ),
+    Endpoint(
+        "GET",
+        "/api/products",
+        list_products,
+        "List the catalog",
+        query=("limit", "cursor"),
+        responses={200: "{products, next}"},
+    ),
+    Endpoint(
+        "GET",
+        "/api/products/{sku}",
+        get_product,
+        "One product",
+        responses={200: "the product", 404: "not_found"},
+    ),
+]

@@ -1,0 +1,38 @@
+"""The pages: static files under web/, no build step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+
+from live.api.http import Endpoint
+from live.settings import PROJECT_ROOT
+
+WEB_DIR = PROJECT_ROOT / "web"
+
+
+def _page(name: str) -> Path:
+    return WEB_DIR / name
+
+
+async def rooms_page(request: Request) -> Response:
+    return FileResponse(_page("index.html"))
+
+
+async def viewer_page(request: Request) -> Response:
+    return FileResponse(_page("viewer.html"))
+
+
+async def studio_page(request: Request) -> Response:
+    return FileResponse(_page("studio.html"))
+
+
+ENDPOINTS = [
+    Endpoint("GET", "/", rooms_page, "Live rooms (HTML)", content_type="text/html"),
+    Endpoint("GET", "/r/{room_id}", viewer_page, "Viewer page (HTML)", content_type="text/html"),
+    Endpoint(
+        "GET", "/studio/{room_id}", studio_page, "Host studio (HTML)", content_type="text/html"
+    ),
+]

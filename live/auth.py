@@ -1,0 +1,138 @@
+"""Signed, expiring tokens and roles. Pure: no I/O.
+
+A token is `base64url(json claims) "." base64url(hmac-sha256)`. The admin's token is the
+`LIVE_ADMIN_TOKEN` value itself, compared in constant time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+import orjson
+
+from live.errors import Forbidden, Unauthorized
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    HOST = "host"
+    VIEWER = "viewer"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is calling. `room_id` is set for hosts: the one room they may run."""
+
+    role: Role
+    user_id: str
+    name: str
+    room_id: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        """Hosts and admins moderate and are exempt from chat limits."""
+        return self.role in (Role.ADMIN, Role.HOST)
+
+    def may_manage(self, room_id: str) -> bool:
+        """True for the admin and for the host of this room."""
+        return self.role is Role.ADMIN or (self.role is Role.HOST and self.room_id == room_id)
+
+
+ADMIN_IDENTITY = Identity(role=Role.ADMIN, user_id="admin", name="admin")
+
+
+def derive_secret(configured: str, admin_token: str | None) -> bytes:
+    """The signing key: the configured secret, else one derived from the admin token."""
+    if configured:
+        return configured.encode()
+    if admin_token:
+        return hmac.new(admin_token.encode(), b"live token signing v1", hashlib.sha256).digest()
+    # No admin and no secret: tokens only live as long as this process.
+    return secrets.token_bytes(32)
+
+
+class TokenSigner:
+    """Issues and verifies tokens with one secret."""
+
+    def __init__(self, secret: bytes, admin_token: str | None) -> None:
+        self._secret = secret
+        self._admin_token = admin_token.encode() if admin_token else None
+
+    def issue(self, identity: Identity, *, ttl_s: int, now: float) -> str:
+        """A token for `identity` valid for `ttl_s` seconds from `now`."""
+        claims: dict[str, str | int] = {
+            "r": identity.role.value,
+            "u": identity.user_id,
+            "n": identity.name,
+        }
+        if identity.room_id is not None:
+            claims["room"] = identity.room_id
+        claims["exp"] = int(now) + ttl_s
+        body = _b64(orjson.dumps(claims))
+        return f"{body}.{self._sign(body)}"
+
+    def verify(self, token: str, *, now: float) -> Identity:
+        """The identity in `token`, or `Unauthorized` if it is forged, garbled or expired."""
+        if self._admin_token is not None and hmac.compare_digest(
+            token.encode(errors="replace"), self._admin_token
+        ):
+            return ADMIN_IDENTITY
+        body, _, signature = token.partition(".")
+        if not body or not hmac.compare_digest(signature.encode(), self._sign(body).encode()):
+            raise Unauthorized("invalid token")
+        try:
+            claims = orjson.loads(_unb64(body))
+            role = Role(claims["r"])
+            expires = int(claims["exp"])
+            identity = Identity(role, str(claims["u"]), str(claims["n"]), claims.get("room"))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise Unauthorized("invalid token") from exc
+        if role is Role.ADMIN:
+            raise Unauthorized("invalid token")
+        if expires <= now:
+            raise Unauthorized("token expired")
+        return identity
+
+    def _sign(self, body: str) -> str:
+        return _b64(hmac.new(self._secret, body.encode(), hashlib.sha256).digest())
+
+
+def require_manager(identity: Identity | None, room_id: str) -> Identity:
+    """The identity if it may manage `room_id` (its host or the admin), else 401/403."""
+    if identity is None:
+        raise Unauthorized("a host or admin token is required")
+    if not identity.may_manage(room_id):
+        raise Forbidden("only this room's host or an admin may do this")
+    return identity
+
+
+def require_admin(identity: Identity | None) -> Identity:
+    if identity is None:
+        raise Unauthorized("the admin token is required")
+    if identity.role is not Role.ADMIN:
+        raise Forbidden("only an admin may do this")
+    return identity
+
+
+def require_user(identity: Identity | None) -> Identity:
+    if identity is None:
+        raise Unauthorized("a token is required: create a session with POST /api/sessions")
+    return identity
+
+
+def new_id(prefix: str) -> str:
+    """A short random id such as `r_3k9x...`: unguessable, URL-safe."""
+    return f"{prefix}_{secrets.token_urlsafe(9).replace('-', 'x').replace('_', 'y')}"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

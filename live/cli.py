@@ -1,0 +1,203 @@
+"""`live serve` and `live demo`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from live.logs import configure_logging
+from live.redisdb.embedded import EmbeddedRedis, EmbeddedRedisError
+from live.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
+
+VAR_DIR = PROJECT_ROOT / "var"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="live", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("serve", "run the server"),
+        ("demo", "run the server with a demo room and print its URLs"),
+    ):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--host", default=None)
+        sub.add_argument("--port", type=int, default=None)
+        sub.add_argument("--workers", type=int, default=None)
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        sys.exit(f"live: {exc}")
+    configure_logging(settings.logging.level, settings.logging.format)
+    host = args.host or settings.server.host
+    port = args.port if args.port is not None else settings.server.port
+    workers = args.workers or settings.server.workers
+    on_ready = _seed_demo if args.command == "demo" else None
+    sys.exit(serve(settings, host, port, workers, on_ready=on_ready))
+
+
+def admin_token() -> str:
+    """LIVE_ADMIN_TOKEN, or one generated once and kept in var/admin_token."""
+    token = os.environ.get("LIVE_ADMIN_TOKEN")
+    if token:
+        return token
+    path = VAR_DIR / "admin_token"
+    if path.exists() and path.read_text().strip():
+        token = path.read_text().strip()
+    else:
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        token = secrets.token_urlsafe(32)
+        path.write_text(token + "\n")
+        path.chmod(0o600)
+    os.environ["LIVE_ADMIN_TOKEN"] = token
+    print(f"live: admin token in {path}", file=sys.stderr)
+    return token
+
+
+def serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    workers: int,
+    *,
+    on_ready: Any = None,
+) -> int:
+    import uvicorn
+
+    token = admin_token()
+    embedded: EmbeddedRedis | None = None
+    if not settings.redis_url:
+        embedded = EmbeddedRedis(
+            Path(settings.redis.embedded_dir)
+            if Path(settings.redis.embedded_dir).is_absolute()
+            else PROJECT_ROOT / settings.redis.embedded_dir,
+            appendfsync=settings.commerce.durability,
+        )
+        try:
+            os.environ["LIVE_REDIS_URL"] = embedded.start()
+        except EmbeddedRedisError as exc:
+            print(f"live: {exc}", file=sys.stderr)
+            return 1
+    _prepare_metrics_dir(workers)
+    if on_ready is not None:
+        base = settings.server.public_url or f"http://{host}:{port}"
+        threading.Thread(target=on_ready, args=(base, token), daemon=True).start()
+    try:
+        uvicorn.run(
+            "live.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers if workers > 1 else None,
+            loop="uvloop",
+            http="httptools",
+            ws="websockets-sansio",
+            lifespan="on",
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=int(settings.server.shutdown_grace_s),
+            ws_max_size=settings.realtime.max_frame_bytes,
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+def _prepare_metrics_dir(workers: int) -> None:
+    # Every worker writes its counters here; /metrics sums them. A fresh dir per start.
+    path = VAR_DIR / "metrics" / str(os.getpid())
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+
+
+DEMO_PRODUCTS = [
+    {
+        "sku": "demo-linen-shirt",
+        "title": "Washed linen shirt, oat",
+        "price_cents": 32900,
+        "currency": "CNY",
+        "image_url": "/static/img/linen-shirt.svg",
+        "description": "Stone-washed European linen, relaxed cut. Softens with every wash.",
+    },
+    {
+        "sku": "demo-ceramic-mug",
+        "title": "Hand-thrown ceramic mug",
+        "price_cents": 12800,
+        "currency": "CNY",
+        "image_url": "/static/img/ceramic-mug.svg",
+        "description": "Made in Jingdezhen; each glaze is a little different. 350 ml.",
+    },
+    {
+        "sku": "demo-silk-scarf",
+        "title": "Mulberry silk scarf",
+        "price_cents": 45900,
+        "currency": "CNY",
+        "image_url": "/static/img/silk-scarf.svg",
+        "description": "19 momme silk twill with hand-rolled edges.",
+    },
+]
+
+
+def _api(base: str, path: str, token: str, body: dict[str, Any]) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        base + path,
+        data=orjson.dumps(body),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, orjson.loads(answer.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, orjson.loads(exc.read() or b"{}")
+
+
+def _wait_healthy(base: str, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=2) as answer:
+                if answer.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def _seed_demo(base: str, token: str) -> None:
+    """Create the demo products and a room once the server answers; print the URLs."""
+    if not _wait_healthy(base, 60):
+        print("live: the server did not become healthy; no demo room", file=sys.stderr)
+        return
+    for product in DEMO_PRODUCTS:
+        _api(base, "/api/products", token, product)
+    status, room = _api(
+        base, "/api/rooms", token, {"title": "Slow fashion with Lin", "host_name": "Lin"}
+    )
+    if status != 201:
+        print(f"live: could not create the demo room: {room}", file=sys.stderr)
+        return
+    for product in DEMO_PRODUCTS:
+        _api(base, f"/api/rooms/{room['room_id']}/products", room["host_token"], product)
+    print(
+        "\n"
+        f"  live is running at {base}\n"
+        f"  host studio: {room['host_url']}\n"
+        f"  viewer page: {room['viewer_url']}\n"
+        f"  admin token: in var/admin_token (Ctrl-C stops the server)\n",
+        flush=True,
+    )

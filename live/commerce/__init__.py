@@ -1,0 +1,1 @@
+"""Catalog, flash sales and orders: pure rules beside their Redis-backed stores."""

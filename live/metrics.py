@@ -1,0 +1,42 @@
+"""Prometheus metrics. With several workers, each writes to PROMETHEUS_MULTIPROC_DIR (set by
+`live serve` before any worker imports prometheus_client) and /metrics sums them."""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess as prom_multiprocess
+
+HTTP_REQUESTS = Counter(
+    "live_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "live_http_request_seconds",
+    "HTTP request latency",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+REDIS_ERRORS = Counter("live_redis_errors_total", "Redis commands that failed", ["kind"])
+WS_CONNECTIONS = Gauge(
+    "live_ws_connections", "Open room channel connections", multiprocess_mode="livesum"
+)
+WS_FRAMES_SENT = Counter("live_ws_frames_sent_total", "Frames written to room channels")
+WS_DROPPED = Counter("live_ws_dropped_total", "Connections dropped", ["reason"])
+ORDERS = Counter("live_orders_total", "Buy attempts by outcome", ["outcome"])
+
+
+def render() -> tuple[bytes, str]:
+    """The metrics text, summed over every worker process when there are several."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        prom_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST

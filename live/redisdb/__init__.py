@@ -1,0 +1,1 @@
+"""The only package that imports redis: connection, embedded server, keys and scripts."""

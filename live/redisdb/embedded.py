@@ -1,0 +1,158 @@
+"""The embedded `redis-server`: started by `live serve` when `LIVE_REDIS_URL` is unset.
+
+It runs as a child that the kernel stops when its parent dies (PR_SET_PDEATHSIG), so it
+never outlives the server, even after `kill -9`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from live.settings import PROJECT_ROOT
+
+REDIS_CONF = PROJECT_ROOT / "config" / "redis.conf"
+MIN_REDIS_MAJOR = 7
+_PR_SET_PDEATHSIG = 1
+# sun_path holds 108 bytes; stay clear of the edge.
+_MAX_UNIX_PATH = 100
+
+
+class EmbeddedRedisError(RuntimeError):
+    """redis-server is missing, too old, or did not start."""
+
+
+def redis_server_version(binary: str = "redis-server") -> tuple[int, int, int]:
+    """The version of the `redis-server` on PATH, or `EmbeddedRedisError`."""
+    path = shutil.which(binary)
+    if path is None:
+        raise EmbeddedRedisError(
+            "redis-server not found: install Redis 7 or newer "
+            "(Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis)"
+        )
+    out = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
+    match = re.search(r"v=(\d+)\.(\d+)\.(\d+)", out.stdout)
+    if not match:
+        raise EmbeddedRedisError(f"cannot read the version of {path}: {out.stdout!r}")
+    major, minor, patch = (int(part) for part in match.groups())
+    return major, minor, patch
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (never 6379)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port != 6379:
+            return port
+
+
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class EmbeddedRedis:
+    """A `redis-server` child process with its data under `data_dir`."""
+
+    def __init__(self, data_dir: Path, *, appendfsync: str = "everysec") -> None:
+        self.data_dir = data_dir.resolve()
+        self.appendfsync = appendfsync
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def start(self, timeout_s: float = 10.0) -> str:
+        """Start the server, wait until it answers PING, and return its URL."""
+        major, minor, patch = redis_server_version()
+        if major < MIN_REDIS_MAJOR:
+            raise EmbeddedRedisError(
+                f"redis-server {major}.{minor}.{patch} is too old: live needs Redis 7 or newer"
+            )
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        socket_path = self.data_dir / "redis.sock"
+        args = [
+            "redis-server",
+            str(REDIS_CONF),
+            "--dir",
+            str(self.data_dir),
+            "--appendfsync",
+            self.appendfsync,
+        ]
+        if len(str(socket_path)) <= _MAX_UNIX_PATH:
+            with contextlib.suppress(FileNotFoundError):
+                socket_path.unlink()
+            args += ["--port", "0", "--unixsocket", str(socket_path), "--unixsocketperm", "700"]
+            self.url = f"unix://{socket_path}"
+        else:
+            port = free_port()
+            args += ["--port", str(port)]
+            self.url = f"redis://127.0.0.1:{port}/0"
+        self.process = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            preexec_fn=_die_with_parent,
+        )
+        self._wait_ready(timeout_s)
+        return self.url
+
+    def _wait_ready(self, timeout_s: float) -> None:
+        import redis
+
+        deadline = time.monotonic() + timeout_s
+        client = redis.Redis.from_url(self.url, socket_timeout=1.0)
+        try:
+            while time.monotonic() < deadline:
+                assert self.process is not None
+                if self.process.poll() is not None:
+                    err = self.process.stderr.read().decode() if self.process.stderr else ""
+                    raise EmbeddedRedisError(f"redis-server exited at start: {err.strip()}")
+                try:
+                    if client.ping():
+                        # Loading a large append-only file answers PING with LOADING.
+                        return
+                except redis.exceptions.BusyLoadingError:
+                    pass
+                except redis.exceptions.ConnectionError:
+                    pass
+                time.sleep(0.05)
+        finally:
+            client.close()
+        self.stop()
+        raise EmbeddedRedisError(f"redis-server did not answer within {timeout_s:.0f}s")
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop the server (SIGTERM lets it flush the append-only file), then reap it."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr:
+            process.stderr.close()
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -1,0 +1,115 @@
+"""Rooms in Redis: the record, the rooms index (live first) and the line-up."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import replace
+
+from live.errors import Conflict, NotFound
+from live.redisdb.client import Redis
+from live.redisdb.keys import Keys
+from live.rooms.model import LIVE_BOOST, SCORE_SCALE, Room
+from live.settings import Settings
+
+
+class RoomStore:
+    def __init__(self, redis: Redis, keys: Keys, settings: Settings) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._settings = settings
+
+    async def create(self, room: Room) -> Room:
+        room = replace(room, score=room.created_at * SCORE_SCALE + secrets.randbelow(SCORE_SCALE))
+        key = self._keys.room(room.room_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping=room.to_hash())
+            pipe.expire(key, self._settings.rooms.idle_retention_s)
+            pipe.zadd(self._keys.rooms_index(), {room.room_id: room.score})
+            await pipe.execute()
+        return room
+
+    async def get(self, room_id: str) -> Room:
+        """The room, or `NotFound`."""
+        data = await self._redis.hgetall(self._keys.room(room_id))
+        if not data:
+            raise NotFound(f"room {room_id} not found")
+        return Room.from_hash(data)
+
+    async def get_open(self, room_id: str) -> Room:
+        """The room if it still takes actions, else `NotFound` or 409 `room_ended`."""
+        room = await self.get(room_id)
+        if room.status != "open":
+            raise Conflict("the room has ended", code="room_ended")
+        return room
+
+    async def page(self, limit: int, cursor: int | None) -> tuple[list[Room], int | None]:
+        """Open rooms, live ones first then newest first, and the cursor of the next page."""
+        upper = f"({cursor}" if cursor is not None else "+inf"
+        ids = await self._redis.zrevrangebyscore(
+            self._keys.rooms_index(), upper, "-inf", start=0, num=limit + 1, withscores=True
+        )
+        rooms = await self.many([rid.decode() for rid, _ in ids[:limit]])
+        next_cursor = int(ids[limit - 1][1]) if len(ids) > limit else None
+        return rooms, next_cursor
+
+    async def many(self, room_ids: list[str]) -> list[Room]:
+        if not room_ids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for room_id in room_ids:
+                pipe.hgetall(self._keys.room(room_id))
+            found = await pipe.execute()
+        return [Room.from_hash(data) for data in found if data]
+
+    async def set_live(self, room_id: str, live: bool, now_ms: int) -> Room:
+        """Mark the room live (publishing) or not; live rooms sort first in the index."""
+        room = await self.get(room_id)
+        base = room.score % LIVE_BOOST
+        score = base + LIVE_BOOST if live else base
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._keys.room(room_id), mapping={"live": "1" if live else "0"})
+            if room.status == "open":
+                pipe.zadd(self._keys.rooms_index(), {room_id: score}, xx=True)
+            await pipe.execute()
+        return replace(room, live=live)
+
+    async def end(self, room_id: str, now_ms: int) -> Room:
+        """End the room: it leaves the index and expires after the retention time."""
+        room = await self.get(room_id)
+        if room.status == "ended":
+            return room
+        ended = replace(room, status="ended", live=False, ended_at=now_ms)
+        tag_keys = [
+            self._keys.room(room_id),
+            self._keys.room_lineup(room_id),
+            self._keys.room_seq(room_id),
+            self._keys.room_epoch(room_id),
+            self._keys.room_history(room_id),
+        ]
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._keys.room(room_id), mapping=ended.to_hash())
+            pipe.zrem(self._keys.rooms_index(), room_id)
+            for key in tag_keys:
+                pipe.expire(key, self._settings.rooms.ended_retention_s)
+            await pipe.execute()
+        return ended
+
+    async def add_to_lineup(self, room_id: str, sku: str, now_ms: int) -> list[str]:
+        """Add `sku` to the room's line-up (idempotent) and return the line-up's skus."""
+        key = self._keys.room_lineup(room_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {sku: now_ms}, nx=True)
+            pipe.zrange(key, 0, -1)
+            pipe.expire(key, self._settings.rooms.idle_retention_s)
+            _, skus, _ = await pipe.execute()
+        return [s.decode() for s in skus]
+
+    async def lineup(self, room_id: str) -> list[str]:
+        skus = await self._redis.zrange(self._keys.room_lineup(room_id), 0, -1)
+        return [s.decode() for s in skus]
+
+    async def in_lineup(self, room_id: str, sku: str) -> bool:
+        return await self._redis.zscore(self._keys.room_lineup(room_id), sku) is not None
+
+    async def lineup_size(self, room_id: str) -> int:
+        return int(await self._redis.zcard(self._keys.room_lineup(room_id)))

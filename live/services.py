@@ -1,0 +1,60 @@
+"""The wiring one process shares between its handlers: settings, Redis, stores, signer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from live.auth import TokenSigner, derive_secret
+from live.commerce.catalog import Catalog
+from live.redisdb.client import Redis
+from live.redisdb.keys import Keys
+from live.redisdb.scripts import Scripts
+from live.rooms.store import RoomStore
+from live.settings import Settings
+
+
+async def _no_viewers(room_ids: list[str]) -> list[int]:
+    return [0] * len(room_ids)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    redis: Redis
+    keys: Keys
+    signer: TokenSigner
+    scripts: Scripts
+    rooms: RoomStore
+    catalog: Catalog
+    # Hooks the channel layer fills at start-up: viewer counts and reactions to a room's end.
+    viewer_counts: Callable[[list[str]], Awaitable[list[int]]] = field(default=_no_viewers)
+    room_ended_listeners: list[Callable[[str], Awaitable[None]]] = field(default_factory=list)
+    # Extension point for the commerce and media layers (set at start-up).
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, settings: Settings, redis: Redis) -> Services:
+        keys = Keys(settings.redis.key_prefix)
+        signer = TokenSigner(
+            derive_secret(settings.auth.secret, settings.admin_token), settings.admin_token
+        )
+        return cls(
+            settings=settings,
+            redis=redis,
+            keys=keys,
+            signer=signer,
+            scripts=Scripts(redis),
+            rooms=RoomStore(redis, keys, settings),
+            catalog=Catalog(redis, keys),
+        )
+
+    @staticmethod
+    def now() -> float:
+        return time.time()
+
+    @staticmethod
+    def now_ms() -> int:
+        return int(time.time() * 1000)

@@ -1,0 +1,140 @@
+"""Shared fixtures: one real redis-server per test session; a real server per test."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import socket
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+from live.app import create_app
+from live.redisdb.client import Redis, connect
+from live.services import Services
+from live.settings import Settings, load_settings
+from live.wiring import default_components, default_routes
+from tests.redis_server import TestRedis
+
+ADMIN_TOKEN = "test-admin-token-" + "x" * 16
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[TestRedis]:
+    server = TestRedis()
+    server.start()
+    yield server
+    server.stop()
+
+
+def make_settings(**env: str) -> Settings:
+    """Settings as a deployment would load them, with a key prefix unique to one test."""
+    base = {
+        "LIVE_ADMIN_TOKEN": ADMIN_TOKEN,
+        "LIVE_REDIS_KEY_PREFIX": "t" + secrets.token_hex(4),
+        "LIVE_LOGGING_FORMAT": "text",
+    }
+    return load_settings({**base, **env})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    """A real uvicorn server on loopback, running the whole app in this event loop."""
+
+    base_url: str
+    ws_url: str
+    services: Services
+    http: httpx.AsyncClient
+
+    async def admin(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}", **kwargs.pop("headers", {})}
+        return await self.http.request(method, path, headers=headers, **kwargs)
+
+    async def as_user(self, token: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
+        return await self.http.request(method, path, headers=headers, **kwargs)
+
+    async def new_viewer(self, name: str = "Mei") -> dict[str, Any]:
+        answer = await self.http.post("/api/sessions", json={"name": name})
+        assert answer.status_code == 201, answer.text
+        data: dict[str, Any] = answer.json()
+        return data
+
+    async def new_room(self, title: str = "Autumn linen") -> dict[str, Any]:
+        answer = await self.admin("POST", "/api/rooms", json={"title": title, "host_name": "Lin"})
+        assert answer.status_code == 201, answer.text
+        data: dict[str, Any] = answer.json()
+        return data
+
+    async def new_product(self, sku: str | None = None, **fields: Any) -> dict[str, Any]:
+        product = {
+            "sku": sku or "sku-" + secrets.token_hex(4),
+            "title": "Linen shirt",
+            "price_cents": 32900,
+            "currency": "CNY",
+            **fields,
+        }
+        answer = await self.admin("POST", "/api/products", json=product)
+        assert answer.status_code == 201, answer.text
+        data: dict[str, Any] = answer.json()
+        return data
+
+
+async def start_server(
+    settings: Settings, redis_url: str
+) -> tuple[uvicorn.Server, asyncio.Task[None], int, Starlette]:
+    app = create_app(
+        settings, redis_url, components=default_components(), extra_routes=default_routes()
+    )
+    port = free_port()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        ws="websockets-sansio",
+        ws_max_size=settings.realtime.max_frame_bytes,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    return server, task, port, app
+
+
+@pytest.fixture
+async def settings() -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+async def live_server(redis_server: TestRedis, settings: Settings) -> AsyncIterator[LiveServer]:
+    server, task, port, app = await start_server(settings, redis_server.url)
+    base = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+        services: Services = app.state.services
+        yield LiveServer(base, f"ws://127.0.0.1:{port}", services, http)
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def redis(redis_server: TestRedis) -> AsyncIterator[Redis]:
+    client = connect(redis_server.url, make_settings())
+    yield client
+    await client.aclose()
