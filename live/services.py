@@ -20,6 +20,10 @@ async def _no_viewers(room_ids: list[str]) -> list[int]:
     return [0] * len(room_ids)
 
 
+async def _no_sales(room_id: str) -> list[dict[str, Any]]:
+    return []
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -32,6 +36,8 @@ class Services:
     # Hooks the channel layer fills at start-up: viewer counts and reactions to a room's end.
     viewer_counts: Callable[[list[str]], Awaitable[list[int]]] = field(default=_no_viewers)
     room_ended_listeners: list[Callable[[str], Awaitable[None]]] = field(default_factory=list)
+    # Filled by the commerce layer: the room's sales for a snapshot (newest first).
+    room_sales: Callable[[str], Awaitable[list[dict[str, Any]]]] = field(default=_no_sales)
     # Extension point for the commerce and media layers (set at start-up).
     extras: dict[str, Any] = field(default_factory=dict)
 
