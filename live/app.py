@@ -22,7 +22,7 @@ from live.api import catalog, ops, pages, rooms, sessions
 from live.api.http import Endpoint, error_response
 from live.api.openapi import openapi_handler
 from live.errors import LiveError, MethodNotAllowed, NotFound, Unavailable
-from live.logs import configure_logging
+from live.logs import configure_logging, silence_uvicorn_access_log
 from live.redisdb.client import check_server, connect
 from live.services import Services
 from live.settings import Settings
@@ -47,6 +47,7 @@ def create_app(
     extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """The ASGI app. `redis_url` is the Redis to use (the embedded one's, or LIVE_REDIS_URL)."""
+    silence_uvicorn_access_log()
     endpoints = all_endpoints()
     routes: list[BaseRoute] = [Route(ep.path, ep.handler, methods=[ep.method]) for ep in endpoints]
     routes += list(extra_routes)

@@ -6,6 +6,7 @@ import argparse
 import os
 import secrets
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -90,6 +91,10 @@ def serve(
             print(f"live: {exc}", file=sys.stderr)
             return 1
     _prepare_metrics_dir(workers)
+    # uvicorn re-raises SIGTERM/SIGINT after draining; these handlers turn that into a
+    # normal exit, so the embedded Redis below is stopped in order and the exit code is 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_after_drain)
     if on_ready is not None:
         base = settings.server.public_url or f"http://{host}:{port}"
         threading.Thread(target=on_ready, args=(base, token), daemon=True).start()
@@ -113,6 +118,10 @@ def serve(
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+def _exit_after_drain(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _prepare_metrics_dir(workers: int) -> None:
@@ -201,3 +210,7 @@ def _seed_demo(base: str, token: str) -> None:
         f"  admin token: in var/admin_token (Ctrl-C stops the server)\n",
         flush=True,
     )
+
+
+if __name__ == "__main__":
+    main()

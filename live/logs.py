@@ -58,6 +58,11 @@ def configure_logging(level: str, fmt: str) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-    # Our access log replaces uvicorn's, whose lines carry query strings (tokens).
-    logging.getLogger("uvicorn.access").handlers[:] = []
-    logging.getLogger("uvicorn.access").propagate = False
+    silence_uvicorn_access_log()
+
+
+def silence_uvicorn_access_log() -> None:
+    """Our access log replaces uvicorn's, whose lines carry query strings (tokens)."""
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:] = []
+    access.propagate = False

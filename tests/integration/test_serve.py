@@ -1,0 +1,178 @@
+"""`live serve` as a user runs it: its own embedded Redis, workers, signals, logs."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from live.settings import PROJECT_ROOT
+from tests.conftest import ADMIN_TOKEN, free_port
+
+pytestmark = pytest.mark.slow
+
+
+def redis_pids(data_dir: Path) -> list[int]:
+    out = subprocess.run(["pgrep", "-f", f"redis-server.*{data_dir}"], capture_output=True)
+    return [int(pid) for pid in out.stdout.split()]
+
+
+class Served:
+    def __init__(self, tmp: Path, workers: int = 1, **env: str) -> None:
+        self.port = free_port()
+        self.data_dir = tmp / "redis"
+        self.stderr_path = tmp / "stderr.log"
+        environment = {
+            k: v for k, v in os.environ.items() if not k.startswith(("LIVE_", "PROMETHEUS"))
+        }
+        environment |= {
+            "LIVE_ADMIN_TOKEN": ADMIN_TOKEN,
+            "LIVE_REDIS_EMBEDDED_DIR": str(self.data_dir),
+            **env,
+        }
+        self.stderr = self.stderr_path.open("wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "live.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+            ],
+            cwd=PROJECT_ROOT,
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=self.stderr,
+        )
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def wait_healthy(self, timeout_s: float = 30) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log()
+            try:
+                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("server never became healthy:\n" + self.log())
+
+    def log(self) -> str:
+        if not self.stderr.closed:
+            self.stderr.flush()
+        return self.stderr_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 20) -> int:
+        self.process.send_signal(sig)
+        code = self.process.wait(timeout_s)
+        self.stderr.close()
+        return code
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[list[Served]]:
+    started: list[Served] = []
+    yield started
+    for server in started:
+        if server.process.poll() is None:
+            server.process.kill()
+            server.process.wait()
+
+
+def wait_gone(data_dir: Path, timeout_s: float = 10) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not redis_pids(data_dir):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_serve_runs_its_own_redis_and_stops_it(tmp_path: Path, served: list[Served]) -> None:
+    server = Served(tmp_path)
+    served.append(server)
+    server.wait_healthy()
+    assert redis_pids(server.data_dir), "an embedded redis-server should be running"
+    assert (server.data_dir / "appendonly").is_dir(), "the append-only file lives under its dir"
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    room = httpx.post(
+        server.base + "/api/rooms", json={"title": "t", "host_name": "h"}, headers=headers
+    ).json()
+    httpx.get(f"{server.base}/api/rooms/{room['room_id']}?token={room['host_token']}")
+    assert server.stop() == 0
+    assert wait_gone(server.data_dir), "redis-server outlived the server"
+    log = server.log()
+    assert room["host_token"] not in log and ADMIN_TOKEN not in log
+    lines = [orjson.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert any(line.get("path") == f"/api/rooms/{room['room_id']}" for line in lines)
+
+
+def test_embedded_redis_dies_with_a_killed_server(tmp_path: Path, served: list[Served]) -> None:
+    server = Served(tmp_path)
+    served.append(server)
+    server.wait_healthy()
+    server.stop(signal.SIGKILL)
+    assert wait_gone(server.data_dir), "redis-server outlived a kill -9 of its parent"
+
+
+def test_workers_share_one_port_and_metrics_are_summed(
+    tmp_path: Path, served: list[Served]
+) -> None:
+    server = Served(tmp_path, workers=2)
+    served.append(server)
+    server.wait_healthy(60)
+    with httpx.Client(base_url=server.base) as client:
+        for _ in range(30):
+            # A fresh connection each time, so the kernel spreads them over both workers.
+            assert httpx.get(server.base + "/api/rooms").status_code == 200
+        text = client.get("/metrics").text
+    counted = sum(
+        float(m)
+        for m in re.findall(r'live_http_requests_total\{[^}]*route="list_rooms"[^}]*\} (\S+)', text)
+    )
+    assert counted == 30, text[:2000]
+    assert server.stop() == 0
+    assert wait_gone(server.data_dir)
+
+
+def test_wrong_settings_stop_startup_with_a_message(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVE_")}
+    env["LIVE_SERVER_WORKERZ"] = "2"
+    out = subprocess.run(
+        [sys.executable, "-m", "live.cli", "serve"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert out.returncode != 0
+    assert "server.workerz" in out.stderr
+
+
+def test_unreachable_redis_is_one_clear_error(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVE_")}
+    env |= {"LIVE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "LIVE_ADMIN_TOKEN": "x"}
+    out = subprocess.run(
+        [sys.executable, "-m", "live.cli", "serve", "--port", str(free_port())],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode != 0
+    assert "Redis is unreachable" in out.stderr
