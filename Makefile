@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	bash .ci/system-deps.sh
-	$(BIN)/live demo
+	LIVE_LOGGING_FORMAT=$${LIVE_LOGGING_FORMAT:-text} $(BIN)/live demo
 
 test: $(STAMP)
 	bash .ci/system-deps.sh chromium

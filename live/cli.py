@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import secrets
 import shutil
@@ -18,6 +19,7 @@ from typing import Any
 import orjson
 
 from live.logs import configure_logging
+from live.redisdb.client import RedisCheckError, check_server, connect
 from live.redisdb.embedded import EmbeddedRedis, EmbeddedRedisError
 from live.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
 
@@ -86,10 +88,19 @@ def serve(
             appendfsync=settings.commerce.durability,
         )
         try:
-            os.environ["LIVE_REDIS_URL"] = embedded.start()
+            embedded_url = embedded.start()
         except EmbeddedRedisError as exc:
             print(f"live: {exc}", file=sys.stderr)
             return 1
+        # The workers find the embedded Redis through the variable a user would set.
+        os.environ["LIVE_REDIS_URL"] = embedded_url
+    try:
+        asyncio.run(_check_redis(settings, os.environ["LIVE_REDIS_URL"]))
+    except RedisCheckError as exc:
+        print(f"live: {exc}", file=sys.stderr)
+        if embedded is not None:
+            embedded.stop()
+        return 1
     _prepare_metrics_dir(workers)
     # uvicorn re-raises SIGTERM/SIGINT after draining; these handlers turn that into a
     # normal exit, so the embedded Redis below is stopped in order and the exit code is 0.
@@ -118,6 +129,15 @@ def serve(
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+async def _check_redis(settings: Settings, url: str) -> None:
+    """Fail fast, with one clear line, when Redis cannot serve us (the workers check too)."""
+    client = connect(url, settings)
+    try:
+        await check_server(client, settings)
+    finally:
+        await client.aclose()
 
 
 def _exit_after_drain(signum: int, frame: object) -> None:

@@ -10,6 +10,7 @@ from live.redisdb.embedded import EmbeddedRedis
 
 
 class TestRedis:
+    __test__ = False
     """Wraps the embedded server with a temporary data dir (append-only file on)."""
 
     def __init__(self, appendfsync: str = "everysec") -> None:

@@ -59,6 +59,10 @@ class RoomStore:
             for room_id in room_ids:
                 pipe.hgetall(self._keys.room(room_id))
             found = await pipe.execute()
+        expired = [room_id for room_id, data in zip(room_ids, found, strict=True) if not data]
+        if expired:
+            # A room that expired without being ended leaves the index lazily, here.
+            await self._redis.zrem(self._keys.rooms_index(), *expired)
         return [Room.from_hash(data) for data in found if data]
 
     async def set_live(self, room_id: str, live: bool, now_ms: int) -> Room:

@@ -206,3 +206,12 @@ async def test_healthz_and_metrics(live_server: LiveServer) -> None:
     text = (await live_server.http.get("/metrics")).text
     assert "live_http_requests_total" in text
     assert 'route="list_rooms"' in text
+
+
+async def test_rooms_that_expired_leave_the_index(live_server: LiveServer) -> None:
+    room = await live_server.new_room()
+    await live_server.services.redis.delete(live_server.services.keys.room(room["room_id"]))
+    page = (await live_server.http.get("/api/rooms", params={"limit": "100"})).json()
+    assert room["room_id"] not in [r["room_id"] for r in page["rooms"]]
+    index = live_server.services.keys.rooms_index()
+    assert await live_server.services.redis.zscore(index, room["room_id"]) is None

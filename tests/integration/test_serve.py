@@ -17,6 +17,7 @@ import pytest
 
 from live.settings import PROJECT_ROOT
 from tests.conftest import ADMIN_TOKEN, free_port
+from tests.redis_server import TestRedis
 
 pytestmark = pytest.mark.slow
 
@@ -176,3 +177,24 @@ def test_unreachable_redis_is_one_clear_error(tmp_path: Path) -> None:
     )
     assert out.returncode != 0
     assert "Redis is unreachable" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_misconfigured_redis_is_refused(tmp_path: Path, redis_server: TestRedis) -> None:
+    # The session's test Redis has appendfsync everysec: it cannot promise `always`.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVE_")}
+    env |= {
+        "LIVE_REDIS_URL": redis_server.url,
+        "LIVE_ADMIN_TOKEN": "x",
+        "LIVE_COMMERCE_DURABILITY": "always",
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "live.cli", "serve", "--port", str(free_port())],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode != 0
+    assert "appendfsync must be always" in out.stderr
