@@ -32,6 +32,8 @@ class Identity:
     user_id: str
     name: str
     room_id: str | None = None
+    # True for accounts the shop vouches for (its own JWTs); anonymous sessions are not.
+    verified: bool = False
 
     @property
     def is_staff(self) -> bool:
@@ -122,6 +124,16 @@ def require_admin(identity: Identity | None) -> Identity:
 def require_user(identity: Identity | None) -> Identity:
     if identity is None:
         raise Unauthorized("a token is required: create a session with POST /api/sessions")
+    return identity
+
+
+def require_buyer(identity: Identity | None, *, anonymous_can_buy: bool) -> Identity:
+    """A viewer who may buy: with `anonymous_can_buy` off, only shop accounts may."""
+    identity = require_user(identity)
+    if identity.role is not Role.VIEWER:
+        raise Forbidden("only viewers buy; sign in as a viewer")
+    if not anonymous_can_buy and not identity.verified:
+        raise Forbidden("sign in with your shop account to buy", code="login_required")
     return identity
 
 

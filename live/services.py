@@ -7,13 +7,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from live.auth import TokenSigner, derive_secret
+from live.auth import Identity, TokenSigner, derive_secret
 from live.commerce.catalog import Catalog
 from live.redisdb.client import Redis
 from live.redisdb.keys import Keys
 from live.redisdb.scripts import Scripts
 from live.rooms.store import RoomStore
 from live.settings import Settings
+from live.shop_jwt import ShopTokenVerifier
 
 
 async def _no_viewers(room_ids: list[str]) -> list[int]:
@@ -30,6 +31,7 @@ class Services:
     redis: Redis
     keys: Keys
     signer: TokenSigner
+    shop_tokens: ShopTokenVerifier | None
     scripts: Scripts
     rooms: RoomStore
     catalog: Catalog
@@ -52,10 +54,17 @@ class Services:
             redis=redis,
             keys=keys,
             signer=signer,
+            shop_tokens=ShopTokenVerifier.from_settings(settings.auth),
             scripts=Scripts(redis),
             rooms=RoomStore(redis, keys, settings),
             catalog=Catalog(redis, keys),
         )
+
+    def verify_token(self, token: str) -> Identity:
+        """Our own signed tokens, the admin token, or (when configured) a shop JWT."""
+        if self.shop_tokens is not None and ShopTokenVerifier.looks_like_jwt(token):
+            return self.shop_tokens.verify(token, now=self.now())
+        return self.signer.verify(token, now=self.now())
 
     @staticmethod
     def now() -> float:

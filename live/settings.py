@@ -51,6 +51,11 @@ class AuthSettings:
     secret: str = ""
     viewer_token_ttl_s: int = 604800
     host_token_ttl_s: int = 2592000
+    jwt_hs256_secret: str = ""
+    jwt_rs256_public_key: str = ""
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    anonymous_can_buy: bool = True
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ from live.redisdb.embedded import EmbeddedRedis
 
 
 class TestRedis:
-    __test__ = False
     """Wraps the embedded server with a temporary data dir (append-only file on)."""
+
+    __test__ = False  # not a test class, despite its name
 
     def __init__(self, appendfsync: str = "everysec") -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="live-test-redis-")

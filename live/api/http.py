@@ -93,8 +93,7 @@ def identity_of(conn: HTTPConnection, *, allow_query: bool = False) -> Identity 
         token = conn.query_params.get("token") or None
     if token is None:
         return None
-    svc = services(conn)
-    return svc.signer.verify(token, now=svc.now())
+    return services(conn).verify_token(token)
 
 
 @cache
