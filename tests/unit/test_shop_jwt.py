@@ -1,6 +1,6 @@
 import time
-from typing import Any
 from dataclasses import replace
+from typing import Any
 
 import jwt
 import pytest
