@@ -122,6 +122,9 @@ def serve(
             lifespan="on",
             log_config=None,
             access_log=False,
+            # X-Forwarded-For is believed only from [server] trusted_proxies (live.api.http);
+            # uvicorn's own rewrite would trust 127.0.0.1 blindly.
+            proxy_headers=False,
             timeout_graceful_shutdown=int(settings.server.shutdown_grace_s),
             ws_max_size=settings.realtime.max_frame_bytes,
         )

@@ -105,6 +105,7 @@ async def start_server(
         log_config=None,
         access_log=False,
         lifespan="on",
+        proxy_headers=False,
         ws="websockets-sansio",
         ws_max_size=settings.realtime.max_frame_bytes,
     )

@@ -2,9 +2,11 @@
 
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, make_settings, start_server
+from tests.redis_server import TestRedis
 
 
 def error_code(answer: Any) -> str:
@@ -215,3 +217,46 @@ async def test_rooms_that_expired_leave_the_index(live_server: LiveServer) -> No
     assert room["room_id"] not in [r["room_id"] for r in page["rooms"]]
     index = live_server.services.keys.rooms_index()
     assert await live_server.services.redis.zscore(index, room["room_id"]) is None
+
+
+async def test_forwarded_for_counts_only_from_trusted_proxies(
+    redis_server: TestRedis,
+) -> None:
+    trusting = make_settings(
+        LIVE_SERVER_TRUSTED_PROXIES="127.0.0.0/8", LIVE_LIMITS_SESSIONS_PER_IP_PER_MIN="2"
+    )
+    server, task, port, _ = await start_server(trusting, redis_server.url)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+
+            async def create(ip: str) -> int:
+                answer = await http.post(
+                    "/api/sessions", json={"name": "a"}, headers={"x-forwarded-for": ip}
+                )
+                return answer.status_code
+
+            # Each client behind the proxy has its own limit.
+            assert [await create("203.0.113.7") for _ in range(3)] == [201, 201, 429]
+            assert await create("203.0.113.8") == 201
+    finally:
+        server.should_exit = True
+        await task
+    untrusting = make_settings(LIVE_LIMITS_SESSIONS_PER_IP_PER_MIN="2")
+    server, task, port, _ = await start_server(untrusting, redis_server.url)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            codes = [
+                (
+                    await http.post(
+                        "/api/sessions",
+                        json={"name": "a"},
+                        headers={"x-forwarded-for": f"203.0.113.{i}"},
+                    )
+                ).status_code
+                for i in range(3)
+            ]
+            # A spoofed header from an untrusted peer changes nothing: one address, one limit.
+            assert codes == [201, 201, 429]
+    finally:
+        server.should_exit = True
+        await task
