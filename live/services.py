@@ -52,7 +52,7 @@ class Services:
             redis=redis,
             keys=keys,
             signer=signer,
-            scripts=Scripts(redis),
+            scripts=Scripts(redis, history_min_age_s=settings.realtime.history_min_age_s),
             rooms=RoomStore(redis, keys, settings),
             catalog=Catalog(redis, keys),
         )
