@@ -201,3 +201,7 @@ def _seed_demo(base: str, token: str) -> None:
         f"  admin token: in var/admin_token (Ctrl-C stops the server)\n",
         flush=True,
     )
+
+
+if __name__ == "__main__":
+    main()

@@ -84,6 +84,7 @@ async def _send_snapshot(
         conn.outbox.close(protocol.CLOSE_FORBIDDEN, "banned from this room")
         return False
     event = _snapshot_event(svc, snap, sales, identity, conn)
+    event["node"] = hub.process_id
     history = snap.events if snap.recovered else []
     hub.go_live(conn, [orjson.dumps(event), *history], snap.seq)
     if snap.room.status != "open":

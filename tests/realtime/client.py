@@ -23,9 +23,9 @@ class ChannelClient:
         self.buffer: list[Event] = []
         self.seen: list[Event] = []
 
-    async def next(self, timeout: float = 10.0) -> Event:
+    async def next(self, within: float = 10.0) -> Event:
         while not self.buffer:
-            raw = await asyncio.wait_for(self.ws.recv(), timeout)
+            raw = await asyncio.wait_for(self.ws.recv(), within)
             events = orjson.loads(raw)
             assert isinstance(events, list) and events, raw
             self.buffer.extend(events)
@@ -33,26 +33,26 @@ class ChannelClient:
         self.seen.append(event)
         return event
 
-    async def until(self, match: Callable[[Event], bool], timeout: float = 10.0) -> Event:
+    async def until(self, match: Callable[[Event], bool], within: float = 10.0) -> Event:
         """The next event that matches, skipping others."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within
         while True:
             event = await self.next(max(0.1, deadline - loop.time()))
             if match(event):
                 return event
 
-    async def of_type(self, kind: str, timeout: float = 10.0) -> Event:
-        return await self.until(lambda e: e["type"] == kind, timeout)
+    async def of_type(self, kind: str, within: float = 10.0) -> Event:
+        return await self.until(lambda e: e["type"] == kind, within)
 
     async def send(self, message: dict[str, Any]) -> None:
         await self.ws.send(orjson.dumps(message).decode())
 
-    async def closed_code(self, timeout: float = 10.0) -> int | None:
+    async def closed_code(self, within: float = 10.0) -> int | None:
         """Read until the server closes; the close code."""
         with contextlib.suppress(ConnectionClosed):
             while True:
-                await asyncio.wait_for(self.ws.recv(), timeout)
+                await asyncio.wait_for(self.ws.recv(), within)
         return self.ws.close_code
 
 
@@ -64,9 +64,7 @@ def channel_url(
     epoch: str | None = None,
 ) -> str:
     query = {
-        k: v
-        for k, v in {"token": token, "since": since, "epoch": epoch}.items()
-        if v is not None
+        k: v for k, v in {"token": token, "since": since, "epoch": epoch}.items() if v is not None
     }
     suffix = "?" + urlencode(query) if query else ""
     return f"{ws_url}/ws/rooms/{room_id}{suffix}"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.conftest import LiveServer
 from tests.realtime.client import ChannelClient, channel
 
@@ -253,7 +251,7 @@ async def test_inbound_flood_is_rate_limited(live_server: LiveServer) -> None:
 
 
 async def test_refusals_use_the_contract_close_codes(live_server: LiveServer) -> None:
-    room_id, host_token = await _room_with_host(live_server)
+    room_id, _ = await _room_with_host(live_server)
     async with channel(live_server.ws_url, room_id, "forged.token") as forged:
         assert await forged.closed_code() == 4001
     async with channel(live_server.ws_url, "r_nosuchroom") as unknown:
