@@ -57,6 +57,8 @@ class LocalRoom:
     staff: set[Connection] = field(default_factory=set)
     subscribed: asyncio.Event = field(default_factory=asyncio.Event)
     empty_since: float | None = None
+    # When the room's last frame went out (loop time): the next waits out the tick.
+    last_flush: float = float("-inf")
 
     @property
     def viewers(self) -> int:
@@ -184,6 +186,7 @@ class RoomHub:
             batch = self._pending.get(room_id)
             if batch is None:
                 batch = self._pending[room_id] = RoomBatch()
+                self._schedule_flush(room_id, room)
             batch.add(Event.parse(raw, data), data)
         elif kind == "subscribe":
             if room.subscribed.is_set():
@@ -191,22 +194,34 @@ class RoomHub:
                 self.close_room(room_id, CLOSE_RESTARTING)
             room.subscribed.set()
 
+    def _schedule_flush(self, room_id: str, room: LocalRoom) -> None:
+        # The first event after a quiet tick goes out at once; later ones wait for the
+        # tick to end, so a busy room sends at most one frame per tick.
+        loop = asyncio.get_running_loop()
+        delay = room.last_flush + self._tick_s - loop.time()
+        if delay <= 0:
+            loop.call_soon(self._flush, room_id)
+        else:
+            loop.call_later(delay, self._flush, room_id)
+
     async def _tick_loop(self) -> None:
         while True:
             await asyncio.sleep(self._tick_s)
-            try:
-                for room_id in list(self._pending):
-                    self._flush(room_id)
-                self._start_side_work()
-            except Exception:
-                log.exception("room channel tick failed")
+            self._start_side_work()
 
     # --- fan-out -------------------------------------------------------------------
     def _flush(self, room_id: str) -> None:
-        batch = self._pending.pop(room_id)
+        batch = self._pending.pop(room_id, None)
         room = self._rooms.get(room_id)
-        if room is None or not room.conns:
+        if batch is None or room is None or not room.conns:
             return
+        room.last_flush = asyncio.get_running_loop().time()
+        try:
+            self._fan_out(room_id, room, batch)
+        except Exception:
+            log.exception("room channel fan-out failed", extra={"room_id": room_id})
+
+    def _fan_out(self, room_id: str, room: LocalRoom, batch: RoomBatch) -> None:
         events = batch.broadcast()
         text = frame([e.raw for e in events]) if events else None
         for conn in list(room.conns):
