@@ -55,7 +55,7 @@ class Services:
             keys=keys,
             signer=signer,
             shop_tokens=ShopTokenVerifier.from_settings(settings.auth),
-            scripts=Scripts(redis),
+            scripts=Scripts(redis, history_min_age_s=settings.realtime.history_min_age_s),
             rooms=RoomStore(redis, keys, settings),
             catalog=Catalog(redis, keys),
         )

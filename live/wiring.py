@@ -3,14 +3,16 @@ Each layer adds its components (background tasks) and routes (websockets) here."
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, WebSocketRoute
 
 from live.app import Component
+from live.realtime.component import room_channel_component
+from live.realtime.endpoint import room_channel
 
 
 def default_components() -> list[Component]:
-    return []
+    return [room_channel_component]
 
 
 def default_routes() -> list[BaseRoute]:
-    return []
+    return [WebSocketRoute("/ws/rooms/{room_id}", room_channel)]

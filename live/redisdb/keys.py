@@ -56,3 +56,53 @@ class Keys:
 
     def room_channel(self, room_id: str) -> str:
         return f"{self.room_tag(room_id)}:events"
+
+    # --- room channel (live.realtime) --------------------------------------------
+    def room_chat(self, room_id: str) -> str:
+        """List of the latest chat events (JSON), newest first, for snapshots."""
+        return f"{self.room_tag(room_id)}:chat"
+
+    def room_pinned(self, room_id: str) -> str:
+        """The pinned product card (JSON); absent when nothing is pinned."""
+        return f"{self.room_tag(room_id)}:pinned"
+
+    def room_likes(self, room_id: str) -> str:
+        return f"{self.room_tag(room_id)}:likes"
+
+    def room_presence(self, room_id: str) -> str:
+        """Hash: process id -> "<connections>:<expires ms>"; `_total` the last published."""
+        return f"{self.room_tag(room_id)}:presence"
+
+    def room_peak(self, room_id: str) -> str:
+        """The room's peak viewer count (string integer)."""
+        return f"{self.room_tag(room_id)}:peak"
+
+    def room_moderation(self, room_id: str) -> str:
+        """Hash of room-wide chat rules: `slow_mode` seconds."""
+        return f"{self.room_tag(room_id)}:mod"
+
+    def room_muted(self, room_id: str) -> str:
+        """Sorted set: user id scored by the ms their mute ends."""
+        return f"{self.room_tag(room_id)}:muted"
+
+    def room_banned(self, room_id: str) -> str:
+        return f"{self.room_tag(room_id)}:banned"
+
+    def room_chat_rate(self, room_id: str, user_id: str) -> str:
+        return f"{self.room_tag(room_id)}:chatrate:{user_id}"
+
+    def room_slow(self, room_id: str, user_id: str) -> str:
+        return f"{self.room_tag(room_id)}:slow:{user_id}"
+
+    def room_channel_keys(self, room_id: str) -> list[str]:
+        """Every room-wide key of the channel layer (expired with the room)."""
+        return [
+            self.room_chat(room_id),
+            self.room_pinned(room_id),
+            self.room_likes(room_id),
+            self.room_presence(room_id),
+            self.room_peak(room_id),
+            self.room_moderation(room_id),
+            self.room_muted(room_id),
+            self.room_banned(room_id),
+        ]

@@ -7,16 +7,47 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- History entries younger than this are never trimmed; Scripts replaces the placeholder
+-- with [realtime] history_min_age_s (in ms) when it loads a script.
+local history_min_age_ms = tonumber('__HISTORY_MIN_AGE_MS__') or 600000
+
+-- Every 100 events, drop the oldest history entries that are both more than `maxlen`
+-- events old and older than history_min_age_ms: the stream keeps at least `maxlen`
+-- events AND at least the last history_min_age_ms. At most 200 entries are looked at.
+local function trim_room_history(history_key, seq, maxlen, now)
+  if seq % 100 ~= 0 or seq <= maxlen then
+    return
+  end
+  local keep_from = seq - maxlen + 1
+  local cutoff = now - history_min_age_ms
+  local oldest = redis.call('XRANGE', history_key, '-', '+', 'COUNT', 200)
+  local minid = nil
+  for _, entry in ipairs(oldest) do
+    local entry_seq = tonumber(string.match(entry[1], '^(%d+)'))
+    local entry_ts = tonumber(entry[2][4]) or 0
+    if entry_seq >= keep_from or entry_ts >= cutoff then
+      break
+    end
+    minid = entry_seq + 1
+  end
+  if minid then
+    redis.call('XTRIM', history_key, 'MINID', minid .. '-0')
+  end
+end
+
 -- Append one durable event to a room: give it the next seq and ts, keep it in the room's
--- history stream (capped near `maxlen`), publish it to the room's channel.
+-- history stream (trimmed above: at least `maxlen` events and history_min_age_ms), publish
+-- it to the room's channel.
 -- seq_key, history_key, channel: the room's keys (one hash tag); event: a Lua table.
 -- Returns the seq given to the event.
 local function emit_room_event(seq_key, history_key, channel, maxlen, event)
   local seq = redis.call('INCR', seq_key)
+  local now = now_ms()
   event['seq'] = seq
-  event['ts'] = now_ms()
+  event['ts'] = now
   local payload = cjson.encode(event)
-  redis.call('XADD', history_key, 'MAXLEN', '~', maxlen, seq .. '-0', 'e', payload)
+  redis.call('XADD', history_key, seq .. '-0', 'e', payload, 't', now)
+  trim_room_history(history_key, seq, tonumber(maxlen), now)
   redis.call('PUBLISH', channel, payload)
   return seq
 end

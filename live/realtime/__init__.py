@@ -1,0 +1,1 @@
+"""The live room channel: the websocket endpoint, per-process fan-out, chat, presence."""

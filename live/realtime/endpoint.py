@@ -1,0 +1,189 @@
+"""`GET /ws/rooms/{room_id}`: the room channel. Checks who is connecting, sends the
+snapshot (or the missed events), then reads the client's messages until it leaves."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import orjson
+from redis.exceptions import RedisError
+from starlette.websockets import WebSocket
+
+from live.api.http import identity_of, services
+from live.auth import Identity, new_id
+from live.errors import LiveError
+from live.realtime import protocol
+from live.realtime.batch import frame
+from live.realtime.hub import Connection, RoomHub
+from live.realtime.protocol import ChannelError, Command, InboundLimiter
+from live.realtime.store import ChannelStore, Snapshot
+from live.services import Services
+
+log = logging.getLogger("live.realtime")
+ROOM_ID_MAX = 40
+
+
+async def room_channel(websocket: WebSocket) -> None:
+    svc = services(websocket)
+    room_id = str(websocket.path_params["room_id"])
+    code, identity = _admission(websocket, svc)
+    await websocket.accept()
+    if code is None and len(room_id) > ROOM_ID_MAX:
+        code = protocol.CLOSE_UNKNOWN_ROOM
+    if code is not None:
+        await websocket.close(code)
+        return
+    hub: RoomHub = svc.extras["hub"]
+    store: ChannelStore = svc.extras["channel_store"]
+    limit = svc.settings.realtime.send_buffer_bytes
+    conn = Connection(room_id, identity, websocket.send, limit, on_closed=hub.leave)
+    try:
+        await hub.join(conn)
+        if await _send_snapshot(websocket, svc, store, hub, conn, identity):
+            await _read_messages(websocket, svc, store, hub, conn, identity)
+    except (RedisError, OSError, TimeoutError) as exc:
+        log.warning("room channel failed", extra={"room_id": room_id, "error": str(exc)})
+        conn.outbox.close(protocol.CLOSE_RESTARTING, "the store is unavailable")
+    finally:
+        hub.leave(conn)
+
+
+def _admission(websocket: WebSocket, svc: Services) -> tuple[int | None, Identity | None]:
+    """The close code refusing this connection (None: admitted), and who it is."""
+    allowed = svc.settings.server.allowed_origins
+    headers = websocket.headers
+    if not protocol.origin_allowed(headers.get("origin"), headers.get("host"), allowed):
+        return protocol.CLOSE_FORBIDDEN, None
+    try:
+        return None, identity_of(websocket, allow_query=True)
+    except LiveError:
+        return protocol.CLOSE_UNAUTHORIZED, None
+
+
+async def _send_snapshot(
+    websocket: WebSocket,
+    svc: Services,
+    store: ChannelStore,
+    hub: RoomHub,
+    conn: Connection,
+    identity: Identity | None,
+) -> bool:
+    since, epoch = protocol.parse_resume(
+        websocket.query_params.get("since"), websocket.query_params.get("epoch")
+    )
+    snap, sales = await asyncio.gather(
+        store.snapshot(conn.room_id, conn.user_id, since, epoch),
+        svc.room_sales(conn.room_id),
+    )
+    if snap == "not_found":
+        conn.outbox.close(protocol.CLOSE_UNKNOWN_ROOM, "no such room")
+        return False
+    if not isinstance(snap, Snapshot):
+        conn.outbox.close(protocol.CLOSE_FORBIDDEN, "banned from this room")
+        return False
+    event = _snapshot_event(svc, snap, sales, identity, conn)
+    event["node"] = hub.process_id
+    history = snap.events if snap.recovered else []
+    hub.go_live(conn, [orjson.dumps(event), *history], snap.seq)
+    if snap.room.status != "open":
+        conn.outbox.close(protocol.CLOSE_ROOM_ENDED, "the room has ended")
+        return False
+    return True
+
+
+def _snapshot_event(
+    svc: Services,
+    snap: Snapshot,
+    sales: list[dict[str, Any]],
+    identity: Identity | None,
+    conn: Connection,
+) -> dict[str, Any]:
+    you = None
+    if identity is not None:
+        you = {"user_id": identity.user_id, "name": identity.name, "staff": conn.is_staff}
+    return {
+        "type": "snapshot",
+        "ts": svc.now_ms(),
+        "seq": snap.seq,
+        "epoch": snap.epoch,
+        "room": snap.room.to_public(snap.viewers),
+        "pinned": snap.pinned,
+        "sales": sales,
+        "viewers": snap.viewers,
+        "likes": snap.likes,
+        "chat": [] if snap.recovered else [orjson.loads(raw) for raw in snap.events],
+        "recovered": snap.recovered,
+        "slow_mode": snap.slow_mode,
+        "you": you,
+    }
+
+
+async def _read_messages(
+    websocket: WebSocket,
+    svc: Services,
+    store: ChannelStore,
+    hub: RoomHub,
+    conn: Connection,
+    identity: Identity | None,
+) -> None:
+    limiter = InboundLimiter(svc.settings.realtime.inbound_rate)
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        data = message.get("text")
+        if data is None:
+            data = message.get("bytes")
+        if data is None:
+            continue
+        try:
+            if not limiter.allow():
+                raise ChannelError("rate_limited", "too many messages on this connection")
+            command = protocol.parse_command(data, svc.settings)
+            protocol.check_allowed(command, conn.is_staff, identity is not None)
+            await _handle(command, svc, store, hub, conn, identity)
+        except ChannelError as exc:
+            _reply(conn, exc.event(svc.now_ms()))
+        except RedisError:
+            unavailable = ChannelError("unavailable", "the store is unavailable; retry")
+            _reply(conn, unavailable.event(svc.now_ms()))
+        except Exception:
+            # A bad frame never ends the connection; the error is logged for us.
+            log.exception("room channel message failed", extra={"room_id": conn.room_id})
+            _reply(conn, ChannelError("internal", "internal error").event(svc.now_ms()))
+
+
+def _reply(conn: Connection, event: dict[str, Any]) -> None:
+    conn.outbox.push(frame([orjson.dumps(event)]))
+
+
+async def _handle(
+    command: Command,
+    svc: Services,
+    store: ChannelStore,
+    hub: RoomHub,
+    conn: Connection,
+    identity: Identity | None,
+) -> None:
+    room_id = conn.room_id
+    kind = command.type
+    if kind == "ping":
+        _reply(conn, {"type": "pong", "ts": svc.now_ms()})
+    elif kind == "like":
+        hub.add_like(room_id)
+    elif kind == "chat":
+        assert identity is not None
+        text = protocol.filter_words(command.text, svc.settings.chat.word_filter)
+        await store.chat(room_id, identity.user_id, identity.name, text, new_id("m"), conn.is_staff)
+    elif kind == "pin":
+        await store.pin(room_id, command.sku)
+    elif kind == "unpin":
+        await store.pin(room_id, None)
+    elif kind == "delete_chat":
+        await store.moderate(room_id, kind, command.msg_id)
+    elif kind in ("mute", "ban"):
+        await store.moderate(room_id, kind, command.user_id, command.seconds)
+    elif kind == "slow_mode":
+        await store.moderate(room_id, kind, str(command.seconds))

@@ -1,0 +1,312 @@
+"""RoomHub: one process's fan-out. One Redis pub/sub subscription per room with local
+connections; each tick, a room's events become one frame, built once and pushed to every
+local connection of the room. Likes and presence reach Redis once per tick per room."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import orjson
+from redis.exceptions import RedisError
+
+from live import metrics
+from live.auth import Identity, new_id
+from live.realtime.batch import Event, RoomBatch, after, frame, personal_targets
+from live.realtime.outbox import Outbox, Send
+from live.realtime.protocol import CLOSE_FORBIDDEN, CLOSE_RESTARTING, CLOSE_ROOM_ENDED
+from live.realtime.store import ChannelStore
+from live.services import Services
+
+log = logging.getLogger("live.realtime")
+
+# A room without local connections keeps its subscription this long (reconnect storms).
+UNSUBSCRIBE_AFTER_S = 10.0
+SUBSCRIBE_TIMEOUT_S = 5.0
+
+
+class Connection:
+    """One websocket of a room, as the hub sees it."""
+
+    def __init__(
+        self,
+        room_id: str,
+        identity: Identity | None,
+        send: Send,
+        limit: int,
+        on_closed: Callable[[Connection], None],
+    ) -> None:
+        self.room_id = room_id
+        self.user_id = identity.user_id if identity else None
+        self.is_staff = identity is not None and identity.may_manage(room_id)
+        self.outbox = Outbox(send, limit, lambda _code: on_closed(self))
+        # Events that arrive while the snapshot is being read; None once live.
+        self.joining: list[Event] | None = []
+        # After the snapshot: durable events up to this seq are already sent.
+        self.skip_upto: int | None = None
+
+
+@dataclass
+class LocalRoom:
+    conns: set[Connection] = field(default_factory=set)
+    by_user: dict[str, set[Connection]] = field(default_factory=dict)
+    staff: set[Connection] = field(default_factory=set)
+    subscribed: asyncio.Event = field(default_factory=asyncio.Event)
+    empty_since: float | None = None
+    # When the room's last frame went out (loop time): the next waits out the tick.
+    last_flush: float = float("-inf")
+
+    @property
+    def viewers(self) -> int:
+        return len(self.conns) - len(self.staff)
+
+
+class RoomHub:
+    def __init__(self, svc: Services, store: ChannelStore) -> None:
+        self._svc = svc
+        self._store = store
+        self._tick_s = svc.settings.realtime.tick_ms / 1000
+        self._heartbeat_s = svc.settings.realtime.presence_heartbeat_s
+        self.process_id = new_id("p")
+        self._rooms: dict[str, LocalRoom] = {}
+        self._channels: dict[bytes, str] = {}
+        self._pending: dict[str, RoomBatch] = {}
+        self._likes: dict[str, int] = {}
+        self._presence_dirty: set[str] = set()
+        self._pubsub = svc.redis.pubsub()
+        self._has_subscriptions = asyncio.Event()
+        self._side_work: asyncio.Task[None] | None = None
+        self._last_heartbeat = 0.0
+
+    # --- connections ---------------------------------------------------------------
+    async def join(self, conn: Connection) -> None:
+        """Register `conn`; returns once the room's events reach this process."""
+        room = self._rooms.get(conn.room_id)
+        if room is None:
+            room = self._rooms[conn.room_id] = LocalRoom()
+            channel = self._svc.keys.room_channel(conn.room_id)
+            self._channels[channel.encode()] = conn.room_id
+            await self._pubsub.subscribe(channel)
+            self._has_subscriptions.set()
+        room.conns.add(conn)
+        room.empty_since = None
+        if conn.user_id is not None:
+            room.by_user.setdefault(conn.user_id, set()).add(conn)
+        if conn.is_staff:
+            room.staff.add(conn)
+        self._presence_dirty.add(conn.room_id)
+        metrics.WS_CONNECTIONS.inc()
+        await asyncio.wait_for(room.subscribed.wait(), SUBSCRIBE_TIMEOUT_S)
+
+    def leave(self, conn: Connection) -> None:
+        room = self._rooms.get(conn.room_id)
+        if room is None or conn not in room.conns:
+            return
+        room.conns.discard(conn)
+        room.staff.discard(conn)
+        if conn.user_id is not None:
+            users = room.by_user.get(conn.user_id, set())
+            users.discard(conn)
+            if not users:
+                room.by_user.pop(conn.user_id, None)
+        if not room.conns:
+            room.empty_since = time.monotonic()
+        self._presence_dirty.add(conn.room_id)
+        metrics.WS_CONNECTIONS.dec()
+
+    def go_live(self, conn: Connection, snapshot_frame: list[bytes], seq: int) -> None:
+        """Send the snapshot and what arrived meanwhile; from now on `conn` gets batches."""
+        waiting = after(conn.joining or [], seq)
+        conn.joining = None
+        last = max([seq, *(e.seq for e in waiting if e.seq is not None)])
+        conn.skip_upto = last
+        conn.outbox.push(frame([*snapshot_frame, *(e.raw for e in waiting)]))
+
+    def add_like(self, room_id: str) -> None:
+        self._likes[room_id] = self._likes.get(room_id, 0) + 1
+
+    def close_room(self, room_id: str, code: int) -> None:
+        room = self._rooms.get(room_id)
+        for conn in list(room.conns if room else ()):
+            conn.outbox.close(code)
+
+    def close_all(self, code: int) -> None:
+        for room_id in list(self._rooms):
+            self.close_room(room_id, code)
+
+    # --- running -------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[RoomHub]:
+        tasks = [
+            asyncio.create_task(self._read_loop(), name="hub-read"),
+            asyncio.create_task(self._tick_loop(), name="hub-tick"),
+        ]
+        try:
+            yield self
+        finally:
+            self.close_all(CLOSE_RESTARTING)
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await self._report_presence(final=True)
+            with contextlib.suppress(RedisError, OSError):
+                await self._pubsub.aclose()
+
+    async def _read_loop(self) -> None:
+        while True:
+            await self._has_subscriptions.wait()
+            try:
+                message = await self._pubsub.get_message(timeout=1.0)
+            except (RedisError, OSError) as exc:
+                log.warning("room channel subscription lost", extra={"error": str(exc)})
+                # Events may have been missed: clients reconnect and resume from history.
+                self.close_all(CLOSE_RESTARTING)
+                await asyncio.sleep(0.5)
+                continue
+            if message is not None:
+                self._on_message(message)
+
+    def _on_message(self, message: dict[str, object]) -> None:
+        channel = message.get("channel")
+        room_id = self._channels.get(channel) if isinstance(channel, bytes) else None
+        room = self._rooms.get(room_id) if room_id else None
+        if room_id is None or room is None:
+            return
+        kind = message.get("type")
+        if kind == "message":
+            raw = message["data"]
+            assert isinstance(raw, bytes)
+            data = orjson.loads(raw)
+            batch = self._pending.get(room_id)
+            if batch is None:
+                batch = self._pending[room_id] = RoomBatch()
+                self._schedule_flush(room_id, room)
+            batch.add(Event.parse(raw, data), data)
+        elif kind == "subscribe":
+            if room.subscribed.is_set():
+                # A resubscription after a reconnect: events may have been lost meanwhile.
+                self.close_room(room_id, CLOSE_RESTARTING)
+            room.subscribed.set()
+
+    def _schedule_flush(self, room_id: str, room: LocalRoom) -> None:
+        # The first event after a quiet tick goes out at once; later ones wait for the
+        # tick to end, so a busy room sends at most one frame per tick.
+        loop = asyncio.get_running_loop()
+        delay = room.last_flush + self._tick_s - loop.time()
+        if delay <= 0:
+            loop.call_soon(self._flush, room_id)
+        else:
+            loop.call_later(delay, self._flush, room_id)
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._tick_s)
+            self._start_side_work()
+
+    # --- fan-out -------------------------------------------------------------------
+    def _flush(self, room_id: str) -> None:
+        batch = self._pending.pop(room_id, None)
+        room = self._rooms.get(room_id)
+        if batch is None or room is None or not room.conns:
+            return
+        room.last_flush = asyncio.get_running_loop().time()
+        try:
+            self._fan_out(room_id, room, batch)
+        except Exception:
+            log.exception("room channel fan-out failed", extra={"room_id": room_id})
+
+    def _fan_out(self, room_id: str, room: LocalRoom, batch: RoomBatch) -> None:
+        events = batch.broadcast()
+        text = frame([e.raw for e in events]) if events else None
+        for conn in list(room.conns):
+            if conn.joining is not None:
+                conn.joining.extend(events)
+                conn.joining.extend(
+                    e for e in batch.personal if personal_targets(e, conn.user_id, conn.is_staff)
+                )
+            elif conn.skip_upto is not None:
+                mine = after(events, conn.skip_upto)
+                conn.skip_upto = None
+                if mine:
+                    conn.outbox.push(frame([e.raw for e in mine]))
+            elif text is not None:
+                conn.outbox.push(text)
+        metrics.WS_FRAMES_SENT.inc(len(room.conns))
+        if batch.personal:
+            self._deliver_personal(room, batch.personal)
+        if batch.ends_room:
+            self.close_room(room_id, CLOSE_ROOM_ENDED)
+
+    def _deliver_personal(self, room: LocalRoom, events: list[Event]) -> None:
+        mine: dict[Connection, list[bytes]] = {}
+        banned: list[Connection] = []
+        for event in events:
+            targets = set(room.by_user.get(event.to or "", ()))
+            if event.type == "order":
+                targets |= room.staff
+            for conn in targets:
+                if conn.joining is None:
+                    mine.setdefault(conn, []).append(event.raw)
+                if event.type == "banned" and conn.user_id == event.to:
+                    banned.append(conn)
+        for conn, raws in mine.items():
+            conn.outbox.push(frame(raws))
+        for conn in banned:
+            conn.outbox.close(CLOSE_FORBIDDEN, "banned")
+
+    # --- likes, presence and idle subscriptions, once per tick ------------------------
+    def _start_side_work(self) -> None:
+        if self._side_work is None or self._side_work.done():
+            self._side_work = asyncio.create_task(self._side_step())
+
+    async def _side_step(self) -> None:
+        likes, self._likes = self._likes, {}
+        try:
+            await asyncio.gather(
+                *(self._store.add_likes(room_id, n) for room_id, n in likes.items()),
+                self._report_presence(),
+            )
+            await self._drop_idle_rooms()
+        except (RedisError, OSError) as exc:
+            log.warning("room channel side work failed", extra={"error": str(exc)})
+
+    async def _report_presence(self, final: bool = False) -> None:
+        now = time.monotonic()
+        if final or now - self._last_heartbeat >= self._heartbeat_s:
+            self._last_heartbeat = now
+            self._presence_dirty |= set(self._rooms)
+        dirty, self._presence_dirty = self._presence_dirty, set()
+        ttl_ms = int(self._heartbeat_s * 3000)
+        await asyncio.gather(
+            *(
+                self._store.report_presence(
+                    room_id,
+                    self.process_id,
+                    0 if final else self._viewers(room_id),
+                    ttl_ms,
+                )
+                for room_id in dirty
+            )
+        )
+
+    def _viewers(self, room_id: str) -> int:
+        room = self._rooms.get(room_id)
+        return room.viewers if room else 0
+
+    async def _drop_idle_rooms(self) -> None:
+        now = time.monotonic()
+        for room_id, room in list(self._rooms.items()):
+            if room.empty_since is not None and now - room.empty_since > UNSUBSCRIBE_AFTER_S:
+                channel = self._svc.keys.room_channel(room_id)
+                del self._rooms[room_id]
+                self._channels.pop(channel.encode(), None)
+                self._pending.pop(room_id, None)
+                if not self._rooms:
+                    self._has_subscriptions.clear()
+                await self._pubsub.unsubscribe(channel)

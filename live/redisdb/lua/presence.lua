@@ -1,0 +1,39 @@
+-- presence.lua: record one process's connection count in a room and publish the viewer
+-- total (summed over live processes) when it changed; keep the peak.
+-- KEYS[1] the room's presence hash    ({r:<room>}:presence)  process -> "count:expires_ms"
+-- KEYS[2] the room's peak             ({r:<room>}:peak)
+-- KEYS[3] the room's channel          ({r:<room>}:events)
+-- ARGV[1] process id, ARGV[2] its count, ARGV[3] ms until its entry expires (without
+-- a heartbeat the process is counted out: no ghost viewers after a crash)
+-- Returns {total, peak}.
+local now = now_ms()
+if tonumber(ARGV[2]) > 0 then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ':' .. (now + tonumber(ARGV[3])))
+else
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+local total = 0
+local fields = redis.call('HGETALL', KEYS[1])
+for i = 1, #fields, 2 do
+  local field = fields[i]
+  if string.sub(field, 1, 1) ~= '_' then
+    local count, expires = string.match(fields[i + 1], '^(%d+):(%d+)$')
+    if count and tonumber(expires) > now then
+      total = total + tonumber(count)
+    else
+      redis.call('HDEL', KEYS[1], field)
+    end
+  end
+end
+local peak = tonumber(redis.call('GET', KEYS[2]) or '0')
+if total > peak then
+  peak = total
+  redis.call('SET', KEYS[2], peak)
+end
+if tonumber(redis.call('HGET', KEYS[1], '_total') or '-1') ~= total then
+  redis.call('HSET', KEYS[1], '_total', total)
+  emit_volatile(KEYS[3], {type = 'viewers', count = total})
+end
+-- An abandoned room's presence disappears by itself.
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
+return {total, peak}

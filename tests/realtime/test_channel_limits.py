@@ -1,0 +1,139 @@
+"""Slow consumers, personal events and the word filter, with settings made for them."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pytest
+from websockets.client import ClientProtocol
+from websockets.uri import parse_uri
+
+from live.rooms.events import emit_volatile
+from live.settings import Settings
+from tests.conftest import LiveServer, make_settings
+from tests.realtime.client import channel
+
+SEND_BUFFER = 65536
+
+
+@pytest.fixture
+async def settings() -> Settings:
+    return make_settings(
+        LIVE_REALTIME_SEND_BUFFER_BYTES=str(SEND_BUFFER),
+        LIVE_CHAT_WORD_FILTER="darn,heck",
+    )
+
+
+class StalledClient:
+    """A websocket client that stops reading after the handshake, on a socket with a
+    small receive buffer (the `websockets` client keeps reading into memory)."""
+
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, uri: str
+    ) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.protocol = ClientProtocol(parse_uri(uri), max_size=None)
+
+    @classmethod
+    async def open(cls, ws_url: str, room_id: str) -> StalledClient:
+        host, port = ws_url.split("//")[1].split(":")
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect((host, int(port)))
+        sock.setblocking(False)
+        reader, writer = await asyncio.open_connection(sock=sock)
+        self = cls(reader, writer, f"{ws_url}/ws/rooms/{room_id}")
+        self.protocol.send_request(self.protocol.connect())
+        writer.write(b"".join(self.protocol.data_to_send()))
+        # Read just the handshake answer and stop there.
+        head = await reader.readuntil(b"\r\n\r\n")
+        self.protocol.receive_data(head)
+        assert self.protocol.handshake_exc is None
+        return self
+
+    async def read_to_close(self, within: float) -> int | None:
+        """Read everything the server sent; the close code it ended with."""
+        async with asyncio.timeout(within):
+            while self.protocol.close_rcvd is None:
+                data = await self.reader.read(1 << 20)
+                if not data:
+                    break
+                self.protocol.receive_data(data)
+                self.protocol.events_received()
+        self.writer.close()
+        return self.protocol.close_rcvd.code if self.protocol.close_rcvd else None
+
+
+def _sale_matcher(sale_id: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda event: event.get("sale_id") == sale_id
+
+
+async def test_a_client_that_does_not_read_is_dropped_and_others_keep_up(
+    live_server: LiveServer,
+) -> None:
+    svc = live_server.services
+    room = await live_server.new_room()
+    room_id = room["room_id"]
+    stalled = await StalledClient.open(live_server.ws_url, room_id)
+    async with channel(live_server.ws_url, room_id, max_size=None) as reader:
+        await reader.next()
+        channel_name = svc.keys.room_channel(room_id)
+        padding = "x" * 8000
+        started = time.monotonic()
+        total = 2500  # 20 MB: far past every buffer between the server and the stalled client
+        for start in range(0, total, 250):
+            async with svc.redis.pipeline(transaction=False) as pipe:
+                for n in range(start, start + 250):
+                    event = {"type": "stock", "sale_id": f"s{n}", "left": n, "pad": padding}
+                    pipe.publish(channel_name, orjson.dumps(event))
+                await pipe.execute()
+            # The reader keeps receiving while the stalled client is being dropped.
+            await reader.until(_sale_matcher(f"s{start + 249}"))
+        assert time.monotonic() - started < 60
+        # Once it reads again, the stalled client finds the close code that says why.
+        assert await stalled.read_to_close(within=30) == 4008
+        await reader.send({"type": "ping"})
+        assert (await reader.of_type("pong"))["type"] == "pong"
+
+
+async def test_personal_events_reach_their_user_and_orders_the_host(
+    live_server: LiveServer,
+) -> None:
+    svc = live_server.services
+    room = await live_server.new_room()
+    room_id = room["room_id"]
+    buyer = await live_server.new_viewer("Buyer")
+    other = await live_server.new_viewer("Other")
+    async with (
+        channel(live_server.ws_url, room_id, room["host_token"]) as host,
+        channel(live_server.ws_url, room_id, buyer["token"]) as buyer_ws,
+        channel(live_server.ws_url, room_id, other["token"]) as other_ws,
+    ):
+        for client in (host, buyer_ws, other_ws):
+            await client.next()
+        order = {"type": "order", "to": buyer["user_id"], "order": {"order_id": "o_1"}}
+        await emit_volatile(svc, room_id, order)
+        await emit_volatile(svc, room_id, {"type": "note", "to": other["user_id"]})
+        assert (await buyer_ws.of_type("order"))["order"]["order_id"] == "o_1"
+        assert (await host.of_type("order"))["order"]["order_id"] == "o_1"
+        assert (await other_ws.of_type("note"))["to"] == other["user_id"]
+        await asyncio.sleep(0.3)
+        await other_ws.send({"type": "ping"})
+        await other_ws.of_type("pong")
+        assert not any(e["type"] == "order" for e in other_ws.seen)
+        assert not any(e["type"] == "note" for e in buyer_ws.seen + host.seen)
+
+
+async def test_chat_goes_through_the_word_filter(live_server: LiveServer) -> None:
+    room = await live_server.new_room()
+    viewer = await live_server.new_viewer()
+    async with channel(live_server.ws_url, room["room_id"], viewer["token"]) as mei:
+        await mei.next()
+        await mei.send({"type": "chat", "text": "Darn, what the HECK"})
+        assert (await mei.of_type("chat"))["text"] == "****, what the ****"
