@@ -9,6 +9,8 @@ from typing import Any
 
 from live.auth import TokenSigner, derive_secret
 from live.commerce.catalog import Catalog
+from live.commerce.payments import InstantPayments, PaymentProvider
+from live.commerce.sales import SaleStore
 from live.redisdb.client import Redis
 from live.redisdb.keys import Keys
 from live.redisdb.scripts import Scripts
@@ -33,6 +35,9 @@ class Services:
     scripts: Scripts
     rooms: RoomStore
     catalog: Catalog
+    sales: SaleStore
+    # The payment provider `pay` calls (docs/protocol.md, "Payments").
+    payments: PaymentProvider
     # Hooks the channel layer fills at start-up: viewer counts and reactions to a room's end.
     viewer_counts: Callable[[list[str]], Awaitable[list[int]]] = field(default=_no_viewers)
     room_ended_listeners: list[Callable[[str], Awaitable[None]]] = field(default_factory=list)
@@ -44,6 +49,7 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, redis: Redis) -> Services:
         keys = Keys(settings.redis.key_prefix)
+        scripts = Scripts(redis)
         signer = TokenSigner(
             derive_secret(settings.auth.secret, settings.admin_token), settings.admin_token
         )
@@ -52,9 +58,11 @@ class Services:
             redis=redis,
             keys=keys,
             signer=signer,
-            scripts=Scripts(redis),
+            scripts=scripts,
             rooms=RoomStore(redis, keys, settings),
             catalog=Catalog(redis, keys),
+            sales=SaleStore(redis, keys, scripts, settings),
+            payments=InstantPayments(),
         )
 
     @staticmethod

@@ -6,10 +6,11 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from live.app import Component
+from live.commerce.worker import sales_component
 
 
 def default_components() -> list[Component]:
-    return []
+    return [sales_component]
 
 
 def default_routes() -> list[BaseRoute]:
