@@ -109,7 +109,7 @@ async def test_sale_ends_after_its_duration(live_server: LiveServer) -> None:
     assert late.status_code == 409 and late.json()["error"]["code"] == "sale_not_open"
 
     async def closed() -> bool:
-        return (await shop.sale(sale["sale_id"]))["status"] == "closed"
+        return bool((await shop.sale(sale["sale_id"]))["status"] == "closed")
 
     await eventually(closed)
 

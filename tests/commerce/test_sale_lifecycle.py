@@ -75,13 +75,13 @@ async def test_scheduled_start_and_end_happen_once(live_server: LiveServer) -> N
         assert sale["ends_at"] - sale["starts_at"] == 1000
 
         async def opened() -> bool:
-            return (await shop.sale(sale["sale_id"]))["status"] == "open"
+            return bool((await shop.sale(sale["sale_id"]))["status"] == "open")
 
         await eventually(opened)
         assert (await shop.buy(shop.viewer(), sale["sale_id"])).status_code == 201
 
         async def closed() -> bool:
-            return (await shop.sale(sale["sale_id"]))["status"] == "closed"
+            return bool((await shop.sale(sale["sale_id"]))["status"] == "closed")
 
         await eventually(closed)
         await asyncio.sleep(0.5)
