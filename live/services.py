@@ -9,6 +9,8 @@ from typing import Any
 
 from live.auth import Identity, TokenSigner, derive_secret
 from live.commerce.catalog import Catalog
+from live.commerce.payments import InstantPayments, PaymentProvider
+from live.commerce.sales import SaleStore
 from live.redisdb.client import Redis
 from live.redisdb.keys import Keys
 from live.redisdb.scripts import Scripts
@@ -35,6 +37,9 @@ class Services:
     scripts: Scripts
     rooms: RoomStore
     catalog: Catalog
+    sales: SaleStore
+    # The payment provider `pay` calls (docs/protocol.md, "Payments").
+    payments: PaymentProvider
     # Hooks the channel layer fills at start-up: viewer counts and reactions to a room's end.
     viewer_counts: Callable[[list[str]], Awaitable[list[int]]] = field(default=_no_viewers)
     room_ended_listeners: list[Callable[[str], Awaitable[None]]] = field(default_factory=list)
@@ -46,6 +51,7 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, redis: Redis) -> Services:
         keys = Keys(settings.redis.key_prefix)
+        scripts = Scripts(redis, history_min_age_s=settings.realtime.history_min_age_s)
         signer = TokenSigner(
             derive_secret(settings.auth.secret, settings.admin_token), settings.admin_token
         )
@@ -55,9 +61,11 @@ class Services:
             keys=keys,
             signer=signer,
             shop_tokens=ShopTokenVerifier.from_settings(settings.auth),
-            scripts=Scripts(redis, history_min_age_s=settings.realtime.history_min_age_s),
+            scripts=scripts,
             rooms=RoomStore(redis, keys, settings),
             catalog=Catalog(redis, keys),
+            sales=SaleStore(redis, keys, scripts, settings),
+            payments=InstantPayments(),
         )
 
     def verify_token(self, token: str) -> Identity:

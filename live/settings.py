@@ -98,6 +98,7 @@ class CommerceSettings:
     durability: str = "everysec"
     order_retention_s: int = 2592000
     sweep_interval_ms: int = 200
+    log_claim_idle_ms: int = 30000
     max_stock: int = 1000000
     max_hold_s: int = 3600
     max_duration_s: int = 86400

@@ -6,12 +6,13 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, WebSocketRoute
 
 from live.app import Component
+from live.commerce.worker import sales_component
 from live.realtime.component import room_channel_component
 from live.realtime.endpoint import room_channel
 
 
 def default_components() -> list[Component]:
-    return [room_channel_component]
+    return [room_channel_component, sales_component]
 
 
 def default_routes() -> list[BaseRoute]:

@@ -106,3 +106,62 @@ class Keys:
             self.room_muted(room_id),
             self.room_banned(room_id),
         ]
+
+    # --- sales and orders (see live/commerce/ids.py: sale and order ids embed the room id,
+    # so every key below shares the room's hash tag) ----------------------------
+    def sales_active(self) -> str:
+        """Global sorted set of sales the sale workers still tend (scheduled, open, holds)."""
+        return f"{self.prefix}:sales:active"
+
+    def room_sales(self, room_id: str) -> str:
+        """Sorted set of the room's sales, scored by creation time (ms)."""
+        return f"{self.room_tag(room_id)}:sales"
+
+    def sale(self, room_id: str, sale_id: str) -> str:
+        return f"{self.room_tag(room_id)}:sale:{sale_id}"
+
+    def sale_holds(self, room_id: str, sale_id: str) -> str:
+        """Sorted set of held order ids scored by their deadline (Redis ms)."""
+        return f"{self.sale(room_id, sale_id)}:holds"
+
+    def sale_buyers(self, room_id: str, sale_id: str) -> str:
+        """Hash user_id -> units held or paid (the per-buyer limit)."""
+        return f"{self.sale(room_id, sale_id)}:buyers"
+
+    def sale_idempotency(self, room_id: str, sale_id: str) -> str:
+        """Hash `<user_id> <Idempotency-Key>` -> `<order_id>|<body fingerprint>`."""
+        return f"{self.sale(room_id, sale_id)}:idem"
+
+    def sale_log(self, room_id: str, sale_id: str) -> str:
+        """Stream of the sale's order changes, read by the `orders` consumer group."""
+        return f"{self.sale(room_id, sale_id)}:log"
+
+    def order_prefix(self, room_id: str) -> str:
+        return f"{self.room_tag(room_id)}:order:"
+
+    def order(self, room_id: str, order_id: str) -> str:
+        return f"{self.order_prefix(room_id)}{order_id}"
+
+    def room_order_seq(self, room_id: str) -> str:
+        """Counter giving each order of the room its number (`order_no`)."""
+        return f"{self.room_tag(room_id)}:orders:seq"
+
+    def room_orders(self, room_id: str) -> str:
+        """The durable order record's index: sorted set order_id by `order_no`."""
+        return f"{self.room_tag(room_id)}:orders:index"
+
+    def room_order_records(self, room_id: str) -> str:
+        """The durable order record: hash order_id -> order JSON (written by the log consumer)."""
+        return f"{self.room_tag(room_id)}:orders:records"
+
+    def room_order_stats(self, room_id: str) -> str:
+        """Hash of the room's totals: orders, units_sold, gmv_cents, orders_placed."""
+        return f"{self.room_tag(room_id)}:orders:stats"
+
+    def room_paying_buyers(self, room_id: str) -> str:
+        """Set of user ids with at least one paid order in the room."""
+        return f"{self.room_tag(room_id)}:orders:buyers"
+
+    def room_peak_viewers(self, room_id: str) -> str:
+        """The room's highest viewer count so far (written by the channel's presence code)."""
+        return self.room_peak(room_id)

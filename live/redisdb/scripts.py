@@ -1,8 +1,10 @@
 """Loads the Lua scripts under `lua/`. Each script is sent with `lua/_lib.lua` in front, so
-scripts share helpers (such as emitting a durable room event) without Redis Functions."""
+scripts share helpers (such as emitting a durable room event) without Redis Functions.
+A script may name more helper files with lines `-- include: _name.lua`; they follow _lib."""
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -12,14 +14,19 @@ from redis.commands.core import AsyncScript
 from live.redisdb.client import Redis
 
 LUA_DIR = Path(__file__).parent / "lua"
+_INCLUDE = re.compile(r"^-- include: (_[a-z_]+\.lua)$", re.MULTILINE)
 
 
 @cache
 def script_source(name: str, history_min_age_s: int = 600) -> str:
     """The full source sent to Redis for `lua/<name>.lua`."""
+    body = (LUA_DIR / f"{name}.lua").read_text()
     lib = (LUA_DIR / "_lib.lua").read_text()
     lib = lib.replace("__HISTORY_MIN_AGE_MS__", str(history_min_age_s * 1000))
-    return lib + "\n" + (LUA_DIR / f"{name}.lua").read_text()
+    parts = [lib]
+    parts += [(LUA_DIR / inc).read_text() for inc in _INCLUDE.findall(body)]
+    return "
+".join([*parts, body])
 
 
 class Scripts:
@@ -39,3 +46,9 @@ class Scripts:
 
     async def call(self, name: str, keys: list[str], args: list[Any]) -> Any:
         return await self.get(name)(keys=keys, args=args)
+
+    def queue(self, pipe: Redis, name: str, keys: list[str], args: list[Any]) -> None:
+        """Add a call of `name` to a pipeline (the pipeline loads missing scripts first)."""
+        script = self.get(name)
+        pipe.scripts.add(script)
+        pipe.evalsha(script.sha, len(keys), *keys, *args)

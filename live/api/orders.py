@@ -1,0 +1,190 @@
+"""Orders: read, pay, cancel; a room's order record, its export and its stats."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from live.api.http import Endpoint, identity_of, json_response, path_param, services
+from live.api.rooms import room_id_of
+from live.auth import Identity, require_manager, require_user
+from live.commerce.rules import ORDER_FIELDS, outcome_error
+from live.errors import BadRequest, Conflict, Forbidden, LiveError
+from live.services import Services
+from live.validation import query_limit
+
+
+async def _order_for(svc: Services, identity: Identity, order_id: str) -> dict[str, Any]:
+    """The order if `identity` is its buyer, the room's host or an admin; else 403."""
+    order = await svc.sales.get_order(order_id)
+    if order["user_id"] != identity.user_id and not identity.may_manage(order["room_id"]):
+        raise Forbidden("only its buyer, the room's host or an admin may see this order")
+    return order
+
+
+async def get_order(request: Request) -> Response:
+    svc = services(request)
+    identity = require_user(identity_of(request))
+    return json_response(await _order_for(svc, identity, path_param(request, "order_id")))
+
+
+async def pay_order(request: Request) -> Response:
+    svc = services(request)
+    identity = require_user(identity_of(request))
+    order = await svc.sales.get_order(path_param(request, "order_id"))
+    if order["user_id"] != identity.user_id:
+        raise Forbidden("only the order's buyer may pay it")
+    if order["status"] == "paid":
+        return json_response(order)
+    if order["status"] != "held":
+        raise outcome_error("order_cancelled" if order["status"] == "cancelled" else "hold_expired")
+    payment = await svc.payments.charge(order)
+    if payment.status == "declined":
+        raise Conflict(payment.message or "the payment was declined", code="payment_declined")
+    if payment.status == "pending":
+        # The provider's signed webhook completes it (docs/protocol.md, "Payments").
+        return json_response(
+            {**order, "payment": {"status": "pending", "id": payment.payment_id}}, 202
+        )
+    try:
+        return json_response(await svc.sales.pay(order, payment.payment_id))
+    except LiveError:
+        await svc.payments.refund(payment.payment_id, order)
+        raise
+
+
+async def cancel_order(request: Request) -> Response:
+    svc = services(request)
+    identity = require_user(identity_of(request))
+    order = await _order_for(svc, identity, path_param(request, "order_id"))
+    by_buyer = order["user_id"] == identity.user_id and not identity.may_manage(order["room_id"])
+    return json_response(await svc.sales.cancel(order, identity.user_id if by_buyer else None))
+
+
+async def list_orders(request: Request) -> Response:
+    svc = services(request)
+    room_id = room_id_of(request)
+    require_manager(identity_of(request), room_id)
+    await svc.rooms.get(room_id)
+    limit = query_limit(request.query_params.get("limit"))
+    cursor = request.query_params.get("cursor") or None
+    if cursor is not None and not cursor.isdigit():
+        raise BadRequest("`cursor` is not one this server gave", field="cursor")
+    orders, next_cursor = await svc.sales.orders_page(
+        room_id, limit, int(cursor) if cursor else None
+    )
+    return json_response(
+        {"orders": orders, "next": str(next_cursor) if next_cursor is not None else None}
+    )
+
+
+async def export_orders(request: Request) -> Response:
+    svc = services(request)
+    room_id = room_id_of(request)
+    require_manager(identity_of(request), room_id)
+    await svc.rooms.get(room_id)
+    fmt = request.query_params.get("format") or "csv"
+    if fmt not in ("csv", "jsonl"):
+        raise BadRequest("`format` must be csv or jsonl", field="format")
+    orders = svc.sales.all_orders(room_id)
+    if fmt == "jsonl":
+        return StreamingResponse(_jsonl(orders), media_type="application/x-ndjson")
+    return StreamingResponse(
+        _csv(orders),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="orders-{room_id}.csv"'},
+    )
+
+
+async def _jsonl(orders: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
+    async for order in orders:
+        yield orjson.dumps(order) + b"\n"
+
+
+async def _csv(orders: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(ORDER_FIELDS)
+    async for order in orders:
+        writer.writerow(["" if order[f] is None else order[f] for f in ORDER_FIELDS])
+        if buffer.tell() > 16384:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+async def room_stats(request: Request) -> Response:
+    svc = services(request)
+    room_id = room_id_of(request)
+    require_manager(identity_of(request), room_id)
+    await svc.rooms.get(room_id)
+    (viewers,) = await svc.viewer_counts([room_id])
+    return json_response(await svc.sales.stats(room_id, viewers))
+
+
+ORDER_RESPONSES = {200: "the order", 403: "forbidden", 404: "not_found"}
+
+ENDPOINTS = [
+    Endpoint(
+        "GET",
+        "/api/orders/{order_id}",
+        get_order,
+        "One order",
+        who="its buyer, host, admin",
+        responses=ORDER_RESPONSES,
+    ),
+    Endpoint(
+        "POST",
+        "/api/orders/{order_id}/pay",
+        pay_order,
+        "Pay a held order (again: the same paid order)",
+        who="its buyer",
+        responses={
+            **ORDER_RESPONSES,
+            202: "payment pending (providers that confirm by webhook)",
+            409: "hold_expired, order_cancelled, payment_declined",
+        },
+    ),
+    Endpoint(
+        "POST",
+        "/api/orders/{order_id}/cancel",
+        cancel_order,
+        "Cancel a held order; its units go back to the sale",
+        who="its buyer, host, admin",
+        responses={**ORDER_RESPONSES, 409: "already_paid, hold_expired"},
+    ),
+    Endpoint(
+        "GET",
+        "/api/rooms/{room_id}/orders",
+        list_orders,
+        "The room's orders, newest first",
+        who="host, admin",
+        query=("limit", "cursor"),
+        responses={200: "{orders, next}", 404: "not_found"},
+    ),
+    Endpoint(
+        "GET",
+        "/api/rooms/{room_id}/orders/export",
+        export_orders,
+        "Every order of the room, oldest first, as CSV or JSON lines",
+        who="host, admin",
+        query=("format",),
+        responses={200: "text/csv or application/x-ndjson", 404: "not_found"},
+        content_type="text/csv",
+    ),
+    Endpoint(
+        "GET",
+        "/api/rooms/{room_id}/stats",
+        room_stats,
+        "Room totals: viewers, peak_viewers, buyers, orders, units_sold, gmv_cents, conversion",
+        who="host, admin",
+        responses={200: "the stats", 404: "not_found"},
+    ),
+]

@@ -1,0 +1,41 @@
+"""Sale and order ids. Pure.
+
+An id embeds its room's id (`s_<room_id>_<random>`, `o_<room_id>_<random>`), so a handler
+given only a sale or order id finds the room's hash tag, and with it every key of the sale,
+without a lookup: a buy stays one round trip on one Redis Cluster slot.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from live.errors import NotFound
+
+_ROOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+_RANDOM = re.compile(r"^[A-Za-z0-9]{8,24}$")
+
+
+def _random_part() -> str:
+    # No "_" in the random part, so the room id is everything before the last "_".
+    return secrets.token_urlsafe(9).replace("-", "x").replace("_", "y")
+
+
+def new_sale_id(room_id: str) -> str:
+    return f"s_{room_id}_{_random_part()}"
+
+
+def new_order_id(room_id: str) -> str:
+    return f"o_{room_id}_{_random_part()}"
+
+
+def room_of(some_id: str, kind: str) -> str:
+    """The room id inside a sale (`kind` "s") or order ("o") id, or 404 if it is not one."""
+    head, sep, rand = some_id.rpartition("_")
+    prefix = kind + "_"
+    room_id = head[len(prefix) :]
+    if not sep or not head.startswith(prefix) or not _ROOM_ID.match(room_id):
+        raise NotFound(f"{'sale' if kind == 's' else 'order'} {some_id!r} not found")
+    if not _RANDOM.match(rand):
+        raise NotFound(f"{'sale' if kind == 's' else 'order'} {some_id!r} not found")
+    return room_id

@@ -1,0 +1,204 @@
+"""The sale worker every server process runs: it sweeps the active sales (scheduled start
+and end, expired holds) and feeds the order log into the room's durable order record.
+
+Workers share nothing but Redis: every sweep step is an atomic script that checks before it
+changes, so several workers never release a hold twice; log entries go to one consumer of
+the `orders` group each, and entries a dead worker read but never acknowledged are
+reclaimed by the others (XAUTOCLAIM) once idle for `log_claim_idle_ms`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from live.commerce.ids import room_of
+from live.commerce.sales import LOG_GROUP
+from live.services import Services
+
+log = logging.getLogger("live.commerce.worker")
+SWEEP_BATCH = 500
+READ_BATCH = 500
+
+
+class SaleWorker:
+    def __init__(self, svc: Services, name: str | None = None) -> None:
+        self.svc = svc
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        self._ticks = 0
+        self._stopped = False
+
+    async def run(self) -> None:
+        interval = self.svc.settings.commerce.sweep_interval_ms / 1000
+        while not self._stopped:
+            try:
+                await self.tick()
+            except (RedisError, OSError) as exc:
+                # redis-py may turn a cancellation into a connection error: stop anyway.
+                task = asyncio.current_task()
+                if self._stopped or (task is not None and task.cancelling()):
+                    raise asyncio.CancelledError from exc
+                log.warning("sale worker tick failed", extra={"error": str(exc)})
+            await asyncio.sleep(interval)
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    async def tick(self) -> None:
+        """One pass over every active sale: sweep, read the logs, record, retire."""
+        svc = self.svc
+        sale_ids = [s.decode() for s in await svc.redis.zrange(svc.keys.sales_active(), 0, -1)]
+        if not sale_ids:
+            return
+        self._ticks += 1
+        states = await self._sweep(sale_ids)
+        cfg = svc.settings.commerce
+        # Look for abandoned entries about twice per claim period.
+        claim = self._ticks % max(1, cfg.log_claim_idle_ms // 2 // cfg.sweep_interval_ms) == 0
+        live = [sid for sid, state in zip(sale_ids, states, strict=True) if state != -1]
+        await self.record(live, claim=claim)
+        gone = [sid for sid, state in zip(sale_ids, states, strict=True) if state == -1]
+        finished = [sid for sid, state in zip(sale_ids, states, strict=True) if state == 1]
+        await self._retire(gone, finished)
+
+    async def _sweep(self, sale_ids: list[str]) -> list[int]:
+        svc = self.svc
+        async with svc.redis.pipeline(transaction=False) as pipe:
+            for sale_id in sale_ids:
+                room_id = room_of(sale_id, "s")
+                svc.scripts.queue(
+                    pipe,
+                    "sale_sweep",
+                    svc.sales.sale_keys(room_id, sale_id),
+                    [
+                        svc.settings.realtime.history_min_events,
+                        svc.keys.order_prefix(room_id),
+                        SWEEP_BATCH,
+                    ],
+                )
+            replies = await pipe.execute(raise_on_error=False)
+        states = []
+        for sale_id, reply in zip(sale_ids, replies, strict=True):
+            if isinstance(reply, Exception):
+                log.warning("sweep failed", extra={"sale_id": sale_id, "error": str(reply)})
+                states.append(0)
+            else:
+                states.append(int(reply[1]))
+        return states
+
+    async def record(self, sale_ids: list[str], *, claim: bool = False) -> int:
+        """Read new (and, with `claim`, abandoned) log entries; write them to the record."""
+        svc = self.svc
+        async with svc.redis.pipeline(transaction=False) as pipe:
+            for sale_id in sale_ids:
+                log_key = svc.keys.sale_log(room_of(sale_id, "s"), sale_id)
+                pipe.xreadgroup(LOG_GROUP, self.name, {log_key: ">"}, count=READ_BATCH)
+                if claim:
+                    pipe.xautoclaim(
+                        log_key,
+                        LOG_GROUP,
+                        self.name,
+                        svc.settings.commerce.log_claim_idle_ms,
+                        start_id="0-0",
+                        count=READ_BATCH,
+                    )
+            replies = await pipe.execute(raise_on_error=False)
+        per_sale = 2 if claim else 1
+        batches: list[tuple[str, list[tuple[bytes, bytes]]]] = []
+        for index, sale_id in enumerate(sale_ids):
+            entries = _entries(replies[index * per_sale : (index + 1) * per_sale])
+            if entries:
+                batches.append((sale_id, entries))
+        return await self._write(batches)
+
+    async def _write(self, batches: list[tuple[str, list[tuple[bytes, bytes]]]]) -> int:
+        if not batches:
+            return 0
+        svc = self.svc
+        k = svc.keys
+        retention_ms = svc.settings.commerce.order_retention_s * 1000
+        async with svc.redis.pipeline(transaction=False) as pipe:
+            for sale_id, entries in batches:
+                room_id = room_of(sale_id, "s")
+                args: list[Any] = [LOG_GROUP, retention_ms]
+                for entry_id, payload in entries:
+                    args += [entry_id, payload]
+                svc.scripts.queue(
+                    pipe,
+                    "order_record",
+                    [
+                        k.sale_log(room_id, sale_id),
+                        k.room_orders(room_id),
+                        k.room_order_records(room_id),
+                        k.room_order_stats(room_id),
+                        k.room_paying_buyers(room_id),
+                    ],
+                    args,
+                )
+            replies = await pipe.execute(raise_on_error=False)
+        for reply in replies:
+            if isinstance(reply, Exception):
+                log.warning("order record write failed", extra={"error": str(reply)})
+        return sum(len(entries) for _, entries in batches)
+
+    async def _retire(self, gone: list[str], finished: list[str]) -> None:
+        """Stop tending sales that can no longer change and whose log is fully recorded."""
+        svc = self.svc
+        done = list(gone)
+        if finished:
+            async with svc.redis.pipeline(transaction=False) as pipe:
+                for sale_id in finished:
+                    pipe.xinfo_groups(svc.keys.sale_log(room_of(sale_id, "s"), sale_id))
+                replies = await pipe.execute(raise_on_error=False)
+            for sale_id, groups in zip(finished, replies, strict=True):
+                if isinstance(groups, Exception) or _log_drained(groups):
+                    done.append(sale_id)
+        if done:
+            await svc.redis.zrem(svc.keys.sales_active(), *done)
+
+
+def _entries(replies: list[Any]) -> list[tuple[bytes, bytes]]:
+    """(entry id, order JSON) pairs out of XREADGROUP and XAUTOCLAIM replies."""
+    found: list[tuple[bytes, bytes]] = []
+    for reply in replies:
+        if isinstance(reply, Exception) or not reply:
+            continue
+        # XAUTOCLAIM answers [next id, entries, deleted ids]; XREADGROUP [[stream, entries]].
+        messages = reply[1] if isinstance(reply[0], bytes) else reply[0][1]
+        for entry_id, fields in messages:
+            if fields and b"o" in fields:
+                found.append((entry_id, fields[b"o"]))
+    return found
+
+
+def _log_drained(groups: list[dict[Any, Any]]) -> bool:
+    for group in groups:
+        info = {(k.decode() if isinstance(k, bytes) else k): v for k, v in group.items()}
+        name = info.get("name")
+        if name in (LOG_GROUP, LOG_GROUP.encode()):
+            return int(info.get("pending") or 0) == 0 and int(info.get("lag") or 0) == 0
+    return True
+
+
+@contextlib.asynccontextmanager
+async def sales_component(svc: Services) -> AsyncIterator[None]:
+    """Fill the channel's sale hooks and run this process's sale worker."""
+    svc.room_sales = svc.sales.room_sales
+    svc.room_ended_listeners.append(svc.sales.close_room_sales)
+    worker = SaleWorker(svc)
+    task = asyncio.create_task(worker.run(), name="sale-worker")
+    try:
+        yield
+    finally:
+        worker.stop()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

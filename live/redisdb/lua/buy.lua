@@ -1,0 +1,82 @@
+-- buy.lua: take units of a sale for one buyer, all or nothing, in one round trip.
+-- Safe to run twice (redis-py retries, client retries): the idempotency key answers the
+-- first order and takes nothing more.
+-- KEYS[1..7] the sale's keys and the room's event keys (see _sale.lua)
+-- KEYS[8]  the sale's idempotency hash (`<user_id> <key>` -> `<order_id>|<fingerprint>`)
+-- KEYS[9]  the new order's key ({r:<room>}:order:<ARGV[6]>)
+-- KEYS[10] the room's order number counter
+-- ARGV[1] room history length to keep    ARGV[2] user_id
+-- ARGV[3] Idempotency-Key                 ARGV[4] fingerprint of the request body
+-- ARGV[5] qty                             ARGV[6] the new order's id
+-- ARGV[7] the room's order key prefix     ARGV[8] client IP ('' when exempt)
+-- ARGV[9] buys per user per second        ARGV[10] buys per IP per second
+-- Returns {code, detail}: {'created', order JSON}, {'replay', order JSON} or an error code.
+-- include: _sale.lua
+local maxlen = tonumber(ARGV[1])
+local user = ARGV[2]
+local qty = tonumber(ARGV[5])
+local idem_field = user .. ' ' .. ARGV[3]
+
+local prior = redis.call('HGET', KEYS[8], idem_field)
+if prior then
+  local sep = string.find(prior, '|', 1, true)
+  if string.sub(prior, sep + 1) ~= ARGV[4] then return {'idempotency_mismatch', ''} end
+  local order = redis.call('GET', ARGV[7] .. string.sub(prior, 1, sep - 1))
+  if not order then return {'not_found', ''} end
+  return {'replay', order}
+end
+
+local now = now_ms()
+local status = advance_sale(KEYS, maxlen, now)
+if not status then return {'not_found', ''} end
+
+-- Counted after the idempotency check, so a retried key never counts twice.
+local function over_rate(key, limit)
+  local count = redis.call('INCR', key)
+  if count == 1 then redis.call('PEXPIRE', key, 2000) end
+  return count > limit
+end
+local second = math.floor(now / 1000)
+if over_rate(KEYS[1] .. ':rate:u:' .. user .. ':' .. second, tonumber(ARGV[9])) then
+  return {'rate_limited', ''}
+end
+if ARGV[8] ~= '' and over_rate(KEYS[1] .. ':rate:ip:' .. ARGV[8] .. ':' .. second,
+    tonumber(ARGV[10])) then
+  return {'rate_limited', ''}
+end
+
+if status == 'scheduled' or status == 'closed' then return {'sale_not_open', ''} end
+local s = redis.call('HMGET', KEYS[1], 'left', 'per_buyer_limit', 'hold_s', 'price_cents',
+  'sale_id', 'room_id', 'sku', 'title', 'currency', 'expire_at')
+local left, limit = tonumber(s[1]), tonumber(s[2])
+if qty > limit then return {'bad_request', tostring(limit)} end
+if left == 0 then return {'sold_out', '0'} end
+if left < qty then return {'not_enough_left', tostring(left)} end
+local mine = tonumber(redis.call('HGET', KEYS[3], user) or '0')
+if mine + qty > limit then return {'limit_reached', tostring(limit - mine)} end
+
+local left_after = redis.call('HINCRBY', KEYS[1], 'left', -qty)
+redis.call('HINCRBY', KEYS[1], 'held', qty)
+redis.call('HINCRBY', KEYS[3], user, qty)
+local expire_at = tonumber(s[10])
+local price = tonumber(s[4])
+local order = {order_id = ARGV[6], order_no = redis.call('INCR', KEYS[10]), sale_id = s[5],
+  room_id = s[6], user_id = user, sku = s[7], title = s[8], qty = qty, price_cents = price,
+  currency = s[9], amount_cents = price * qty, status = 'held', created_at = now,
+  expires_at = now + tonumber(s[3]) * 1000}
+local json = cjson.encode(order)
+redis.call('SET', KEYS[9], json, 'PXAT', expire_at)
+redis.call('HSET', KEYS[8], idem_field, ARGV[6] .. '|' .. ARGV[4])
+-- Keys are kept for the order's lifetime plus a day.
+keep_until(KEYS[8], expire_at + 86400000)
+redis.call('ZADD', KEYS[2], order['expires_at'], ARGV[6])
+keep_until(KEYS[2], expire_at)
+keep_until(KEYS[3], expire_at)
+keep_until(KEYS[10], expire_at)
+if left_after == 0 then
+  redis.call('HSET', KEYS[1], 'status', 'sold_out')
+  emit_room_event(KEYS[5], KEYS[6], KEYS[7], maxlen, {type = 'sold_out', sale_id = s[5]})
+end
+order_changed(KEYS, order, json)
+stock_event(KEYS, s[5])
+return {'created', json}
