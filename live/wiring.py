@@ -6,10 +6,11 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from live.app import Component
+from live.media.component import media_component
 
 
 def default_components() -> list[Component]:
-    return []
+    return [media_component]
 
 
 def default_routes() -> list[BaseRoute]:

@@ -56,3 +56,7 @@ class Keys:
 
     def room_channel(self, room_id: str) -> str:
         return f"{self.room_tag(room_id)}:events"
+
+    def room_media_owner(self, room_id: str) -> str:
+        """The internal address of the process holding the room's media (TTL, heartbeat)."""
+        return f"{self.room_tag(room_id)}:media_owner"
