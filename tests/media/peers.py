@@ -39,10 +39,11 @@ class CounterTrack(MediaStreamTrack):
 
     kind = "video"
 
-    def __init__(self, fps: int = 30, keyframe_every: int = 0) -> None:
+    def __init__(self, fps: int = 30, keyframe_every: int = 0, first: int = 0) -> None:
         super().__init__()
         self.fps = fps
-        self.counter = 0
+        self.first = first
+        self.counter = first
         self.keyframe_every = keyframe_every
         self.want_keyframe = True
         self.keyframes = 0
@@ -54,7 +55,7 @@ class CounterTrack(MediaStreamTrack):
     async def recv(self) -> Any:
         if self._start is None:
             self._start = time.monotonic()
-        due = self._start + self.counter / self.fps
+        due = self._start + (self.counter - self.first) / self.fps
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         periodic = self.keyframe_every and self.counter % self.keyframe_every == 0
         keyframe = self.want_keyframe or bool(periodic)
