@@ -1,8 +1,8 @@
-"""PURE: checking an SDP offer against the room's codec, and NAT address rewriting."""
+"""PURE (aiortc's SDP parser only): an offer checked against the room's codecs; NAT rewriting."""
 
 from __future__ import annotations
 
-import re
+from aiortc.sdp import SessionDescription
 
 from live.errors import BadRequest, UnsupportedCodec
 
@@ -11,24 +11,25 @@ VIDEO_CODECS = {"vp8": "VP8", "h264": "H264"}
 AUDIO_CODEC = "opus"
 MAX_SDP_BYTES = 64 * 1024
 
-_RTPMAP = re.compile(r"^a=rtpmap:\d+ ([A-Za-z0-9_.-]+)/", re.MULTILINE)
-
 
 def check_offer(text: str, codec: str) -> set[str]:
     """The media kinds of a valid offer, or 400 `bad_request` / `unsupported_codec`."""
-    if not text.startswith("v=0") or "\nm=" not in text:
+    if not text.startswith("v=0"):
         raise BadRequest("the body must be an SDP offer (application/sdp)")
+    try:
+        description = SessionDescription.parse(text)
+    except Exception as exc:  # the parser raises anything from AssertionError to ValueError
+        raise BadRequest(f"the SDP offer could not be parsed: {exc!r}") from exc
     kinds: set[str] = set()
-    for section in text.split("\nm=")[1:]:
-        kind = section.split(" ", 1)[0]
-        if kind not in ("audio", "video"):
+    for media in description.media:
+        if media.kind not in ("audio", "video"):
             continue
-        names = {name.lower() for name in _RTPMAP.findall(section)}
-        wanted = VIDEO_CODECS[codec].lower() if kind == "video" else AUDIO_CODEC
+        names = {c.mimeType.split("/", 1)[-1].lower() for c in media.rtp.codecs}
+        wanted = VIDEO_CODECS[codec].lower() if media.kind == "video" else AUDIO_CODEC
         if wanted not in names:
-            shown = VIDEO_CODECS[codec] if kind == "video" else "Opus"
-            raise UnsupportedCodec(f"this room sends {kind} as {shown}; the offer lacks it")
-        kinds.add(kind)
+            shown = VIDEO_CODECS[codec] if media.kind == "video" else "Opus"
+            raise UnsupportedCodec(f"this room sends {media.kind} as {shown}; the offer lacks it")
+        kinds.add(media.kind)
     if not kinds:
         raise BadRequest("the SDP offer has no audio or video")
     return kinds

@@ -97,8 +97,8 @@ class Peer:
     def counters(self) -> list[int]:
         return [counter_of(f.data) for _, f in self.frames]
 
-    async def wait_frames(self, n: int, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
+    async def wait_frames(self, n: int, within: float = 20.0) -> None:
+        deadline = time.monotonic() + within
         while len(self.frames) < n:
             assert time.monotonic() < deadline, f"only {len(self.frames)} frames arrived"
             await asyncio.sleep(0.05)

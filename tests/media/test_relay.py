@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from typing import Any
 
 import orjson
-import pytest
 
 from live.media.hub import MediaHub
-from live.settings import Settings
-from tests.conftest import LiveServer, make_settings
+from tests.conftest import LiveServer
 from tests.media.peers import CounterTrack, Peer, publish, synthetic_frame, watch
 
 
@@ -27,8 +26,8 @@ async def room_events(server: LiveServer, room_id: str) -> list[str]:
     return [orjson.loads(fields[b"e"])["type"] for _, fields in history]
 
 
-async def eventually(check: Any, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
+async def eventually(check: Any, within: float = 15.0) -> None:
+    deadline = time.monotonic() + within
     while True:
         result = check()
         if asyncio.iscoroutine(result):
@@ -102,7 +101,7 @@ async def test_host_takeover_keeps_viewers_playing(live_server: LiveServer) -> N
         track = CounterTrack(first=100000)
         second = await publish(live_server.http, room_id, token, track)
         await eventually(lambda: viewer.counters[-1] >= 100010)
-        await eventually(lambda: first.pc.connectionState in ("closed", "failed"), timeout=40)
+        await eventually(lambda: first.pc.connectionState in ("closed", "failed"), within=40)
         hub = hub_of(live_server)
         assert [s.role for s in hub.sessions.values()].count("publisher") == 1
         types = await room_events(live_server, room_id)
@@ -111,7 +110,7 @@ async def test_host_takeover_keeps_viewers_playing(live_server: LiveServer) -> N
         frames = [f for _, f in viewer.frames]
         assert all(
             (b.timestamp - a.timestamp) % (1 << 32) < (1 << 31)
-            for a, b in zip(frames, frames[1:], strict=False)
+            for a, b in itertools.pairwise(frames)
         )
     finally:
         await close_all(viewer, first, *([second] if second else []))
@@ -140,36 +139,11 @@ async def test_delete_ends_sessions_and_the_live_state(live_server: LiveServer) 
     svc = live_server.services
 
     async def owner_released() -> bool:
-        return await svc.redis.exists(svc.keys.room_media_owner(room_id)) == 0
+        return int(await svc.redis.exists(svc.keys.room_media_owner(room_id))) == 0
 
     await eventually(owner_released)
     await asyncio.sleep(0.5)
     assert len(asyncio.all_tasks()) <= tasks_before + 2
-
-
-@pytest.fixture
-async def settings() -> Settings:
-    return make_settings(LIVE_MEDIA_CONNECT_TIMEOUT_S="1", LIVE_MEDIA_ICE_SERVERS="stun:stun.example.org:3478")
-
-
-async def test_sessions_that_never_connect_are_removed(live_server: LiveServer) -> None:
-    room = await live_server.new_room()
-    from aiortc import RTCConfiguration, RTCPeerConnection
-
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    pc.addTransceiver("video", direction="recvonly")
-    await pc.setLocalDescription(await pc.createOffer())
-    answer = await live_server.http.post(
-        f"/api/rooms/{room['room_id']}/whep",
-        content=pc.localDescription.sdp,
-        headers={"Content-Type": "application/sdp"},
-    )
-    assert answer.status_code == 201
-    assert answer.headers.get_list("link") == ['<stun:stun.example.org:3478>; rel="ice-server"']
-    hub = hub_of(live_server)
-    assert len(hub.sessions) == 1
-    await pc.close()  # never sends the answer back: ICE cannot complete
-    await eventually(lambda: not hub.sessions and not hub.relays, timeout=20)
 
 
 async def test_ended_room_stops_its_video(live_server: LiveServer) -> None:

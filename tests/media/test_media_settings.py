@@ -1,0 +1,48 @@
+"""Media settings: the room codec, ICE servers (Link headers, page config), public address."""
+
+from __future__ import annotations
+
+import pytest
+
+from live.settings import Settings
+from tests.conftest import LiveServer, make_settings
+from tests.media.test_signalling import SDP_HEADERS, offer_sdp
+
+
+@pytest.fixture
+async def settings() -> Settings:
+    return make_settings(
+        LIVE_MEDIA_CODEC="h264",
+        LIVE_MEDIA_ICE_SERVERS="stun:stun.example.org:3478,turn:turn.example.org:3478?transport=udp",
+        LIVE_MEDIA_TURN_USERNAME="live",
+        LIVE_MEDIA_TURN_CREDENTIAL="s3cret",
+        LIVE_MEDIA_PUBLIC_IP="203.0.113.7",
+    )
+
+
+async def test_codec_ice_servers_and_public_address_from_settings(live_server: LiveServer) -> None:
+    config = (await live_server.http.get("/api/media/config")).json()
+    assert config["codec"] == "h264"
+    assert config["ice_servers"] == [
+        {"urls": ["stun:stun.example.org:3478"]},
+        {
+            "urls": ["turn:turn.example.org:3478?transport=udp"],
+            "username": "live",
+            "credential": "s3cret",
+        },
+    ]
+    room = await live_server.new_room()
+    url = f"/api/rooms/{room['room_id']}/whep"
+    answer = await live_server.http.post(url, content=await offer_sdp("video"), headers=SDP_HEADERS)
+    assert answer.status_code == 201
+    assert "H264/90000" in answer.text and "VP8/90000" not in answer.text
+    candidates = [line for line in answer.text.splitlines() if line.startswith("a=candidate")]
+    assert candidates and all(" 203.0.113.7 " in line for line in candidates)
+    assert answer.headers.get_list("link") == [
+        '<stun:stun.example.org:3478>; rel="ice-server"',
+        '<turn:turn.example.org:3478?transport=udp>; rel="ice-server"; username="live"; '
+        'credential="s3cret"; credential-type="password"',
+    ]
+    vp8_only = (await offer_sdp("video")).replace("H264/90000", "XXXX/90000")
+    answer = await live_server.http.post(url, content=vp8_only, headers=SDP_HEADERS)
+    assert answer.json()["error"]["code"] == "unsupported_codec"
