@@ -52,6 +52,7 @@ class FrameAssembler:
         self._newest: int | None = None
         self._last_ts: int | None = None
         self._last_end: int | None = None
+        self._first_seq: int | None = None
 
     def add(self, packet: Any) -> EncodedFrame | None:
         seq = packet.sequence_number
@@ -63,7 +64,7 @@ class FrameAssembler:
                 self._newest = seq
                 self._evict()
         else:
-            self._newest = seq
+            self._newest = self._first_seq = seq
         self._packets[seq] = packet
         return self._complete(packet)
 
@@ -90,7 +91,10 @@ class FrameAssembler:
             prev = self._packets.get(before)
             if prev is None:
                 # A gap: the start is known only right after the last frame (or at first).
-                if self._last_end is not None and before != self._last_end:
+                if self._last_end is None:
+                    if start != self._first_seq:
+                        return None
+                elif before != self._last_end:
                     return None
                 break
             if prev.timestamp != ts:
