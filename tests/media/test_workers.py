@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 from live.settings import PROJECT_ROOT
+from tests import redis_server as test_redis
 from tests.conftest import ADMIN_TOKEN, LiveServer, free_port, make_settings, start_server
 from tests.media.peers import CounterTrack, publish, watch
 from tests.media.test_relay import hub_of
-from tests import redis_server as test_redis
 
 
 @pytest.fixture
@@ -65,9 +65,12 @@ async def test_live_serve_with_two_workers(redis_server: test_redis.TestRedis) -
         "LIVE_REDIS_KEY_PREFIX": settings.redis.key_prefix,
         "LIVE_LOGGING_LEVEL": "warning",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from live.cli import main; main()", "serve", "--port", str(port)]
-        + ["--workers", "2"],
+    command = ["serve", "--port", str(port), "--workers", "2"]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from live.cli import main; main()",
+        *command,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -101,4 +104,4 @@ async def test_live_serve_with_two_workers(redis_server: test_redis.TestRedis) -
                     await peer.close()
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        await asyncio.wait_for(process.wait(), 30)
