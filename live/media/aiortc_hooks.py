@@ -39,8 +39,7 @@ class _FrameTap:
             # Opus: one packet is one frame.
             self._sink(EncodedFrame(packet._data, packet.timestamp), packet.ssrc)
         else:
-            frame = self._assembler.add(packet)
-            if frame is not None:
+            for frame in self._assembler.add(packet):
                 self._sink(frame, packet.ssrc)
         return False, None
 

@@ -13,6 +13,8 @@ SEQ_MOD = 1 << 16
 TS_MOD = 1 << 32
 # Packets kept while a frame is incomplete; older ones are dropped.
 WINDOW = 512
+# Complete frames held back waiting for a missing earlier one (about 0.3 s at 30 fps).
+MAX_PENDING = 10
 
 
 class Packet(Protocol):
@@ -42,31 +44,66 @@ def ts_newer(a: int, b: int) -> bool:
 class FrameAssembler:
     """Completes video frames on the RTP marker bit (no wait for the next frame).
 
-    Packets may arrive out of order (retransmissions); a frame is complete when its
-    packets from the one after the previous frame's last packet to the marker are here.
-    Frames older than the last one completed are dropped so output stays in order.
+    Packets may arrive out of order (retransmissions). Frames come out in sequence order:
+    a frame that follows a gap waits for the gap to fill (a retransmission), for at most
+    `max_pending` frames; then the missing frame is given up and the rest go out.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_pending: int = MAX_PENDING) -> None:
         self._packets: dict[int, Any] = {}
         self._newest: int | None = None
-        self._last_ts: int | None = None
-        self._last_end: int | None = None
         self._first_seq: int | None = None
+        self._last_end: int | None = None
+        # Complete frames waiting for an earlier one, by their first sequence number.
+        self._pending: dict[int, tuple[int, EncodedFrame]] = {}
+        self._max_pending = max_pending
 
-    def add(self, packet: Any) -> EncodedFrame | None:
+    def add(self, packet: Any) -> list[EncodedFrame]:
+        """Store one packet; return the frames it completes, in order."""
         seq = packet.sequence_number
-        if self._newest is not None:
-            ahead = seq_diff(seq, self._newest)
-            if ahead <= -WINDOW:
-                return None
-            if ahead > 0:
-                self._newest = seq
-                self._evict()
-        else:
+        if self._newest is None:
             self._newest = self._first_seq = seq
+        elif self._last_end is not None and seq_diff(seq, self._last_end) <= 0:
+            return []  # a late copy of something already sent or given up
+        elif seq_diff(seq, self._newest) > 0:
+            self._newest = seq
+            self._evict()
         self._packets[seq] = packet
-        return self._complete(packet)
+        while packet is not None:
+            span = self._span(packet)
+            if span is None:
+                break
+            start, end = span
+            parts = []
+            at = start
+            while True:
+                parts.append(self._packets.pop(at)._data)
+                if at == end:
+                    break
+                at = (at + 1) % SEQ_MOD
+            self._pending[start] = (end, EncodedFrame(b"".join(parts), packet.timestamp))
+            # The frame after this one may have been waiting to know where it starts.
+            packet = self._packets.get((end + 1) % SEQ_MOD)
+        return self._release()
+
+    def _release(self) -> list[EncodedFrame]:
+        out = []
+        if len(self._pending) > self._max_pending:
+            # Give up on the gap: jump to the oldest waiting frame.
+            assert self._first_seq is not None
+            last = self._last_end if self._last_end is not None else self._first_seq - 1
+            oldest = min(self._pending, key=lambda start: seq_diff(start, last))
+            self._last_end = (oldest - 1) % SEQ_MOD
+        while self._pending:
+            following = (
+                (self._last_end + 1) % SEQ_MOD if self._last_end is not None else self._first_seq
+            )
+            if following not in self._pending:
+                break
+            end, frame = self._pending.pop(following)
+            self._last_end = end
+            out.append(frame)
+        return out
 
     def _evict(self) -> None:
         assert self._newest is not None
@@ -75,43 +112,30 @@ class FrameAssembler:
             for seq in [s for s in self._packets if seq_diff(newest, s) >= WINDOW // 2]:
                 del self._packets[seq]
 
-    def _complete(self, packet: Any) -> EncodedFrame | None:
+    def _span(self, packet: Any) -> tuple[int, int] | None:
+        """First and last sequence numbers of the packet's frame, if all of it is here."""
         ts = packet.timestamp
-        # Walk forward to the marker.
         end = packet.sequence_number
         while not self._packets[end].marker:
             end = (end + 1) % SEQ_MOD
             nxt = self._packets.get(end)
             if nxt is None or nxt.timestamp != ts:
                 return None
-        # Walk back to the packet after the previous frame.
         start = packet.sequence_number
         while True:
             before = (start - 1) % SEQ_MOD
             prev = self._packets.get(before)
-            if prev is None:
-                # A gap: the start is known only right after the last frame (or at first).
-                if self._last_end is None:
-                    if start != self._first_seq:
-                        return None
-                elif before != self._last_end:
-                    return None
-                break
-            if prev.timestamp != ts:
-                break
-            start = (start - 1) % SEQ_MOD
-        if self._last_ts is not None and not ts_newer(ts, self._last_ts):
-            return None
-        parts = []
-        seq = start
-        while True:
-            parts.append(self._packets.pop(seq)._data)
-            if seq == end:
-                break
-            seq = (seq + 1) % SEQ_MOD
-        self._last_ts = ts
-        self._last_end = end
-        return EncodedFrame(b"".join(parts), ts)
+            if prev is not None and prev.timestamp == ts:
+                start = before
+                continue
+            if prev is None and not self._ends_at(before) and start != self._first_seq:
+                # A gap: the missing packet may be this frame's first one.
+                return None
+            return start, end
+
+    def _ends_at(self, seq: int) -> bool:
+        """True when a frame already assembled ends at `seq`."""
+        return seq == self._last_end or any(end == seq for end, _ in self._pending.values())
 
 
 def is_keyframe(codec: str, data: bytes) -> bool:

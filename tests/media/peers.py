@@ -18,7 +18,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from live.media import aiortc_hooks
 from live.media.frames import EncodedFrame
-from live.media.tracks import make_packet
+from live.media.tracks import VIDEO_TIME_BASE, make_packet
 
 FRAME_BYTES = 3000  # three RTP packets per frame
 
@@ -149,3 +149,51 @@ async def watch(
     peer.location = answer.headers["location"]
     peer.answer = answer
     return peer
+
+
+class SmallPicture(MediaStreamTrack):
+    """Raw 160x120 frames for aiortc to encode with libvpx (a real VP8 stream)."""
+
+    kind = "video"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._start: float | None = None
+        self.count = 0
+
+    async def recv(self) -> Any:
+        import av
+
+        if self._start is None:
+            self._start = time.monotonic()
+        await asyncio.sleep(max(0.0, self._start + self.count / 30 - time.monotonic()))
+        frame = av.VideoFrame(width=160, height=120, format="yuv420p")
+        for plane in frame.planes:
+            plane.update(bytes([self.count % 256]) * plane.buffer_size)
+        frame.pts = self.count * 3000
+        frame.time_base = VIDEO_TIME_BASE
+        self.count += 1
+        return frame
+
+
+def drop_packets(receiver: Any, every: int) -> set[int]:
+    """Test-only: lose every `every`-th media packet on its way to this receiver, once.
+
+    Wraps aiortc's private `_handle_rtp_packet` on one receiver instance; retransmissions
+    (another SSRC) pass.
+    """
+    original = receiver._handle_rtp_packet
+    dropped: set[int] = set()
+    media_ssrc: list[int] = []
+
+    async def handle(packet: Any, arrival_time_ms: int) -> None:
+        if not media_ssrc:
+            media_ssrc.append(packet.ssrc)
+        seq = packet.sequence_number
+        if packet.ssrc == media_ssrc[0] and seq % every == 0 and seq not in dropped:
+            dropped.add(seq)
+            return
+        await original(packet, arrival_time_ms)
+
+    receiver._handle_rtp_packet = handle
+    return dropped

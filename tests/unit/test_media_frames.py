@@ -23,10 +23,10 @@ def frame_packets(first_seq: int, ts: int, parts: list[bytes]) -> list[Pkt]:
 def test_a_frame_completes_on_its_marker_packet() -> None:
     assembler = FrameAssembler()
     a, b, c = frame_packets(10, 3000, [b"a", b"b", b"c"])
-    assert assembler.add(a) is None
-    assert assembler.add(b) is None
-    frame = assembler.add(c)
-    assert frame is not None and frame.data == b"abc" and frame.timestamp == 3000
+    assert assembler.add(a) == []
+    assert assembler.add(b) == []
+    (frame,) = assembler.add(c)
+    assert frame.data == b"abc" and frame.timestamp == 3000
 
 
 def test_reordered_and_retransmitted_packets_complete_frames_in_order() -> None:
@@ -35,31 +35,28 @@ def test_reordered_and_retransmitted_packets_complete_frames_in_order() -> None:
     second = frame_packets(0, 200, [b"3", b"4", b"5"])
     out = []
     for packet in [first[0], second[0], second[2], first[1], second[1]]:
-        frame = assembler.add(packet)
-        if frame is not None:
-            out.append(frame.data)
+        out += [frame.data for frame in assembler.add(packet)]
     assert out == [b"12", b"345"]
 
 
-def test_a_lost_packet_holds_back_its_frame_but_not_the_following_ones() -> None:
+def test_a_frame_after_a_gap_waits_for_the_retransmission() -> None:
     assembler = FrameAssembler()
-    out = []
-    packets = frame_packets(0, 100, [b"a"]) + frame_packets(1, 200, [b"b", b"c"])
-    packets += frame_packets(3, 300, [b"d"]) + frame_packets(4, 400, [b"e"])
-    del packets[1]  # the first packet of the second frame never comes
-    for packet in packets:
-        frame = assembler.add(packet)
-        if frame is not None:
-            out.append(frame.data)
-    assert b"c" not in out and out[0] == b"a" and out[-1] == b"e"
+    one, two, three = (frame_packets(i, 100 * (i + 1), [bytes([i])])[0] for i in range(3))
+    assert [f.data for f in assembler.add(one)] == [b"\x00"]
+    assert assembler.add(three) == []  # held back: frame two is missing
+    assert [f.data for f in assembler.add(two)] == [b"\x01", b"\x02"]
+    assert assembler.add(two) == []  # a duplicate is ignored
 
 
-def test_late_frames_are_dropped_to_keep_order() -> None:
-    assembler = FrameAssembler()
-    old = frame_packets(0, 100, [b"old"])[0]
-    new = frame_packets(1, 200, [b"new"])[0]
-    assert assembler.add(new) is not None
-    assert assembler.add(old) is None
+def test_a_gap_that_never_fills_is_given_up_after_a_few_frames() -> None:
+    assembler = FrameAssembler(max_pending=3)
+    packets = [frame_packets(i, 100 * (i + 1), [bytes([i])])[0] for i in range(8)]
+    out: list[bytes] = []
+    for packet in packets[:2] + packets[3:]:
+        out += [frame.data for frame in assembler.add(packet)]
+    # Frame 2 never came; frame 3 also waits (its first packet might be the lost one).
+    assert out == [b"\x00", b"\x01", b"\x04", b"\x05", b"\x06", b"\x07"]
+    assert assembler.add(packets[2]) == []  # too late now
 
 
 def test_keyframes() -> None:
