@@ -10,6 +10,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection
 from live.media import aiortc_hooks
 from tests.conftest import LiveServer
 from tests.media.peers import CounterTrack, Peer, SmallPicture, drop_packets, negotiate, publish
+from tests.media.test_relay import eventually
 
 
 async def test_late_viewer_decodes_a_picture_quickly(live_server: LiveServer) -> None:
@@ -18,8 +19,8 @@ async def test_late_viewer_decodes_a_picture_quickly(live_server: LiveServer) ->
     publisher = await publish(live_server.http, room["room_id"], room["host_token"], source)
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     try:
-        while source.count < 90:  # three seconds in: the first keyframe is long gone
-            await asyncio.sleep(0.1)
+        # Three seconds in: the publisher's first keyframe is long gone.
+        await eventually(lambda: source.count >= 90)
         pc.addTransceiver("video", direction="recvonly")
         tracks: asyncio.Queue[object] = asyncio.Queue()
         pc.on("track", tracks.put_nowait)
