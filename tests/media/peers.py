@@ -30,7 +30,15 @@ def synthetic_frame(counter: int, keyframe: bool) -> bytes:
     return head + body + bytes((counter + i) % 251 for i in range(FRAME_BYTES - 5))
 
 
+def synthetic_h264(counter: int, keyframe: bool) -> bytes:
+    """One Annex B NAL unit (IDR or not) carrying the counter as digits."""
+    nal = bytes([0x65 if keyframe else 0x41]) + b"%010d" % counter
+    return b"\x00\x00\x00\x01" + nal + b"\x55" * (FRAME_BYTES - len(nal))
+
+
 def counter_of(data: bytes) -> int:
+    if data.startswith(b"\x00\x00\x00\x01"):
+        return int(data[5:15])
     return int.from_bytes(data[1:5], "big")
 
 
@@ -39,8 +47,11 @@ class CounterTrack(MediaStreamTrack):
 
     kind = "video"
 
-    def __init__(self, fps: int = 30, keyframe_every: int = 0, first: int = 0) -> None:
+    def __init__(
+        self, fps: int = 30, keyframe_every: int = 0, first: int = 0, codec: str = "vp8"
+    ) -> None:
         super().__init__()
+        self.make = synthetic_h264 if codec == "h264" else synthetic_frame
         self.fps = fps
         self.first = first
         self.counter = first
@@ -61,7 +72,7 @@ class CounterTrack(MediaStreamTrack):
         keyframe = self.want_keyframe or bool(periodic)
         self.want_keyframe = False
         self.keyframes += keyframe
-        packet = make_packet(synthetic_frame(self.counter, keyframe), self.counter * 3000, "video")
+        packet = make_packet(self.make(self.counter, keyframe), self.counter * 3000, "video")
         self.counter += 1
         return packet
 

@@ -6,6 +6,7 @@ import pytest
 
 from live.settings import Settings
 from tests.conftest import LiveServer, make_settings
+from tests.media.peers import CounterTrack, counter_of, publish, synthetic_h264, watch
 from tests.media.test_signalling import SDP_HEADERS, offer_sdp
 
 
@@ -46,3 +47,22 @@ async def test_codec_ice_servers_and_public_address_from_settings(live_server: L
     vp8_only = (await offer_sdp("video")).replace("H264/90000", "XXXX/90000")
     answer = await live_server.http.post(url, content=vp8_only, headers=SDP_HEADERS)
     assert answer.json()["error"]["code"] == "unsupported_codec"
+
+
+async def test_h264_is_forwarded_untouched(live_server: LiveServer) -> None:
+    room = await live_server.new_room()
+    track = CounterTrack(codec="h264")
+    publisher = await publish(live_server.http, room["room_id"], room["host_token"], track)
+    viewer = await watch(live_server.http, room["room_id"])
+    try:
+        await viewer.wait_frames(20)
+        first = viewer.frames[0][1].data
+        assert first[4] & 0x1F == 5, "a viewer starts on an IDR frame"
+        counters = viewer.counters
+        assert counters == list(range(counters[0], counters[0] + len(counters)))
+        for _, frame in viewer.frames[1:]:
+            keyframe = frame.data[4] == 0x65
+            assert frame.data == synthetic_h264(counter_of(frame.data), keyframe)
+    finally:
+        await viewer.close()
+        await publisher.close()
