@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
 import multiprocessing as mp
@@ -136,8 +137,7 @@ def run_publisher(base: str, path: str, token: str | None, sent_at: Any, stop: A
         pc.addTransceiver(loop_track(frames, sent_at), direction="sendonly")
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
             await exchange(http, path, pc, token)
-        while not stop.is_set():
-            await asyncio.sleep(0.2)
+        await asyncio.to_thread(stop.wait)
         await pc.close()
 
     asyncio.run(main())
@@ -166,6 +166,7 @@ def run_viewers(base: str, path: str, n: int, sent_at: Any, stop: Any, out: Any)
         counter = Counter(frame_index(encoded_loop()), sent_at)
         pcs = []
         seen: list[int] = [0] * n
+        all_seen = asyncio.Event()
         async with httpx.AsyncClient(base_url=base, timeout=60) as http:
             for i in range(n):
                 pc = new_pc()
@@ -174,17 +175,18 @@ def run_viewers(base: str, path: str, n: int, sent_at: Any, stop: Any, out: Any)
                 def sink(frame: Any, ssrc: int, i: int = i) -> None:
                     seen[i] += 1
                     counter(frame, ssrc)
+                    if seen[i] == 1 and all(seen):
+                        all_seen.set()
 
                 aiortc_hooks.tap_encoded_frames(video.receiver, "video", sink)
                 await exchange(http, path, pc, None)
                 pcs.append(pc)
-        while not all(seen) and not stop.is_set():
-            await asyncio.sleep(0.1)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_seen.wait(), 60)
         out.put(("ready", sum(1 for s in seen if s)))
         counter.frames, counter.latencies = 0, []
         started = time.monotonic()
-        while not stop.is_set():
-            await asyncio.sleep(0.2)
+        await asyncio.to_thread(stop.wait)
         out.put(("done", counter.frames / (time.monotonic() - started), counter.latencies))
         for pc in pcs:
             await pc.close()
