@@ -88,10 +88,18 @@ def with_cors(handler: Handler) -> Handler:
     return wrapped
 
 
-async def read_sdp(request: Request) -> str:
+async def read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_SDP_BYTES:
+        raise PayloadTooLarge(f"the SDP offer must be at most {MAX_SDP_BYTES} bytes")
     body = await request.body()
     if len(body) > MAX_SDP_BYTES:
         raise PayloadTooLarge(f"the SDP offer must be at most {MAX_SDP_BYTES} bytes")
+    return body
+
+
+async def read_sdp(request: Request) -> str:
+    body = await read_body(request)
     try:
         return body.decode("utf-8").replace("\r\n", "\n").replace("\n", "\r\n")
     except UnicodeDecodeError as exc:
@@ -145,7 +153,7 @@ async def whip(request: Request) -> Response:
     room_id = room_id_of(request)
     require_manager(identity_of(request), room_id)
     await svc.rooms.get_open(room_id)
-    body = await request.body()
+    body = await read_body(request)
     hub = hub_of(svc)
     forwarded = await _via_owner(request, hub, room_id, body, claim=True)
     if forwarded is not None:
@@ -159,7 +167,7 @@ async def whep(request: Request) -> Response:
     room_id = room_id_of(request)
     identity_of(request)  # a token is optional, but a bad one is refused
     await svc.rooms.get_open(room_id)
-    body = await request.body()
+    body = await read_body(request)
     hub = hub_of(svc)
     forwarded = await _via_owner(request, hub, room_id, body, claim=True)
     if forwarded is not None:

@@ -21,7 +21,7 @@ from aiortc import (
     RTCRtpSender,
     RTCSessionDescription,
 )
-from aiortc.exceptions import InternalError, InvalidStateError, OperationError
+from aiortc.exceptions import OperationError
 
 from live.errors import BadRequest, NotFound, UnsupportedCodec
 from live.media.relay import MediaSession, RoomRelay
@@ -134,16 +134,12 @@ class MediaHub:
         except OperationError as exc:
             await pc.close()
             raise UnsupportedCodec(f"the offer cannot use this room's codecs: {exc}") from exc
-        except (
-            ValueError,
-            KeyError,
-            IndexError,
-            TypeError,
-            InternalError,
-            InvalidStateError,
-        ) as exc:
+        except Exception as exc:
+            # aiortc refuses malformed offers with assorted exceptions (no ICE credentials,
+            # no fingerprint, bad attributes): all of them are the client's bad request.
             await pc.close()
-            raise BadRequest(f"the SDP offer was refused: {exc}") from exc
+            log.info("offer refused", extra={"room_id": session.room_id, "error": repr(exc)})
+            raise BadRequest(f"the SDP offer was refused: {exc!r}") from exc
         return rewrite_host_candidates(pc.localDescription.sdp, self.svc.settings.media.public_ip)
 
     def _register(self, session: MediaSession) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiortc import RTCConfiguration, RTCPeerConnection
 
 from tests.conftest import LiveServer
+from tests.unit.test_media_sdp import OFFER
 
 
 async def offer_sdp(*kinds: str) -> str:
@@ -32,6 +33,12 @@ async def test_garbage_and_foreign_codecs_are_refused(live_server: LiveServer) -
     answer = await live_server.http.post(url, content=vp9_only, headers=SDP_HEADERS)
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "unsupported_codec"
+    no_ice = "\r\n".join(OFFER.splitlines()) + "\r\n"
+    answer = await live_server.http.post(url, content=no_ice, headers=SDP_HEADERS)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "bad_request"
+    answer = await live_server.http.post(url, content=b"v=0" + b" " * 70000, headers=SDP_HEADERS)
+    assert answer.status_code == 413
     no_opus = (await offer_sdp("audio")).replace("opus/48000", "speex/48000")
     answer = await live_server.http.post(url, content=no_opus, headers=SDP_HEADERS)
     assert answer.json()["error"]["code"] == "unsupported_codec"
