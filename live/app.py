@@ -18,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from live import metrics
-from live.api import catalog, ops, orders, pages, rooms, sales, sessions
+from live.api import catalog, media, ops, orders, pages, rooms, sales, sessions
 from live.api.http import Endpoint, error_response
 from live.api.openapi import openapi_handler
 from live.errors import LiveError, MethodNotAllowed, NotFound, Unavailable
@@ -35,7 +35,7 @@ Component = Callable[[Services], contextlib.AbstractAsyncContextManager[Any]]
 
 def all_endpoints() -> list[Endpoint]:
     endpoints = [*sessions.ENDPOINTS, *rooms.ENDPOINTS, *catalog.ENDPOINTS, *ops.ENDPOINTS]
-    endpoints += [*sales.ENDPOINTS, *orders.ENDPOINTS]
+    endpoints += [*sales.ENDPOINTS, *orders.ENDPOINTS, *media.ENDPOINTS]
     endpoints += pages.ENDPOINTS
     return [*endpoints, openapi_handler(endpoints)]
 

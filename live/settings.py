@@ -117,6 +117,8 @@ class LimitSettings:
 class MediaSettings:
     codec: str = "vp8"
     ice_servers: tuple[str, ...] = ()
+    turn_username: str = ""
+    turn_credential: str = ""
     udp_port_min: int = 0
     udp_port_max: int = 0
     public_ip: str = ""

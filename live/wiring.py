@@ -7,12 +7,13 @@ from starlette.routing import BaseRoute, WebSocketRoute
 
 from live.app import Component
 from live.commerce.worker import sales_component
+from live.media.component import media_component
 from live.realtime.component import room_channel_component
 from live.realtime.endpoint import room_channel
 
 
 def default_components() -> list[Component]:
-    return [room_channel_component, sales_component]
+    return [room_channel_component, sales_component, media_component]
 
 
 def default_routes() -> list[BaseRoute]:

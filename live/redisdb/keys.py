@@ -165,3 +165,6 @@ class Keys:
     def room_peak_viewers(self, room_id: str) -> str:
         """The room's highest viewer count so far (written by the channel's presence code)."""
         return self.room_peak(room_id)
+    def room_media_owner(self, room_id: str) -> str:
+        """The internal address of the process holding the room's media (TTL, heartbeat)."""
+        return f"{self.room_tag(room_id)}:media_owner"

@@ -1,0 +1,134 @@
+"""One room's media: the publishing session, the viewers, and forwarding between them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc import RTCPeerConnection
+
+from live.media import aiortc_hooks
+from live.media.frames import EncodedFrame, Throttle, Timeline, is_keyframe
+from live.media.tracks import ForwardTrack, make_packet
+
+log = logging.getLogger("live.media")
+
+# At most one upstream keyframe request per room per this many seconds.
+PLI_INTERVAL_S = 0.5
+# A viewer still waiting for a keyframe after this long asks again.
+KEYFRAME_RETRY_S = 1.0
+# Timestamp step used when the publisher changes: one frame at 30 fps, 20 ms of audio.
+TIMELINE_STEP = {"video": 3000, "audio": 960}
+
+
+@dataclass(eq=False)
+class MediaSession:
+    """One WHIP (publisher) or WHEP (viewer) peer connection."""
+
+    session_id: str
+    room_id: str
+    role: str
+    pc: RTCPeerConnection
+    created: float = field(default_factory=time.monotonic)
+    connected: bool = False
+    closed: bool = False
+    tracks: dict[str, ForwardTrack] = field(default_factory=dict)
+    receivers: dict[str, Any] = field(default_factory=dict)
+    ssrcs: dict[str, int] = field(default_factory=dict)
+
+
+class RoomRelay:
+    """Forwards the publisher's encoded frames to every viewer's sending tracks."""
+
+    def __init__(self, room_id: str, codec: str) -> None:
+        self.room_id = room_id
+        self.codec = codec
+        self.publisher: MediaSession | None = None
+        self.viewers: dict[str, MediaSession] = {}
+        self.live = False
+        self.frames_in = 0
+        self._timelines = {kind: Timeline(step) for kind, step in TIMELINE_STEP.items()}
+        self._pli = Throttle(PLI_INTERVAL_S)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def empty(self) -> bool:
+        return self.publisher is None and not self.viewers
+
+    def set_publisher(self, session: MediaSession) -> MediaSession | None:
+        """Make `session` the publisher; return the one it replaces."""
+        previous, self.publisher = self.publisher, session
+        for viewer in self.viewers.values():
+            track = viewer.tracks.get("video")
+            if track is not None:
+                track.wait_for_keyframe()
+        return previous
+
+    def tap(self, session: MediaSession) -> None:
+        """Route the publisher's received frames into the relay instead of decoders."""
+        for kind, receiver in session.receivers.items():
+
+            def sink(frame: EncodedFrame, ssrc: int, kind: str = kind) -> None:
+                session.ssrcs[kind] = ssrc
+                if session is self.publisher:
+                    self.forward(session, kind, frame)
+
+            aiortc_hooks.tap_encoded_frames(receiver, kind, sink)
+
+    def forward(self, source: MediaSession, kind: str, frame: EncodedFrame) -> None:
+        self.frames_in += 1
+        keyframe = kind != "video" or is_keyframe(self.codec, frame.data)
+        packet = None
+        for viewer in self.viewers.values():
+            track = viewer.tracks.get(kind)
+            if track is None or (track.needs_keyframe and not keyframe):
+                continue
+            if packet is None:
+                pts = self._timelines[kind].map(source, frame.timestamp)
+                packet = make_packet(frame.data, pts, kind)
+            track.push(packet, keyframe)
+        if packet is None:
+            # Keep the timeline moving even when nobody is watching.
+            self._timelines[kind].map(source, frame.timestamp)
+
+    def add_viewer(self, session: MediaSession, kinds: set[str]) -> None:
+        for kind in kinds:
+            session.tracks[kind] = ForwardTrack(
+                kind, on_start=self.request_keyframe, on_behind=self.request_keyframe
+            )
+        self.viewers[session.session_id] = session
+
+    def on_viewer_sender(self, sender: Any) -> None:
+        """A viewer's PLI/FIR becomes one throttled keyframe request to the publisher."""
+        aiortc_hooks.on_keyframe_request(sender, self.request_keyframe)
+
+    def request_keyframe(self) -> None:
+        if self._pli.request(time.monotonic()):
+            self._send_pli()
+
+    def _send_pli(self) -> None:
+        publisher = self.publisher
+        if publisher is None or publisher.closed:
+            return
+        receiver = publisher.receivers.get("video")
+        ssrc = publisher.ssrcs.get("video")
+        if receiver is None or ssrc is None:
+            # Nothing received yet: the publisher's first frame is a keyframe anyway.
+            return
+        task = asyncio.ensure_future(aiortc_hooks.send_pli(receiver, ssrc))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def tick(self, now: float) -> None:
+        """Periodic work: a pending throttled PLI, viewers still waiting for a keyframe."""
+        if self._pli.due(now):
+            self._send_pli()
+        for viewer in self.viewers.values():
+            track = viewer.tracks.get("video")
+            waiting = track.waiting_since if track is not None else None
+            if track is not None and waiting is not None and now - waiting >= KEYFRAME_RETRY_S:
+                track.waiting_since = now
+                self.request_keyframe()

@@ -1,0 +1,169 @@
+"""WHIP/WHEP through the relay with real aiortc peers over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from typing import Any
+
+import orjson
+
+from live.media.hub import MediaHub
+from tests.conftest import LiveServer
+from tests.media.peers import CounterTrack, Peer, publish, synthetic_frame, watch
+
+
+def hub_of(server: LiveServer) -> MediaHub:
+    hub = server.services.extras["media"]
+    assert isinstance(hub, MediaHub)
+    return hub
+
+
+async def room_events(server: LiveServer, room_id: str) -> list[str]:
+    svc = server.services
+    history = await svc.redis.xrange(svc.keys.room_history(room_id))
+    return [orjson.loads(fields[b"e"])["type"] for _, fields in history]
+
+
+async def eventually(check: Any, within: float = 15.0) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.05)
+
+
+async def close_all(*peers: Peer) -> None:
+    for peer in peers:
+        await peer.close()
+
+
+async def test_viewer_before_live_gets_the_publishers_frames_untouched(
+    live_server: LiveServer,
+) -> None:
+    room = await live_server.new_room()
+    room_id = room["room_id"]
+    viewer = await watch(live_server.http, room_id, audio=True)
+    assert (await live_server.http.get(f"/api/rooms/{room_id}")).json()["live"] is False
+    track = CounterTrack()
+    publisher = await publish(live_server.http, room_id, room["host_token"], track, audio=True)
+    try:
+        await viewer.wait_frames(30)
+        first = viewer.frames[0][1]
+        assert first.data[0] & 1 == 0, "a viewer starts on a keyframe"
+        counters = viewer.counters
+        # Every frame after the first, in order, byte for byte what the publisher sent.
+        assert counters == list(range(counters[0], counters[0] + len(counters)))
+        for _, frame in viewer.frames[1:]:
+            counter = int.from_bytes(frame.data[1:5], "big")
+            assert frame.data[5:] == synthetic_frame(counter, False)[5:]
+        await eventually(lambda: len(viewer.audio) >= 10)
+        sounds = [int.from_bytes(f.data[1:5], "big") for f in viewer.audio]
+        assert sounds == sorted(sounds)
+        answer = await live_server.http.get(f"/api/rooms/{room_id}")
+        assert answer.json()["live"] is True
+        assert "live_started" in await room_events(live_server, room_id)
+    finally:
+        await close_all(viewer, publisher)
+
+
+async def test_late_viewer_gets_a_keyframe_within_a_second(live_server: LiveServer) -> None:
+    room = await live_server.new_room()
+    track = CounterTrack()  # keyframes only when asked
+    publisher = await publish(live_server.http, room["room_id"], room["host_token"], track)
+    await eventually(lambda: track.counter > 60)
+    asked = track.keyframes
+    started = time.monotonic()
+    viewer = await watch(live_server.http, room["room_id"])
+    try:
+        await viewer.wait_frames(1)
+        received_at, frame = viewer.frames[0]
+        assert frame.data[0] & 1 == 0
+        assert track.keyframes > asked, "the relay asked the publisher for a keyframe"
+        assert received_at - started < 3.0  # about 0.2 s unloaded; generous for CI
+    finally:
+        await close_all(viewer, publisher)
+
+
+async def test_host_takeover_keeps_viewers_playing(live_server: LiveServer) -> None:
+    room = await live_server.new_room()
+    room_id, token = room["room_id"], room["host_token"]
+    first = await publish(live_server.http, room_id, token, CounterTrack())
+    viewer = await watch(live_server.http, room_id)
+    second: Peer | None = None
+    try:
+        await viewer.wait_frames(10)
+        track = CounterTrack(first=100000)
+        second = await publish(live_server.http, room_id, token, track)
+        await eventually(lambda: viewer.counters[-1] >= 100010)
+        await eventually(lambda: first.pc.connectionState in ("closed", "failed"), within=40)
+        hub = hub_of(live_server)
+        assert [s.role for s in hub.sessions.values()].count("publisher") == 1
+        types = await room_events(live_server, room_id)
+        assert types.count("live_started") == 1 and "live_ended" not in types
+        # The viewer's timeline moved forward across the change of publisher.
+        frames = [f for _, f in viewer.frames]
+        assert all(
+            (b.timestamp - a.timestamp) % (1 << 32) < (1 << 31)
+            for a, b in itertools.pairwise(frames)
+        )
+    finally:
+        await close_all(viewer, first, *([second] if second else []))
+
+
+async def test_delete_ends_sessions_and_the_live_state(live_server: LiveServer) -> None:
+    room = await live_server.new_room()
+    room_id, token = room["room_id"], room["host_token"]
+    hub = hub_of(live_server)
+    tasks_before = len(asyncio.all_tasks())
+    for _ in range(3):
+        publisher = await publish(live_server.http, room_id, token, CounterTrack())
+        viewer = await watch(live_server.http, room_id)
+        await viewer.wait_frames(5)
+        answer = await live_server.as_user(token, "DELETE", publisher.location)
+        assert answer.status_code == 200
+        answer = await live_server.http.delete(viewer.location)
+        assert answer.status_code == 200
+        assert (await live_server.http.delete(viewer.location)).status_code == 404
+        await close_all(viewer, publisher)
+    assert not hub.sessions and not hub.relays
+    room_now = (await live_server.http.get(f"/api/rooms/{room_id}")).json()
+    assert room_now["live"] is False
+    types = [t for t in await room_events(live_server, room_id) if t.startswith("live_")]
+    assert types == ["live_started", "live_ended"] * 3
+    svc = live_server.services
+
+    async def owner_released() -> bool:
+        return int(await svc.redis.exists(svc.keys.room_media_owner(room_id))) == 0
+
+    await eventually(owner_released)
+    await asyncio.sleep(0.5)
+    assert len(asyncio.all_tasks()) <= tasks_before + 2
+
+
+async def test_ended_room_stops_its_video(live_server: LiveServer) -> None:
+    room = await live_server.new_room()
+    room_id, token = room["room_id"], room["host_token"]
+    publisher = await publish(live_server.http, room_id, token, CounterTrack())
+    viewer = await watch(live_server.http, room_id)
+    try:
+        await viewer.wait_frames(5)
+        answer = await live_server.as_user(token, "POST", f"/api/rooms/{room_id}/end")
+        assert answer.status_code == 200
+        await eventually(lambda: not hub_of(live_server).sessions)
+        answer = await live_server.as_user(
+            token,
+            "POST",
+            f"/api/rooms/{room_id}/whip",
+            content=publisher.pc.localDescription.sdp,
+            headers={"Content-Type": "application/sdp"},
+        )
+        assert answer.status_code == 409
+        assert answer.json()["error"]["code"] == "room_ended"
+    finally:
+        await close_all(viewer, publisher)
