@@ -29,7 +29,10 @@ async def lineup_room(live_server: LiveServer) -> dict[str, Any]:
         description="Stone-washed European linen, relaxed cut.",
     )
     answer = await live_server.as_user(
-        room["host_token"], "POST", f"/api/rooms/{room['room_id']}/products", json={"sku": product["sku"]}
+        room["host_token"],
+        "POST",
+        f"/api/rooms/{room['room_id']}/products",
+        json={"sku": product["sku"]},
     )
     assert answer.status_code == 201, answer.text
     return {**room, "product": product}
@@ -101,11 +104,15 @@ async def test_studio_refuses_another_rooms_link_and_a_viewer_token(
 ) -> None:
     room = await live_server.new_room()
     other = await live_server.new_room()
-    page = await open_page(f"{live_server.base_url}/studio/{room['room_id']}#token={other['host_token']}")
+    page = await open_page(
+        f"{live_server.base_url}/studio/{room['room_id']}#token={other['host_token']}"
+    )
     await expect(page.get_by_text("belongs to another room")).to_be_visible()
 
     viewer = await live_server.new_viewer()
-    page = await open_page(f"{live_server.base_url}/studio/{room['room_id']}#token={viewer['token']}")
+    page = await open_page(
+        f"{live_server.base_url}/studio/{room['room_id']}#token={viewer['token']}"
+    )
     await expect(page.get_by_text("a viewer's, not the host's")).to_be_visible()
 
 

@@ -42,8 +42,8 @@ export function unitsLeft(left) {
 /** 0.125 -> "12.5%"; a value above 1 is taken as already a percentage. */
 export function percent(value) {
   if (typeof value !== "number" || Number.isNaN(value)) return "–";
-  const pct = value <= 1 ? value * 100 : value;
-  return `${pct.toFixed(pct < 10 ? 1 : 0)}%`;
+  const pct = Math.round((value <= 1 ? value * 100 : value) * 10) / 10;
+  return `${Number.isInteger(pct) ? pct : pct.toFixed(1)}%`;
 }
 
 /** Price typed by a person ("329", "329.5", "1,299.00") -> cents, or null. */

@@ -34,7 +34,9 @@ export class Dashboard {
     } catch (err) {
       const note = byId("stats-note");
       note.hidden = false;
-      note.textContent = `Figures are not available right now (${describe(err)}).`;
+      note.textContent = err.status === 404 || err.status === 0
+        ? "Figures are not available right now; they will appear when the server answers."
+        : `Figures are not available: ${describe(err)}`;
     }
     this.statsTimer = setTimeout(() => this.pollStats(), STATS_EVERY_MS);
   }

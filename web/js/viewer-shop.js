@@ -155,7 +155,7 @@ export class Shop {
     if (sale.status === "sold_out" || sale.left <= 0) {
       return sale.held > 0 ? "Sold out for now. Units held by others come back if not paid." : "Sold out.";
     }
-    return `${unitsLeft(sale.left)} of ${sale.stock}`;
+    return sale.left === 1 ? unitsLeft(1) : `${unitsLeft(sale.left)} of ${sale.stock}`;
   }
 
   timerWords(sale) {

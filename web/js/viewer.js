@@ -180,6 +180,7 @@ function showRoom(r) {
   document.title = `${r.title} · live`;
   byId("title").textContent = r.title;
   byId("host").textContent = r.host_name ? `with ${r.host_name}` : "";
+  setViewers(r.viewers);
   setLive(Boolean(r.live));
   if (r.status === "ended") roomEnded();
 }
@@ -252,10 +253,13 @@ function updateVideoNote() {
   setVideoNote(el.readyState >= 2 && !el.paused ? "" : "Starting the video…");
 }
 
-for (const name of ["playing", "loadeddata", "pause", "waiting"]) {
+for (const name of ["loadeddata", "pause", "waiting"]) {
   byId("video").addEventListener(name, updateVideoNote);
 }
+// Frames only flow while the host publishes, so playing means live.
 byId("video").addEventListener("playing", () => {
+  video.live = true;
+  updateVideoNote();
   byId("sound").hidden = !byId("video").muted;
 });
 
@@ -270,6 +274,7 @@ window.addEventListener("pagehide", () => video.stop());
 
 // ---- start ----
 const channel = new RoomChannel(roomId, { token: session?.token, onEvent, onState });
+window.liveChannel = channel; // for the browser console and the tests
 
 async function main() {
   showChatForms();
