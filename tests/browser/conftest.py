@@ -36,21 +36,24 @@ PHONE = {"width": 375, "height": 812}
 OpenPage = Callable[..., Awaitable[Page]]
 
 
-def missing_layers() -> list[str]:
-    """The server layers the full flows need that this build lacks (before the merge)."""
+LAYERS = {
+    "channel": "/ws/rooms/{room_id}",
+    "sales": "/api/sales/{sale_id}/orders",
+    "video": "/api/rooms/{room_id}/whip",
+}
+
+
+def missing_layers(*wanted: str) -> list[str]:
+    """Which of the server layers a flow needs (channel, sales, video) this build lacks."""
     paths = {ep.path for ep in all_endpoints()}
     paths |= {str(getattr(route, "path", "")) for route in default_routes()}
-    wanted = {
-        "the room channel (/ws/rooms/{room_id})": "/ws/rooms/{room_id}",
-        "flash sales and orders": "/api/sales/{sale_id}/orders",
-        "WHIP/WHEP video": "/api/rooms/{room_id}/whip",
-    }
-    return [name for name, path in wanted.items() if path not in paths]
+    return [name for name in wanted if LAYERS[name] not in paths]
 
 
-def needs_full_stack() -> pytest.MarkDecorator:
-    missing = missing_layers()
-    return pytest.mark.skipif(bool(missing), reason="needs " + ", ".join(missing))
+def needs(*layers: str) -> pytest.MarkDecorator:
+    """Skip, saying why, while a layer the test drives is not in this build."""
+    missing = missing_layers(*layers)
+    return pytest.mark.skipif(bool(missing), reason="needs the layers: " + ", ".join(missing))
 
 
 @pytest.fixture(scope="session")

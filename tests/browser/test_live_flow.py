@@ -1,6 +1,6 @@
 """The whole product in two browsers: a host broadcasts and sells, viewers watch and buy.
 These need the room channel, sales and orders, and WHIP/WHEP; before those layers are
-merged they are skipped with the reason (see `missing_layers`)."""
+merged each is skipped, naming the layers it lacks (see `needs`)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import re
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import LAPTOP, PHONE, OpenPage, needs_full_stack, screenshot
+from tests.browser.conftest import LAPTOP, PHONE, OpenPage, needs, screenshot
 from tests.conftest import LiveServer
 
-pytestmark = [pytest.mark.browser, needs_full_stack()]
+pytestmark = pytest.mark.browser
 
 SLOW = 30_000  # ms: WebRTC set-up on a loaded two-core machine
 
@@ -35,6 +35,7 @@ async def both_sizes(page: Page, name: str) -> None:
     await page.set_viewport_size(LAPTOP)  # type: ignore[arg-type]
 
 
+@needs("channel", "video")
 async def test_host_goes_live_and_the_viewer_sees_moving_video(
     live_server: LiveServer, open_page: OpenPage
 ) -> None:
@@ -71,6 +72,7 @@ async def test_host_goes_live_and_the_viewer_sees_moving_video(
     )
 
 
+@needs("channel", "sales")
 async def test_chat_pin_flash_sale_buy_pay_and_sold_out(
     live_server: LiveServer, open_page: OpenPage
 ) -> None:
@@ -150,6 +152,7 @@ async def test_chat_pin_flash_sale_buy_pay_and_sold_out(
     await screenshot(second, "shop-second-viewer-phone")
 
 
+@needs("channel")
 async def test_a_dropped_channel_resumes_without_duplicate_chat(
     live_server: LiveServer, open_page: OpenPage
 ) -> None:

@@ -56,15 +56,17 @@ async def test_sequencer_drops_repeats_reports_gaps_and_resumes(
         const s = new m.Sequencer();
         const types = (r) => r.events.map((e) => e.type + (e.seq ?? ""));
         const out = {};
-        out.fresh = types(s.take([{type: "snapshot", seq: 5, epoch: "a", recovered: false},
-                                  {type: "chat", seq: 6}, {type: "stock"}, {type: "chat", seq: 7}]));
+        out.fresh = types(s.take([
+          {type: "snapshot", seq: 5, epoch: "a", recovered: false},
+          {type: "chat", seq: 6}, {type: "stock"}, {type: "chat", seq: 7}]));
         out.resume1 = s.resume();
         out.repeat = types(s.take([{type: "chat", seq: 7}, {type: "chat", seq: 8}]));
         const gap = s.take([{type: "chat", seq: 10}, {type: "chat", seq: 11}]);
         out.gap = [gap.gap, types(gap)];
         // Reconnected with since=8: the server recovered and replays 9, 10, 11.
-        const rec = s.take([{type: "snapshot", seq: 11, epoch: "a", recovered: true},
-                            {type: "chat", seq: 9}, {type: "chat", seq: 10}, {type: "chat", seq: 11}]);
+        const rec = s.take([
+          {type: "snapshot", seq: 11, epoch: "a", recovered: true},
+          {type: "chat", seq: 9}, {type: "chat", seq: 10}, {type: "chat", seq: 11}]);
         out.recovered = [rec.events[0].recovered, types(rec)];
         // A new epoch (history lost): start again from the snapshot.
         const lost = s.take([{type: "snapshot", seq: 2, epoch: "b", recovered: true},

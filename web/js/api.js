@@ -72,6 +72,7 @@ const WORDS = {
   hold_expired: "The hold ran out before payment, so the units went back on sale.",
   order_cancelled: "This order was cancelled.",
   already_paid: "This order is already paid.",
+  payment_declined: "The payment was declined, and nothing was charged. The units stay held until the timer runs out.",
   room_ended: "This room has ended.",
   muted: "The host has muted you for a while. You can still watch and buy.",
   forbidden: "You are not allowed to do that here.",

@@ -125,6 +125,7 @@ export class Dashboard {
     const sale = this.sales.get(id);
     if (!sale) return;
     sale.status = status;
+    if (typeof ev.left === "number") sale.left = ev.left;
     this.renderSales();
   }
 

@@ -192,6 +192,7 @@ function onEvent(ev) {
       if (ev.room) showRoom(ev.room);
       if (!ev.recovered) chat.reset(ev.chat);
       pinnedSku = ev.pinned?.sku || null;
+      if (typeof ev.slow_mode === "number") byId("slow-mode").value = String(ev.slow_mode);
       renderLineup();
       dash.resetSales(ev.sales);
       return dash.viewers(typeof ev.viewers === "number" ? ev.viewers : ev.viewers?.count);
@@ -224,6 +225,8 @@ function onEvent(ev) {
       return camera.live || (byId("live-status").textContent = "The room shows as live.");
     case "room_ended":
       return ended();
+    case "slow_mode":
+      return (byId("slow-mode").value = String(ev.seconds));
     case "error":
       return say(byId("chat-status"), describe(ev));
     default:

@@ -82,6 +82,7 @@ export class Shop {
     if (ev.sale) this.upsertSale({ ...ev.sale, status });
     else if (sale) {
       sale.status = status;
+      if (typeof ev.left === "number") sale.left = ev.left;
       if (status === "sold_out") sale.left = 0;
       this.render();
     }
@@ -301,7 +302,8 @@ export class Shop {
         method: "POST",
         token: session.token,
       });
-      this.remember({ ...fresh, note: "", busy: false });
+      const pending = fresh.payment && fresh.payment.status === "pending";
+      this.remember({ ...fresh, note: pending ? "Payment is being confirmed…" : "", busy: false });
     } catch (err) {
       if (err.code === "hold_expired") order.status = "expired";
       if (err.code === "order_cancelled") order.status = "cancelled";

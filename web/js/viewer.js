@@ -3,7 +3,7 @@ import { api, describe, mediaConfig } from "./api.js";
 import { RoomChannel } from "./channel.js";
 import { ChatLog } from "./chat.js";
 import { byId, say } from "./dom.js";
-import { watching } from "./format.js";
+import { timeOfDay, watching } from "./format.js";
 import { forgetSession, loadSession, saveSession } from "./session.js";
 import { Shop } from "./viewer-shop.js";
 import { play } from "./whep.js";
@@ -146,12 +146,29 @@ function onEvent(ev) {
       return shop.remember(ev.order || ev);
     case "error":
       return say(byId("chat-status"), describeChannelError(ev));
+    case "slow_mode":
+      return setSlowMode(ev.seconds);
+    case "muted":
+      return say(byId("chat-status"), ev.until
+        ? `The host has muted you until ${timeOfDay(ev.until)}. You can still watch and buy.`
+        : describe({ code: "muted" }));
+    case "banned":
+      return say(byId("chat-status"), "The host has removed you from this room's chat.");
     default:
       return undefined;
   }
 }
 
+let slowMode = 0;
+
+function setSlowMode(seconds) {
+  const next = Number(seconds) || 0;
+  if (next !== slowMode) chat.note(next ? `Slow mode is on: one message every ${next} s.` : "Slow mode is off.");
+  slowMode = next;
+}
+
 function describeChannelError(ev) {
+  if (ev.code === "rate_limited" && slowMode) return `Slow mode is on: wait ${slowMode} s between messages.`;
   if (ev.code === "rate_limited") return "Slow down a little: wait a few seconds before the next message.";
   if (ev.code === "forbidden" && !session) return "Choose a name first, then you can chat and like.";
   return describe(ev);
@@ -159,7 +176,11 @@ function describeChannelError(ev) {
 
 function applySnapshot(snap) {
   if (snap.room) showRoom(snap.room);
-  if (!snap.recovered) chat.reset(snap.chat);
+  if (!snap.recovered) {
+    chat.reset(snap.chat);
+    slowMode = 0;
+  }
+  if (typeof snap.slow_mode === "number") setSlowMode(snap.slow_mode);
   shop.setPinned(snap.pinned || null);
   shop.resetSales(snap.sales);
   setViewers(typeof snap.viewers === "number" ? snap.viewers : snap.viewers?.count);
