@@ -114,6 +114,7 @@ export class Camera {
 
   onState(state) {
     const status = byId("live-status");
+    status.dataset.tone = state === "connected" ? "good" : "";
     if (state === "connected") status.textContent = "You are live. Viewers can see and hear you.";
     if (state === "disconnected") status.textContent = "The video connection is unsteady…";
     if (state === "failed") {
@@ -125,6 +126,7 @@ export class Camera {
   }
 
   stop() {
+    byId("live-status").dataset.tone = "";
     this.session?.stop();
     this.session = null;
     this.setLive(false);
