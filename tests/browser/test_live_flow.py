@@ -111,6 +111,13 @@ async def test_chat_pin_flash_sale_buy_pay_and_sold_out(
     await host.get_by_label("Message to viewers").press("Enter")
     await expect(viewer.locator("#chat")).to_contain_text("Yes, stone-washed twice.")
 
+    # The host mutes Mei; she is told so in words, and can still buy.
+    await host.get_by_role("button", name="Mute Mei for 5 minutes").first.click()
+    await message.fill("Hello?")
+    await message.press("Enter")
+    await expect(viewer.locator("#chat-status")).to_contain_text("muted you")
+    await expect(host.locator("#chat")).not_to_contain_text("Hello?")
+
     # A flash sale of one unit opens.
     await host.get_by_label("Units").fill("1")
     await host.get_by_label("Sale price").fill("199")
@@ -130,6 +137,7 @@ async def test_chat_pin_flash_sale_buy_pay_and_sold_out(
     order = viewer.locator("#orders .order")
     await expect(order).to_contain_text(re.compile(r"Held for you: \d+:\d\d left"))
     await expect(host.locator("#host-sales")).to_contain_text("1 held")
+    await screenshot(viewer, "shop-viewer-held-laptop")
     await order.get_by_role("button", name=re.compile(r"^Pay ")).click()
     await expect(order).to_contain_text("Paid")
 
@@ -146,6 +154,10 @@ async def test_chat_pin_flash_sale_buy_pay_and_sold_out(
     await expect(second.locator("#sales .sale")).to_contain_text("Sold out", timeout=SLOW)
     await expect(second.get_by_role("button", name="Buy now")).to_have_count(0)
     await expect(second.locator("#product")).to_contain_text("Sold out")
+
+    # Closing the sale is said in words too.
+    await host.get_by_role("button", name="Close the sale").click()
+    await expect(second.locator("#sales .sale")).to_contain_text("This sale has closed.")
 
     await both_sizes(viewer, "shop-viewer")
     await both_sizes(host, "shop-studio")

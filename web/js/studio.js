@@ -160,7 +160,7 @@ byId("sale-form").addEventListener("submit", async (ev) => {
   try {
     const sale = await api(`/api/rooms/${encodeURIComponent(roomId)}/sales`, { method: "POST", token, body });
     dash.upsertSale(sale);
-    say(note, `The sale is open: ${sale.stock} units.`);
+    say(note, `The sale is open: ${sale.stock} ${sale.stock === 1 ? "unit" : "units"}.`);
   } catch (err) {
     say(note, `The sale did not open: ${describe(err)}`);
   } finally {

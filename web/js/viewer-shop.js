@@ -51,7 +51,9 @@ export class Shop {
     byId("product-price").textContent = money(p.price_cents, p.currency);
     byId("product-description").textContent = p.description || "";
     const sale = [...this.sales.values()].find((s) => s.sku === p.sku && s.status !== "closed");
-    say(byId("product-stock"), sale ? (sale.status === "scheduled" ? "Flash sale soon" : unitsLeft(sale.left)) : "");
+    const stock = byId("product-stock");
+    say(stock, sale ? (sale.status === "scheduled" ? "Flash sale soon" : unitsLeft(sale.left)) : "");
+    stock.classList.toggle("is-out", Boolean(sale) && sale.status !== "scheduled" && sale.left <= 0);
   }
 
   // ---- sales ----
@@ -127,11 +129,18 @@ export class Shop {
   newCard(sale) {
     const id = `sale-${sale.sale_id}`;
     const title = h("h2", { class: "product-title", id: `${id}-title` }, "Flash sale");
+    const was = h("s", { class: "was" });
     productOf(sale.sku).then((p) => {
-      if (p) title.textContent = p.title;
+      if (!p) return;
+      title.textContent = p.title;
+      // The regular price beside the sale price, when the sale is cheaper.
+      if (p.currency === sale.currency && p.price_cents > sale.price_cents) {
+        was.textContent = money(p.price_cents, p.currency);
+        was.setAttribute("aria-label", `usually ${money(p.price_cents, p.currency)}`);
+      }
     });
     const view = {
-      price: h("p", { class: "price" }),
+      price: h("span", { class: "price" }),
       left: h("p", { class: "stock", dataset: { role: "left" } }),
       timer: h("p", { class: "countdown", dataset: { role: "timer" } }),
       buyBox: h("div", { class: "buy-box" }),
@@ -142,7 +151,7 @@ export class Shop {
       { id, "aria-labelledby": `${id}-title`, dataset: { saleId: sale.sale_id } },
       h("p", { class: "eyebrow" }, "Flash sale"),
       title,
-      view.price,
+      h("p", { class: "price-line" }, view.price, " ", was),
       view.left,
       view.timer,
       view.buyBox,
@@ -154,6 +163,8 @@ export class Shop {
   stockWords(sale) {
     if (sale.status === "closed") return "This sale has closed.";
     if (sale.status === "sold_out" || sale.left <= 0) {
+      const mine = [...this.orders.values()].some((o) => o.sale_id === sale.sale_id && o.status === "held");
+      if (mine) return "All taken, and yours is held for you below. Pay before the timer runs out.";
       return sale.held > 0 ? "Sold out for now. Units held by others come back if not paid." : "Sold out.";
     }
     return sale.left === 1 ? unitsLeft(1) : `${unitsLeft(sale.left)} of ${sale.stock}`;
@@ -258,6 +269,7 @@ export class Shop {
       /* storage blocked: orders show for this page only */
     }
     this.renderOrders();
+    this.render(); // the sale card speaks differently to someone holding units
   }
 
   /** Read back this buyer's orders in this room (after a reload or a reconnect). */
@@ -332,7 +344,7 @@ export class Shop {
       "section",
       { class: `card order is-${o.status}`, "aria-label": "Your order", dataset: { orderId: o.order_id, status: o.status } },
       h("p", { class: "eyebrow" }, "Your order"),
-      h("p", { class: "order-what" }, what, h("span", { class: "price" }, amount)),
+      h("p", { class: "order-what" }, h("span", {}, what), h("span", { class: "price" }, amount)),
     );
     const state = h("p", { class: "order-state", dataset: { role: "order-state" } }, this.orderWords(o));
     card.append(state);
