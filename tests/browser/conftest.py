@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from live.app import all_endpoints
 from live.settings import PROJECT_ROOT
@@ -34,6 +34,9 @@ LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 812}
 
 OpenPage = Callable[..., Awaitable[Page]]
+
+# expect() waits this long by default (its own default, 5 s, is short on a busy machine).
+expect.set_options(timeout=15_000)
 
 
 LAYERS = {
