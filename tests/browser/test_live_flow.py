@@ -187,3 +187,56 @@ async def test_a_dropped_channel_resumes_without_duplicate_chat(
     await expect(viewer.locator("#chat")).to_contain_text("third", timeout=SLOW)
     lines = await viewer.locator("#chat .chat-text").all_inner_texts()
     assert lines == ["first", "second", "third"]
+
+
+@needs("channel", "sales")
+async def test_buying_asks_for_a_name_then_a_hold_expires_and_an_order_is_cancelled(
+    live_server: LiveServer, open_page: OpenPage
+) -> None:
+    room = await live_server.new_room()
+    product = await live_server.new_product(title="Hand-thrown mug", price_cents=12800)
+    token = room["host_token"]
+    lineup = f"/api/rooms/{room['room_id']}/products"
+    answer = await live_server.as_user(token, "POST", lineup, json={"sku": product["sku"]})
+    assert answer.status_code == 201, answer.text
+    viewer = await open_page(room["viewer_url"], PHONE)
+    await expect(viewer.locator("#conn")).to_have_text("Connected", timeout=SLOW)
+    sale = {"sku": product["sku"], "stock": 1, "price_cents": 9900, "per_buyer_limit": 1}
+    sales = f"/api/rooms/{room['room_id']}/sales"
+    answer = await live_server.as_user(
+        token, "POST", sales, json={**sale, "hold_s": 4, "duration_s": 300}
+    )
+    assert answer.status_code == 201, answer.text
+    card = viewer.locator("#sales .sale")
+    await expect(card).to_contain_text("Last one left")
+
+    # Buy before choosing a name: the page asks for one, then goes on with the purchase.
+    await card.get_by_role("button", name="Buy now").click()
+    await expect(viewer.locator("#chat-status")).to_have_text("Choose a name to buy.")
+    name = viewer.get_by_label("Your name, to chat and buy")
+    await expect(name).to_be_focused()
+    await name.fill("Ann")
+    await name.press("Enter")
+    order = viewer.locator("#orders .order")
+    await expect(order).to_contain_text("Held for you")
+
+    # Not paid within four seconds: the hold expires and the unit is back on sale.
+    await expect(order).to_contain_text("Expired", timeout=SLOW)
+    await expect(order.get_by_role("button", name=re.compile(r"^Pay "))).to_have_count(0)
+    await expect(card).to_contain_text("Last one left", timeout=SLOW)
+
+    # Another sale, with time to think: buy, then cancel; the unit goes back.
+    napkin = await live_server.new_product(title="Linen napkin", price_cents=5900)
+    answer = await live_server.as_user(token, "POST", lineup, json={"sku": napkin["sku"]})
+    assert answer.status_code == 201, answer.text
+    answer = await live_server.as_user(
+        token, "POST", sales, json={**sale, "sku": napkin["sku"], "hold_s": 600, "duration_s": 300}
+    )
+    assert answer.status_code == 201, answer.text
+    napkins = viewer.locator("#sales .sale", has_text="Linen napkin")
+    await napkins.get_by_role("button", name="Buy now").click()
+    held = viewer.locator("#orders .order", has_text="Linen napkin")
+    await expect(held).to_contain_text("Held for you")
+    await held.get_by_role("button", name="Cancel").click()
+    await expect(held).to_contain_text("Cancelled.")
+    await expect(napkins).to_contain_text("Last one left", timeout=SLOW)
