@@ -38,7 +38,12 @@ export class Dashboard {
         ? "Figures are not available right now; they will appear when the server answers."
         : `Figures are not available: ${describe(err)}`;
     }
-    this.statsTimer = setTimeout(() => this.pollStats(), STATS_EVERY_MS);
+    if (!this.stopped) this.statsTimer = setTimeout(() => this.pollStats(), STATS_EVERY_MS);
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.statsTimer);
   }
 
   soonStats() {

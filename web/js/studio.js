@@ -245,6 +245,11 @@ function onState({ state, retryMs, reason }) {
     closed: reason === "room_ended" ? "Room ended" : "Disconnected",
   };
   conn.textContent = words[state] || state;
+  if (state === "unauthorized") {
+    channel.stop();
+    camera.stop();
+    dash.stop();
+  }
   if (state === "unauthorized") refuse("The server refused this studio link: it has expired or was replaced. Ask for a new host link.");
   if (reason === "room_ended") ended();
 }

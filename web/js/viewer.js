@@ -219,12 +219,14 @@ function roomEnded() {
 // ---- video ----
 const video = {
   session: null,
+  starting: false,
   live: false,
   attempt: 0,
   timer: null,
   async start() {
-    if (this.session || ended) return;
+    if (this.session || this.starting || ended) return;
     clearTimeout(this.timer);
+    this.starting = true;
     try {
       const { iceServers } = await mediaConfig();
       this.session = await play(roomId, byId("video"), {
@@ -239,6 +241,8 @@ const video = {
       this.session = null;
       if (err.code === "unsupported_codec") return setVideoNote(describe(err));
       this.retry();
+    } finally {
+      this.starting = false;
     }
   },
   retry() {
