@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 
 from tests.browser.conftest import LAPTOP, PHONE, OpenPage, needs, screenshot
 from tests.conftest import LiveServer
@@ -240,3 +240,63 @@ async def test_buying_asks_for_a_name_then_a_hold_expires_and_an_order_is_cancel
     await held.get_by_role("button", name="Cancel").click()
     await expect(held).to_contain_text("Cancelled.")
     await expect(napkins).to_contain_text("Last one left", timeout=SLOW)
+
+
+@needs("channel", "sales")
+async def test_a_buy_whose_answer_is_lost_is_retried_with_the_same_key(
+    live_server: LiveServer, open_page: OpenPage
+) -> None:
+    room = await live_server.new_room()
+    product = await live_server.new_product(title="Mulberry silk scarf", price_cents=45900)
+    token = room["host_token"]
+    lineup = f"/api/rooms/{room['room_id']}/products"
+    answer = await live_server.as_user(token, "POST", lineup, json={"sku": product["sku"]})
+    assert answer.status_code == 201, answer.text
+    answer = await live_server.as_user(
+        token,
+        "POST",
+        f"/api/rooms/{room['room_id']}/sales",
+        json={
+            "sku": product["sku"],
+            "stock": 5,
+            "price_cents": 39900,
+            "per_buyer_limit": 3,
+            "hold_s": 300,
+            "duration_s": 300,
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    viewer = await open_page(room["viewer_url"])
+    await viewer.get_by_label("Your name, to chat and buy").fill("Lan")
+    await viewer.get_by_label("Your name, to chat and buy").press("Enter")
+    await expect(viewer.get_by_text("Chatting as Lan")).to_be_visible()
+
+    # The first answer is lost on the way back (the order was taken); the page retries.
+    keys: list[str] = []
+
+    async def lose_first_answer(route: Route) -> None:
+        keys.append(route.request.headers["idempotency-key"])
+        response = await route.fetch()
+        if len(keys) == 1:
+            await route.abort("connectionreset")
+        else:
+            await route.fulfill(response=response)
+
+    await viewer.route("**/api/sales/*/orders", lose_first_answer)
+    card = viewer.locator("#sales .sale")
+    await card.get_by_label("Quantity").select_option("2")
+    await card.get_by_role("button", name="Buy now").click()
+    await expect(viewer.locator("#orders .order")).to_contain_text("2 × Mulberry silk scarf")
+    await expect(card.get_by_role("button", name="Buy now")).to_be_enabled()
+    await expect(card.locator(".status-note")).to_be_empty()
+    assert len(keys) == 2 and keys[0] == keys[1], keys
+    orders = await live_server.as_user(token, "GET", f"/api/rooms/{room['room_id']}/orders")
+    assert [o["qty"] for o in orders.json()["orders"]] == [2]
+    await expect(card).to_contain_text("3 left of 5")
+
+    # A new tap is a new purchase, with a new key.
+    await card.get_by_label("Quantity").select_option("1")
+    await card.get_by_role("button", name="Buy now").click()
+    await expect(card).to_contain_text("2 left of 5")
+    await expect(card.get_by_role("button", name="Buy now")).to_be_enabled()
+    assert len(keys) == 3 and keys[2] != keys[0]

@@ -135,8 +135,7 @@ export class Shop {
       title.textContent = p.title;
       // The regular price beside the sale price, when the sale is cheaper.
       if (p.currency === sale.currency && p.price_cents > sale.price_cents) {
-        was.textContent = money(p.price_cents, p.currency);
-        was.setAttribute("aria-label", `usually ${money(p.price_cents, p.currency)}`);
+        was.replaceChildren(h("span", { class: "visually-hidden" }, "usually "), money(p.price_cents, p.currency));
       }
     });
     const view = {
