@@ -1,0 +1,60 @@
+// The chat log: one line per msg_id (never twice), newest at the bottom, capped.
+import { h } from "./dom.js";
+
+const KEEP = 200;
+
+export class ChatLog {
+  /** actions(msg) -> extra elements for a line (the studio's moderation buttons). */
+  constructor(list, { actions = null } = {}) {
+    this.list = list;
+    this.actions = actions;
+    this.lines = new Map();
+  }
+
+  /** Replace everything with a snapshot's latest messages. */
+  reset(messages) {
+    this.lines.clear();
+    this.list.replaceChildren();
+    for (const msg of messages || []) this.add(msg);
+  }
+
+  add(msg) {
+    const id = msg.msg_id ?? `seq-${msg.seq}`;
+    if (this.lines.has(id)) return;
+    const stick = this._atBottom();
+    const line = h(
+      "li",
+      { class: "chat-line", dataset: { msgId: id, userId: msg.user_id || "" } },
+      h("span", { class: "chat-name" }, msg.name || "someone"),
+      " ",
+      h("span", { class: "chat-text" }, msg.text || ""),
+      this.actions ? this.actions(msg) : null,
+    );
+    this.lines.set(id, line);
+    this.list.append(line);
+    while (this.lines.size > KEEP) {
+      const [oldest, el] = this.lines.entries().next().value;
+      this.lines.delete(oldest);
+      el.remove();
+    }
+    if (stick) this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  remove(msgId) {
+    const line = this.lines.get(msgId);
+    if (!line) return;
+    line.remove();
+    this.lines.delete(msgId);
+  }
+
+  /** A system note in the log (e.g. "Slow mode is on"). */
+  note(text) {
+    this.list.append(h("li", { class: "chat-note" }, text));
+    this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  _atBottom() {
+    const l = this.list;
+    return l.scrollHeight - l.scrollTop - l.clientHeight < 40;
+  }
+}

@@ -1,0 +1,50 @@
+// What WHIP and WHEP share: non-trickle offers, the SDP exchange, ending a session.
+import { ApiError } from "./api.js";
+
+/** Resolve once ICE gathering is complete (or after `ms`: send what we have). */
+export function gathered(pc, ms = 2500) {
+  return new Promise((resolve) => {
+    if (pc.iceGatheringState === "complete") return resolve();
+    const done = () => {
+      if (pc.iceGatheringState !== "complete") return;
+      pc.removeEventListener("icegatheringstatechange", done);
+      resolve();
+    };
+    pc.addEventListener("icegatheringstatechange", done);
+    setTimeout(resolve, ms);
+  });
+}
+
+/** POST the local offer to a WHIP/WHEP endpoint; apply the answer; the session URL. */
+export async function exchange(pc, endpoint, token) {
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered(pc);
+  const headers = { "Content-Type": "application/sdp", Accept: "application/sdp" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let answer;
+  try {
+    answer = await fetch(endpoint, { method: "POST", headers, body: pc.localDescription.sdp });
+  } catch {
+    throw new ApiError(0, "offline", "The video server cannot be reached.");
+  }
+  const text = await answer.text();
+  if (answer.status !== 201 && answer.status !== 200) {
+    let err = {};
+    try {
+      err = JSON.parse(text).error || {};
+    } catch {
+      /* not JSON */
+    }
+    throw new ApiError(answer.status, err.code || `http_${answer.status}`, err.message || text);
+  }
+  await pc.setRemoteDescription({ type: "answer", sdp: text });
+  const location = answer.headers.get("Location");
+  return location ? new URL(location, answer.url).href : null;
+}
+
+/** DELETE the session resource; keepalive lets it finish while the page unloads. */
+export function hangUp(location, token) {
+  if (!location) return;
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  fetch(location, { method: "DELETE", headers, keepalive: true }).catch(() => {});
+}

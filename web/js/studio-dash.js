@@ -1,0 +1,197 @@
+// The studio's live dashboard: stats, each sale's left/held/sold, orders as they come.
+import { api, describe } from "./api.js";
+import { serverNow } from "./clock.js";
+import { byId, h } from "./dom.js";
+import { clockText, money, percent, timeOfDay } from "./format.js";
+
+const STATS_EVERY_MS = 5000;
+
+export class Dashboard {
+  constructor(roomId, token, titleOf) {
+    this.roomId = roomId;
+    this.token = token;
+    this.titleOf = titleOf; // sku -> product title, from the line-up
+    this.currency = null;
+    this.peak = 0;
+    this.sales = new Map();
+    this.orders = new Map();
+    this.statsTimer = null;
+    setInterval(() => this.tickSales(), 1000);
+  }
+
+  start() {
+    this.pollStats();
+    this.loadOrders();
+  }
+
+  // ---- stats: polled, and refreshed soon after every order event ----
+  async pollStats() {
+    clearTimeout(this.statsTimer);
+    try {
+      const s = await api(`/api/rooms/${encodeURIComponent(this.roomId)}/stats`, { token: this.token });
+      this.showStats(s);
+      byId("stats-note").hidden = true;
+    } catch (err) {
+      const note = byId("stats-note");
+      note.hidden = false;
+      note.textContent = err.status === 404 || err.status === 0
+        ? "Figures are not available right now; they will appear when the server answers."
+        : `Figures are not available: ${describe(err)}`;
+    }
+    if (!this.stopped) this.statsTimer = setTimeout(() => this.pollStats(), STATS_EVERY_MS);
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.statsTimer);
+  }
+
+  soonStats() {
+    clearTimeout(this.statsTimer);
+    this.statsTimer = setTimeout(() => this.pollStats(), 300);
+  }
+
+  showStats(s) {
+    this.viewers(s.viewers);
+    this.peak = Math.max(this.peak, s.peak_viewers || 0);
+    byId("stat-peak").textContent = this.peak.toLocaleString();
+    byId("stat-orders").textContent = (s.orders ?? 0).toLocaleString();
+    byId("stat-units").textContent = (s.units_sold ?? 0).toLocaleString();
+    byId("stat-gmv").textContent = this.currency
+      ? money(s.gmv_cents ?? 0, this.currency)
+      : ((s.gmv_cents ?? 0) / 100).toFixed(2);
+    byId("stat-conversion").textContent = percent(s.conversion);
+  }
+
+  viewers(count) {
+    if (typeof count !== "number") return;
+    byId("stat-viewers").textContent = count.toLocaleString();
+    this.peak = Math.max(this.peak, count);
+    byId("stat-peak").textContent = this.peak.toLocaleString();
+  }
+
+  // ---- orders ----
+  async loadOrders() {
+    try {
+      const { orders } = await api(`/api/rooms/${encodeURIComponent(this.roomId)}/orders?limit=20`, {
+        token: this.token,
+      });
+      for (const o of [...orders].reverse()) this.order(o, false);
+    } catch {
+      /* the feed fills from events */
+    }
+  }
+
+  order(o, fresh = true) {
+    if (!o || !o.order_id) return;
+    this.currency = this.currency || o.currency;
+    const known = this.orders.get(o.order_id);
+    const line = known ? known.line : h("li", { class: "host-order", dataset: { orderId: o.order_id } });
+    this.orders.set(o.order_id, { order: { ...(known?.order || {}), ...o }, line });
+    const merged = this.orders.get(o.order_id).order;
+    line.dataset.status = merged.status;
+    line.replaceChildren(
+      h("span", { class: "when" }, timeOfDay(merged.created_at || serverNow())),
+      h("span", { class: "what" }, `${merged.qty} × ${merged.title || merged.sku}`),
+      h("span", { class: "amount" }, money(merged.amount_cents, merged.currency)),
+      h("span", { class: `pill is-${merged.status}` }, merged.status),
+    );
+    const list = byId("host-orders");
+    list.querySelector(".empty")?.remove();
+    if (!known) list.prepend(line);
+    while (list.children.length > 50) list.lastElementChild.remove();
+    if (fresh) this.soonStats();
+  }
+
+  // ---- sales ----
+  resetSales(list) {
+    this.sales.clear();
+    for (const s of list || []) this.sales.set(s.sale_id, { ...s });
+    this.renderSales();
+  }
+
+  upsertSale(sale) {
+    if (!sale?.sale_id) return;
+    this.currency = this.currency || sale.currency;
+    this.sales.set(sale.sale_id, { ...(this.sales.get(sale.sale_id) || {}), ...sale });
+    this.renderSales();
+  }
+
+  stock({ sale_id, left, held, sold }) {
+    const sale = this.sales.get(sale_id);
+    if (!sale) return;
+    Object.assign(sale, { left, held, sold });
+    this.updateSaleLine(sale);
+  }
+
+  setStatus(ev, status) {
+    const id = ev.sale_id ?? ev.sale?.sale_id;
+    if (ev.sale) return this.upsertSale({ ...ev.sale, status });
+    const sale = this.sales.get(id);
+    if (!sale) return;
+    sale.status = status;
+    if (typeof ev.left === "number") sale.left = ev.left;
+    this.renderSales();
+  }
+
+  renderSales() {
+    const list = byId("host-sales");
+    const sales = [...this.sales.values()].sort((a, b) => (b.starts_at || 0) - (a.starts_at || 0));
+    if (!sales.length) return list.replaceChildren(h("li", { class: "empty" }, "No sale yet."));
+    list.replaceChildren(...sales.map((s) => this.saleLine(s)));
+  }
+
+  saleLine(sale) {
+    const line = h("li", { class: "host-sale", dataset: { saleId: sale.sale_id } });
+    this.fillSaleLine(line, sale);
+    return line;
+  }
+
+  updateSaleLine(sale) {
+    const line = byId("host-sales").querySelector(`[data-sale-id="${CSS.escape(sale.sale_id)}"]`);
+    if (line) this.fillSaleLine(line, sale);
+  }
+
+  fillSaleLine(line, sale) {
+    const open = sale.status === "open" || sale.status === "scheduled" || sale.status === "sold_out";
+    line.dataset.status = sale.status;
+    line.replaceChildren(
+      h("div", { class: "sale-name" }, h("strong", {}, this.titleOf(sale.sku) || sale.sku), " ",
+        h("span", { class: `pill is-${sale.status}` }, sale.status.replace("_", " "))),
+      h("div", { class: "sale-figures" },
+        h("span", { dataset: { role: "left" } }, `${sale.left ?? sale.stock} left`),
+        h("span", { dataset: { role: "held" } }, `${sale.held ?? 0} held`),
+        h("span", { dataset: { role: "sold" } }, `${sale.sold ?? 0} sold`),
+        h("span", {}, `of ${sale.stock}`),
+        h("span", { class: "countdown", dataset: { role: "timer" } }, this.timerWords(sale))),
+      open
+        ? h("button", { type: "button", class: "button quiet small", onclick: () => this.close(sale.sale_id) }, "Close the sale")
+        : null,
+    );
+  }
+
+  timerWords(sale) {
+    const now = serverNow();
+    if (sale.status === "scheduled" && sale.starts_at) return `starts in ${clockText(sale.starts_at - now)}`;
+    if (sale.status === "closed" || !sale.ends_at) return "";
+    return `ends in ${clockText(sale.ends_at - now)}`;
+  }
+
+  tickSales() {
+    for (const sale of this.sales.values()) {
+      const timer = byId("host-sales").querySelector(`[data-sale-id="${CSS.escape(sale.sale_id)}"] [data-role=timer]`);
+      if (timer) timer.textContent = this.timerWords(sale);
+    }
+  }
+
+  async close(saleId) {
+    try {
+      const sale = await api(`/api/sales/${encodeURIComponent(saleId)}/close`, { method: "POST", token: this.token });
+      this.upsertSale(sale);
+    } catch (err) {
+      const note = byId("sale-note");
+      note.hidden = false;
+      note.textContent = `The sale was not closed: ${describe(err)}`;
+    }
+  }
+}

@@ -1,0 +1,289 @@
+// The host studio: camera and WHIP, line-up and pins, flash sales, chat moderation, dashboard.
+import { api, describe } from "./api.js";
+import { RoomChannel } from "./channel.js";
+import { ChatLog } from "./chat.js";
+import { byId, h, say } from "./dom.js";
+import { money, parsePrice } from "./format.js";
+import { claimsOf, expired, tokenFromFragment } from "./session.js";
+import { Camera } from "./studio-camera.js";
+import { Dashboard } from "./studio-dash.js";
+
+const roomId = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
+const token = tokenFromFragment();
+const claims = token ? claimsOf(token) : null;
+const lineup = new Map(); // sku -> product
+let pinnedSku = null;
+
+/** Why this token cannot run this room, in words, or "" when it looks right. */
+function tokenProblem() {
+  if (!token) return "";
+  if (!claims) return "The key in this studio link is damaged. Copy the host link again, in full.";
+  if (expired(token)) return "This studio link has expired. Ask for a new host link.";
+  if (claims.r === "host" && claims.room && claims.room !== roomId) {
+    return "This studio link belongs to another room. Open the host link made for this room.";
+  }
+  if (claims.r !== "host" && claims.r !== "admin") return "This link is a viewer's, not the host's.";
+  return "";
+}
+
+function refuse(words) {
+  byId("studio").hidden = true;
+  byId("no-token").hidden = false;
+  byId("conn").hidden = true;
+  if (words) byId("no-token-why").textContent = words;
+}
+
+// ---- chat with moderation ----
+const chat = new ChatLog(byId("chat"), { actions: moderation });
+
+function moderation(msg) {
+  const mine = claims && msg.user_id === claims.u;
+  const who = msg.name || "this viewer";
+  const button = (label, aria, onclick) =>
+    h("button", { type: "button", class: "link-button", "aria-label": aria, onclick }, label);
+  return h(
+    "span",
+    { class: "chat-actions" },
+    button("Delete", `Delete the message from ${who}`, () => send({ type: "delete_chat", msg_id: msg.msg_id })),
+    mine ? null : button("Mute 5 min", `Mute ${who} for 5 minutes`, () => {
+      if (send({ type: "mute", user_id: msg.user_id, seconds: 300 })) chat.note(`${who} is muted for 5 minutes.`);
+    }),
+    mine ? null : button("Ban", `Ban ${who} from this room`, () => {
+      if (confirm(`Ban ${who} from this room?`) && send({ type: "ban", user_id: msg.user_id })) {
+        chat.note(`${who} is banned.`);
+      }
+    }),
+  );
+}
+
+function send(message) {
+  if (channel.send(message)) return true;
+  say(byId("chat-status"), "Offline: that did not reach the room. It will work again once reconnected.");
+  return false;
+}
+
+byId("chat-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const text = byId("chat-input").value.trim();
+  if (text && send({ type: "chat", text })) byId("chat-input").value = "";
+});
+
+byId("slow-mode").addEventListener("change", (ev) => {
+  const seconds = Number(ev.target.value);
+  if (send({ type: "slow_mode", seconds })) {
+    chat.note(seconds ? `Slow mode is on: one message every ${seconds} s per viewer.` : "Slow mode is off.");
+  }
+});
+
+// ---- line-up and pins ----
+function renderLineup() {
+  const list = byId("lineup");
+  const items = [...lineup.values()].map((p) => {
+    const pinned = p.sku === pinnedSku;
+    return h(
+      "li",
+      { class: `lineup-item${pinned ? " is-pinned" : ""}`, dataset: { sku: p.sku } },
+      p.image_url ? h("img", { src: p.image_url, alt: "", width: 44, height: 44 }) : h("span", { class: "thumb" }),
+      h("div", { class: "lineup-text" }, h("strong", {}, p.title), h("span", { class: "meta" }, `${money(p.price_cents, p.currency)} · ${p.sku}`)),
+      pinned
+        ? h("button", { type: "button", class: "button small", "aria-pressed": "true", onclick: () => send({ type: "unpin" }) }, "Unpin")
+        : h("button", { type: "button", class: "button small", "aria-label": `Pin ${p.title}`, onclick: () => send({ type: "pin", sku: p.sku }) }, "Pin"),
+    );
+  });
+  list.replaceChildren(...(items.length ? items : [h("li", { class: "empty" }, "No products yet. Add one below.")]));
+  const select = byId("sale-sku");
+  const chosen = select.value;
+  select.replaceChildren(...[...lineup.values()].map((p) => new Option(`${p.title} (${money(p.price_cents, p.currency)})`, p.sku)));
+  if (lineup.has(chosen)) select.value = chosen;
+  else fillPrice();
+}
+
+function setLineup(products) {
+  lineup.clear();
+  for (const p of products || []) lineup.set(p.sku, p);
+  renderLineup();
+}
+
+async function loadLineup() {
+  try {
+    setLineup((await api(`/api/rooms/${encodeURIComponent(roomId)}/products`)).products);
+  } catch (err) {
+    say(byId("add-note"), `The line-up could not be loaded: ${describe(err)}`);
+  }
+}
+
+async function loadCatalog() {
+  try {
+    const { products } = await api("/api/products?limit=100");
+    byId("catalog").replaceChildren(...products.map((p) => new Option(p.title, p.sku)));
+  } catch {
+    /* typing the SKU still works */
+  }
+}
+
+byId("add-product").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const sku = byId("add-sku").value.trim();
+  try {
+    const answer = await api(`/api/rooms/${encodeURIComponent(roomId)}/products`, { method: "POST", token, body: { sku } });
+    setLineup(answer.products);
+    byId("add-sku").value = "";
+    say(byId("add-note"), "");
+  } catch (err) {
+    say(byId("add-note"), err.code === "not_found" ? `No product with SKU “${sku}” in the catalog.` : describe(err));
+  }
+});
+
+// ---- flash sale form ----
+function fillPrice() {
+  const p = lineup.get(byId("sale-sku").value);
+  if (p) byId("sale-price").value = (p.price_cents / 100).toFixed(2);
+}
+byId("sale-sku").addEventListener("change", fillPrice);
+
+byId("sale-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const note = byId("sale-note");
+  const priceCents = parsePrice(byId("sale-price").value);
+  if (priceCents === null) return say(note, "Write the price as a number, like 199 or 199.50.");
+  const body = {
+    sku: byId("sale-sku").value,
+    stock: Number(byId("sale-stock").value),
+    price_cents: priceCents,
+    per_buyer_limit: Number(byId("sale-limit").value),
+    hold_s: Number(byId("sale-hold").value),
+    duration_s: Math.round(Number(byId("sale-duration").value) * 60),
+  };
+  if (!body.sku) return say(note, "Add a product to the line-up first.");
+  const button = ev.submitter || byId("sale-form").querySelector("button");
+  button.disabled = true;
+  try {
+    const sale = await api(`/api/rooms/${encodeURIComponent(roomId)}/sales`, { method: "POST", token, body });
+    dash.upsertSale(sale);
+    say(note, `The sale is open: ${sale.stock} ${sale.stock === 1 ? "unit" : "units"}.`);
+  } catch (err) {
+    say(note, `The sale did not open: ${describe(err)}`);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+// ---- the end ----
+byId("end-room").addEventListener("click", async () => {
+  if (!confirm("End the room for everyone? Chat, sales and video stop.")) return;
+  try {
+    await api(`/api/rooms/${encodeURIComponent(roomId)}/end`, { method: "POST", token });
+    ended();
+  } catch (err) {
+    say(byId("chat-status"), describe(err));
+  }
+});
+
+function ended() {
+  camera.stop();
+  byId("live-status").textContent = "The room has ended.";
+  for (const el of document.querySelectorAll("#studio button, #studio input, #studio select")) el.disabled = true;
+}
+
+// ---- the room channel ----
+function onEvent(ev) {
+  switch (ev.type) {
+    case "snapshot":
+      if (ev.room) showRoom(ev.room);
+      if (!ev.recovered) chat.reset(ev.chat);
+      pinnedSku = ev.pinned?.sku || null;
+      if (typeof ev.slow_mode === "number") byId("slow-mode").value = String(ev.slow_mode);
+      renderLineup();
+      dash.resetSales(ev.sales);
+      return dash.viewers(typeof ev.viewers === "number" ? ev.viewers : ev.viewers?.count);
+    case "chat":
+      return chat.add(ev);
+    case "chat_deleted":
+      return chat.remove(ev.msg_id);
+    case "pin":
+      pinnedSku = ev.product?.sku || null;
+      if (ev.product && !lineup.has(ev.product.sku)) lineup.set(ev.product.sku, ev.product);
+      return renderLineup();
+    case "unpin":
+      pinnedSku = null;
+      return renderLineup();
+    case "sale_open":
+      return dash.upsertSale({ ...ev.sale, status: ev.sale?.status || "open" });
+    case "sold_out":
+      return dash.setStatus(ev, "sold_out");
+    case "sale_reopened":
+      return dash.setStatus(ev, "open");
+    case "sale_closed":
+      return dash.setStatus(ev, "closed");
+    case "stock":
+      return dash.stock(ev);
+    case "viewers":
+      return dash.viewers(ev.count);
+    case "order":
+      return dash.order(ev.order || ev);
+    case "live_started":
+      return camera.live || (byId("live-status").textContent = "The room shows as live.");
+    case "room_ended":
+      return ended();
+    case "slow_mode":
+      return (byId("slow-mode").value = String(ev.seconds));
+    case "error":
+      return say(byId("chat-status"), describe(ev));
+    default:
+      return undefined;
+  }
+}
+
+function onState({ state, retryMs, reason }) {
+  const conn = byId("conn");
+  conn.dataset.state = state;
+  const words = {
+    connecting: "Connecting…",
+    online: "Connected",
+    offline: `Offline. Trying again in ${Math.max(1, Math.round((retryMs || 0) / 1000))} s…`,
+    unauthorized: "The studio key was refused",
+    closed: reason === "room_ended" ? "Room ended" : "Disconnected",
+  };
+  conn.textContent = words[state] || state;
+  if (state === "unauthorized") {
+    channel.stop();
+    camera.stop();
+    dash.stop();
+  }
+  if (state === "unauthorized") refuse("The server refused this studio link: it has expired or was replaced. Ask for a new host link.");
+  if (reason === "room_ended") ended();
+}
+
+function showRoom(room) {
+  document.title = `Studio: ${room.title} · live`;
+  byId("title").textContent = room.title;
+}
+
+// ---- start ----
+let channel;
+let camera;
+let dash;
+
+async function main() {
+  if (!token) return refuse("");
+  const problem = tokenProblem();
+  if (problem) return refuse(problem);
+  byId("studio").hidden = false;
+  camera = new Camera(roomId, token);
+  dash = new Dashboard(roomId, token, (sku) => lineup.get(sku)?.title);
+  channel = new RoomChannel(roomId, { token, onEvent, onState });
+  try {
+    const room = await api(`/api/rooms/${encodeURIComponent(roomId)}`);
+    showRoom(room);
+    if (room.status === "ended") ended();
+  } catch (err) {
+    if (err.status === 404) return refuse("This room does not exist. Check the host link.");
+  }
+  await loadLineup();
+  loadCatalog();
+  channel.start();
+  dash.start();
+  camera.start();
+}
+
+main();

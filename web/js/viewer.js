@@ -1,0 +1,321 @@
+// The viewer page: video (WHEP), the room channel, chat, likes, and the shop.
+import { api, describe, mediaConfig } from "./api.js";
+import { RoomChannel } from "./channel.js";
+import { ChatLog } from "./chat.js";
+import { byId, say } from "./dom.js";
+import { timeOfDay, watching } from "./format.js";
+import { forgetSession, loadSession, saveSession } from "./session.js";
+import { Shop } from "./viewer-shop.js";
+import { play } from "./whep.js";
+
+const roomId = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
+let session = loadSession();
+let room = null;
+let ended = false;
+
+const chat = new ChatLog(byId("chat"));
+const shop = new Shop(roomId, {
+  session: () => session,
+  needSession: askForName,
+  onUnauthorized: dropSession,
+});
+
+// ---- who am I ----
+let nameWaiters = [];
+
+function askForName(why) {
+  showChatForms();
+  say(byId("chat-status"), why);
+  byId("name-input").focus();
+  return new Promise((resolve) => nameWaiters.push(resolve));
+}
+
+function dropSession() {
+  session = null;
+  forgetSession();
+  showChatForms();
+  say(byId("chat-status"), describe({ code: "unauthorized" }));
+}
+
+function showChatForms() {
+  byId("name-form").hidden = Boolean(session) || ended;
+  byId("chat-form").hidden = !session || ended;
+  if (session) byId("me").textContent = session.name;
+}
+
+byId("name-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const name = byId("name-input").value.trim();
+  if (!name) return;
+  const button = ev.submitter || byId("name-form").querySelector("button");
+  button.disabled = true;
+  try {
+    session = await api("/api/sessions", { method: "POST", body: { name } });
+    saveSession(session);
+    say(byId("chat-status"), "");
+    showChatForms();
+    byId("chat-input").focus();
+    channel.setToken(session.token);
+    for (const resolve of nameWaiters) resolve(session);
+    nameWaiters = [];
+    shop.refreshOrders();
+  } catch (err) {
+    say(byId("chat-status"), err.code === "rate_limited"
+      ? "Too many new names from this network. Try again in a minute."
+      : describe(err));
+  } finally {
+    button.disabled = false;
+  }
+});
+
+// ---- chat and likes ----
+byId("chat-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const input = byId("chat-input");
+  const text = input.value.trim();
+  if (!text) return;
+  if (!channel.send({ type: "chat", text })) {
+    say(byId("chat-status"), "You are offline; your message was not sent. It is still in the box.");
+    return;
+  }
+  input.value = "";
+  say(byId("chat-status"), "");
+});
+
+byId("like").addEventListener("click", () => {
+  if (!channel.send({ type: "like" })) say(byId("chat-status"), "You are offline; the like was not sent.");
+});
+
+// ---- the room channel ----
+const CONN_WORDS = {
+  connecting: "Connecting…",
+  online: "Connected",
+  offline: "Offline. Reconnecting…",
+  unauthorized: "Your session ran out",
+};
+
+function onState({ state, retryMs, reason }) {
+  const conn = byId("conn");
+  conn.dataset.state = state;
+  if (state === "offline") {
+    conn.textContent = `Offline. Trying again in ${Math.max(1, Math.round(retryMs / 1000))} s…`;
+  } else if (state === "closed") {
+    conn.textContent = reason === "room_ended" ? "Room ended" : "Disconnected";
+    if (reason === "room_ended") roomEnded();
+    if (reason === "unknown_room") say(byId("room-note"), "This room does not exist.");
+    if (reason === "forbidden") say(byId("room-note"), "You cannot join this room's chat.");
+  } else {
+    conn.textContent = CONN_WORDS[state] || state;
+  }
+  if (state === "unauthorized") dropSession();
+}
+
+function onEvent(ev) {
+  switch (ev.type) {
+    case "snapshot":
+      return applySnapshot(ev);
+    case "chat":
+      return chat.add(ev);
+    case "chat_deleted":
+      return chat.remove(ev.msg_id);
+    case "pin":
+      return shop.setPinned(ev.product);
+    case "unpin":
+      return shop.setPinned(null);
+    case "sale_open":
+      return shop.upsertSale({ ...ev.sale, status: ev.sale?.status || "open" });
+    case "sold_out":
+      return shop.setStatus(ev, "sold_out");
+    case "sale_reopened":
+      return shop.setStatus(ev, "open");
+    case "sale_closed":
+      return shop.setStatus(ev, "closed");
+    case "stock":
+      return shop.stock(ev);
+    case "viewers":
+      return setViewers(ev.count);
+    case "likes":
+      return setLikes(ev.count);
+    case "live_started":
+      return setLive(true);
+    case "live_ended":
+      return setLive(false);
+    case "room_ended":
+      return roomEnded();
+    case "order":
+      return shop.remember(ev.order || ev);
+    case "error":
+      return say(byId("chat-status"), describeChannelError(ev));
+    case "slow_mode":
+      return setSlowMode(ev.seconds);
+    case "muted":
+      return say(byId("chat-status"), ev.until
+        ? `The host has muted you until ${timeOfDay(ev.until)}. You can still watch and buy.`
+        : describe({ code: "muted" }));
+    case "banned":
+      return say(byId("chat-status"), "The host has removed you from this room's chat.");
+    default:
+      return undefined;
+  }
+}
+
+let slowMode = 0;
+
+function setSlowMode(seconds) {
+  const next = Number(seconds) || 0;
+  if (next !== slowMode) chat.note(next ? `Slow mode is on: one message every ${next} s.` : "Slow mode is off.");
+  slowMode = next;
+}
+
+function describeChannelError(ev) {
+  if (ev.code === "rate_limited" && slowMode) return `Slow mode is on: wait ${slowMode} s between messages.`;
+  if (ev.code === "rate_limited") return "Slow down a little: wait a few seconds before the next message.";
+  if (ev.code === "forbidden" && !session) return "Choose a name first, then you can chat and like.";
+  return describe(ev);
+}
+
+function applySnapshot(snap) {
+  if (snap.room) showRoom(snap.room);
+  if (!snap.recovered) {
+    chat.reset(snap.chat);
+    slowMode = 0;
+  }
+  if (typeof snap.slow_mode === "number") setSlowMode(snap.slow_mode);
+  shop.setPinned(snap.pinned || null);
+  shop.resetSales(snap.sales);
+  setViewers(typeof snap.viewers === "number" ? snap.viewers : snap.viewers?.count);
+  setLikes(typeof snap.likes === "number" ? snap.likes : snap.likes?.count);
+  shop.refreshOrders(); // personal events are not replayed: read our orders back
+}
+
+function setViewers(count) {
+  if (typeof count === "number") byId("viewers").textContent = ` · ${watching(count)}`;
+}
+
+function setLikes(count) {
+  if (typeof count === "number") byId("likes").textContent = count.toLocaleString();
+}
+
+function showRoom(r) {
+  room = r;
+  document.title = `${r.title} · live`;
+  byId("title").textContent = r.title;
+  byId("host").textContent = r.host_name ? `with ${r.host_name}` : "";
+  setViewers(r.viewers);
+  setLive(Boolean(r.live));
+  if (r.status === "ended") roomEnded();
+}
+
+function roomEnded() {
+  ended = true;
+  setLive(false);
+  say(byId("room-note"), "This room has ended. Thank you for watching.");
+  byId("like").disabled = true;
+  showChatForms();
+  for (const form of document.querySelectorAll("#sales form")) form.remove();
+  video.stop();
+}
+
+// ---- video ----
+const video = {
+  session: null,
+  starting: false,
+  live: false,
+  attempt: 0,
+  timer: null,
+  async start() {
+    if (this.session || this.starting || ended) return;
+    clearTimeout(this.timer);
+    this.starting = true;
+    try {
+      const { iceServers } = await mediaConfig();
+      this.session = await play(roomId, byId("video"), {
+        iceServers,
+        token: session?.token,
+        onState: (state) => {
+          if (state === "connected") this.attempt = 0;
+          if (state === "failed" || state === "closed") this.retry();
+        },
+      });
+    } catch (err) {
+      this.session = null;
+      if (err.code === "unsupported_codec") return setVideoNote(describe(err));
+      this.retry();
+    } finally {
+      this.starting = false;
+    }
+  },
+  retry() {
+    this.stop();
+    if (ended) return;
+    const delay = Math.min(30000, 1000 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
+    this.timer = setTimeout(() => this.start(), delay);
+  },
+  stop() {
+    clearTimeout(this.timer);
+    this.session?.stop();
+    this.session = null;
+  },
+};
+
+function setLive(live) {
+  video.live = live;
+  updateVideoNote();
+  if (live && !video.session) {
+    video.attempt = 0;
+    video.start();
+  }
+}
+
+function setVideoNote(text) {
+  say(byId("video-note"), text);
+}
+
+function updateVideoNote() {
+  const el = byId("video");
+  if (ended) return setVideoNote("This room has ended.");
+  if (!video.live) return setVideoNote("Waiting for the host to go live.");
+  setVideoNote(el.readyState >= 2 && !el.paused ? "" : "Starting the video…");
+}
+
+for (const name of ["loadeddata", "pause", "waiting"]) {
+  byId("video").addEventListener(name, updateVideoNote);
+}
+// Frames only flow while the host publishes, so playing means live.
+byId("video").addEventListener("playing", () => {
+  video.live = true;
+  updateVideoNote();
+  byId("sound").hidden = !byId("video").muted;
+});
+
+byId("sound").addEventListener("click", () => {
+  const el = byId("video");
+  el.muted = false;
+  el.play().catch(() => {});
+  byId("sound").hidden = true;
+});
+
+window.addEventListener("pagehide", () => video.stop());
+
+// ---- start ----
+const channel = new RoomChannel(roomId, { token: session?.token, onEvent, onState });
+window.liveChannel = channel; // for the browser console and the tests
+
+async function main() {
+  showChatForms();
+  try {
+    showRoom(await api(`/api/rooms/${encodeURIComponent(roomId)}`));
+  } catch (err) {
+    if (err.status === 404) {
+      byId("title").textContent = "Room not found";
+      say(byId("room-note"), "This room does not exist. It may have ended long ago.");
+      byId("conn").textContent = "";
+      return;
+    }
+    say(byId("room-note"), describe(err));
+  }
+  channel.start();
+  video.start();
+}
+
+main();
