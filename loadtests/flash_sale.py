@@ -10,10 +10,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loadtests.common import use_scenario  # noqa: E402
-from loadtests.shapes import FlashSaleShape  # noqa: E402
-from loadtests.timeline import flash_actions  # noqa: E402
-from loadtests.users import Host, Viewer  # noqa: E402
+from loadtests.common import use_scenario
+from loadtests.shapes import FlashSaleShape
+from loadtests.timeline import flash_actions
+from loadtests.users import Host, Viewer
 
 use_scenario(
     "flash_sale",

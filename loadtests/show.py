@@ -8,10 +8,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loadtests.common import use_scenario  # noqa: E402
-from loadtests.shapes import ShowShape  # noqa: E402
-from loadtests.timeline import show_actions  # noqa: E402
-from loadtests.users import Host, Viewer  # noqa: E402
+from loadtests.common import use_scenario
+from loadtests.shapes import ShowShape
+from loadtests.timeline import show_actions
+from loadtests.users import Host, Viewer
 
 use_scenario(
     "show",

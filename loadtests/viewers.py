@@ -8,9 +8,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loadtests.common import use_scenario  # noqa: E402
-from loadtests.shapes import JoinStormShape  # noqa: E402
-from loadtests.users import Viewer  # noqa: E402
+from loadtests.common import use_scenario
+from loadtests.shapes import JoinStormShape
+from loadtests.users import Viewer
 
 use_scenario("viewers")
 
