@@ -85,15 +85,14 @@ def admin_token() -> str:
 
 @events.init_command_line_parser.add_listener
 def _add_options(parser: Any, **_: Any) -> None:
-    group = parser.add_argument_group("live load tests")
-    group.add_argument(
+    parser.add_argument(
         "--max-error-ratio",
         type=float,
         default=0.0,
         include_in_web_ui=True,
         help="share of requests allowed to fail with unexpected answers (default 0)",
     )
-    group.add_argument(
+    parser.add_argument(
         "--source-addresses",
         default="",
         include_in_web_ui=False,

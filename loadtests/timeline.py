@@ -104,7 +104,8 @@ def show_flash_s(users: int, rate: float, run_s: float) -> float:
 
 
 def _every(start_s: float, step_s: float, end_s: float) -> list[float]:
-    count = max(0, math.floor((end_s - start_s) / step_s) + 1) if end_s > start_s else 0
+    """`start_s`, then every `step_s`, before `end_s`."""
+    count = math.ceil((end_s - start_s) / step_s) if end_s > start_s else 0
     return [round(start_s + i * step_s, 3) for i in range(count)]
 
 
