@@ -111,7 +111,7 @@ class RoomChannel:
         if ws is not None:
             with contextlib.suppress(websocket.WebSocketException, OSError):
                 ws.send_close()
-            ws.shutdown()
+            ws.shutdown()  # type: ignore[no-untyped-call]
         if self._reader is not None and self._reader is not gevent.getcurrent():
             self._reader.kill(block=False)
 
@@ -183,7 +183,7 @@ class RoomChannel:
         except (websocket.WebSocketException, OSError) as exc:
             return 1006, f"{type(exc).__name__}: {exc}"
         finally:
-            ws.shutdown()
+            ws.shutdown()  # type: ignore[no-untyped-call]
 
     def _on_frame(self, data: bytes | str) -> None:
         received_ms = time.time() * 1000

@@ -83,7 +83,6 @@ def admin_token() -> str:
     return token
 
 
-@events.init_command_line_parser.add_listener
 def _add_options(parser: Any, **_: Any) -> None:
     parser.add_argument(
         "--max-error-ratio",
@@ -100,7 +99,6 @@ def _add_options(parser: Any, **_: Any) -> None:
     )
 
 
-@events.init.add_listener
 def _on_init(environment: Any, **_: Any) -> None:
     runner = environment.runner
     if runner is not None and not _is_master(environment):
@@ -119,7 +117,6 @@ def _receive_show(environment: Any, msg: Any, **_: Any) -> None:
     STATE.ready.set()
 
 
-@events.test_start.add_listener
 def _set_up(environment: Any, **_: Any) -> None:
     if isinstance(environment.runner, WorkerRunner):
         return
@@ -158,12 +155,10 @@ def _set_up(environment: Any, **_: Any) -> None:
         environment.runner.send_message("live_show", asdict(show))
 
 
-@events.report_to_master.add_listener
 def _drain_ledger(client_id: str, data: dict[str, Any], **_: Any) -> None:
     data["live_ledger"] = STATE.ledger.drain()
 
 
-@events.worker_report.add_listener
 def _merge_ledger(client_id: str, data: dict[str, Any], **_: Any) -> None:
     if "live_ledger" in data:
         STATE.ledger.merge(data["live_ledger"])
@@ -174,7 +169,6 @@ def request_counts(stats: Any) -> RequestCounts:
     return RequestCounts(stats.total.num_requests, stats.total.num_failures, errors)
 
 
-@events.quitting.add_listener
 def _verdict(environment: Any, **_: Any) -> None:
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
@@ -213,3 +207,13 @@ def _verdict(environment: Any, **_: Any) -> None:
     print(f"rooms: {', '.join(STATE.rooms)}")
     print(render_report(evidence, violations, STATE.scenario), flush=True)
     environment.process_exit_code = 1 if violations else 0
+
+
+# Registered once per process, whichever scenario imports this module.
+hooks: Any = events  # locust's EventHook.add_listener is untyped
+hooks.init_command_line_parser.add_listener(_add_options)
+hooks.init.add_listener(_on_init)
+hooks.test_start.add_listener(_set_up)
+hooks.report_to_master.add_listener(_drain_ledger)
+hooks.worker_report.add_listener(_merge_ledger)
+hooks.quitting.add_listener(_verdict)

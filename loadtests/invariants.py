@@ -7,7 +7,7 @@ load generators (idempotency keys, channel continuity, request counts).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,8 +40,8 @@ class RequestCounts:
 class Evidence:
     """Everything the verdict is drawn from."""
 
-    sales: list[Mapping[str, Any]]
-    orders: list[Mapping[str, Any]]
+    sales: Sequence[Mapping[str, Any]]
+    orders: Sequence[Mapping[str, Any]]
     keys: Mapping[str, KeyRecord] = field(default_factory=dict)
     channel: Mapping[str, int] = field(default_factory=dict)
     requests: RequestCounts = field(default_factory=RequestCounts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from locust import LoadTestShape
 
@@ -24,11 +25,12 @@ class ScenarioShape(LoadTestShape):
     stages_of: Callable[[int, float, float], list[Stage]] = staticmethod(viewers_stages)
 
     def tick(self) -> tuple[int, float] | None:
-        options = self.runner.environment.parsed_options
+        assert self.runner is not None
+        options: Any = self.runner.environment.parsed_options
         users = max(1, int(options.num_users or 1))
         rate = float(options.spawn_rate or 1)
         stages = type(self).stages_of(users, rate, run_length(options.run_time))
-        stage = stage_at(stages, self.get_run_time())
+        stage = stage_at(stages, self.get_run_time())  # type: ignore[no-untyped-call]
         return None if stage is None else (stage.users, stage.rate)
 
 

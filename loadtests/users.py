@@ -51,7 +51,7 @@ class ChannelUser(FastHttpUser):
         self.channel = RoomChannel(
             self.environment,
             STATE.ledger,
-            self.host,
+            self.host or "",
             self.show.room_id,
             self.token,
             self.on_room_event,
@@ -76,7 +76,7 @@ class Viewer(ChannelUser):
 
     weight = 10
     wait_time = constant(0)  # `watch` waits itself, so a sale wakes it at once
-    actions = (("like", 6), ("chat", 1), ("ping", 1), ("idle", 2))
+    actions: tuple[tuple[str, int], ...] = (("like", 6), ("chat", 1), ("ping", 1), ("idle", 2))
     pause_s = (1.0, 5.0)
 
     def on_start(self) -> None:
@@ -110,8 +110,8 @@ class Viewer(ChannelUser):
         self.shop(sale)
 
     def act(self) -> None:
-        names, weights = zip(*self.actions, strict=True)
-        action = random.choices(names, weights)[0]
+        names = [name for name, _ in self.actions]
+        action = random.choices(names, [weight for _, weight in self.actions])[0]
         assert self.channel is not None
         if action == "like":
             self.channel.send({"type": "like"})
