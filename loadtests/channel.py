@@ -89,6 +89,11 @@ class RoomChannel:
         self._reader = gevent.spawn(self._read_forever)
         return True
 
+    @property
+    def alive(self) -> bool:
+        """Still reading, or reconnecting; False once closed or given up."""
+        return not self._closing and self._reader is not None and not self._reader.dead
+
     def send(self, message: dict[str, Any]) -> bool:
         ws = self._ws
         if ws is None:

@@ -14,7 +14,6 @@ import gevent
 from gevent.queue import Empty, Queue
 from locust import constant, task
 from locust.contrib.fasthttp import FastHttpUser
-from locust.exception import StopUser
 
 from loadtests.channel import RoomChannel
 from loadtests.common import STATE, Show, wait_for_show
@@ -47,8 +46,9 @@ class ChannelUser(FastHttpUser):
     show: Show
     token: str | None = None
 
-    def join_room(self) -> None:
-        self.channel = RoomChannel(
+    def join_room(self) -> bool:
+        """Open the channel; a failed handshake is reported, and the caller retries later."""
+        channel = RoomChannel(
             self.environment,
             STATE.ledger,
             self.host or "",
@@ -57,8 +57,8 @@ class ChannelUser(FastHttpUser):
             self.on_room_event,
             STATE.sources.next(),
         )
-        if not self.channel.open():
-            raise StopUser()
+        self.channel = channel if channel.open() else None
+        return self.channel is not None
 
     def on_room_event(self, event: Event) -> None:
         """Called from the reader greenlet for each event; keep it quick."""
@@ -84,17 +84,22 @@ class Viewer(ChannelUser):
         self.offers: Queue[Event] = Queue()
         self.tries: dict[str, int] = {}
         self.user_id = ""
-        with self.client.post(
-            "/api/sessions",
-            json={"name": f"viewer-{random.randrange(10**6)}"},
-            catch_response=True,
-        ) as answer:
-            if answer.status_code != 201:
-                answer.failure(f"{answer.status_code} {error_code(answer)}")
-                raise StopUser()
-            session = answer.json()
-        self.token, self.user_id = session["token"], session["user_id"]
-        self.join_room()
+        self.enter()
+
+    def enter(self) -> bool:
+        """Take a session and join the room, as far as the server lets it."""
+        if self.token is None:
+            with self.client.post(
+                "/api/sessions",
+                json={"name": f"viewer-{random.randrange(10**6)}"},
+                catch_response=True,
+            ) as answer:
+                if answer.status_code != 201:
+                    answer.failure(f"{answer.status_code} {error_code(answer)}")
+                    return False
+                session = answer.json()
+            self.token, self.user_id = session["token"], session["user_id"]
+        return self.channel is not None or self.join_room()
 
     def on_room_event(self, event: Event) -> None:
         for sale in sales_offered(event):
@@ -102,6 +107,12 @@ class Viewer(ChannelUser):
 
     @task
     def watch(self) -> None:
+        if self.channel is None or not self.channel.alive:
+            # The last try to enter failed, or the channel gave up: pause, try again.
+            self.channel = None
+            gevent.sleep(random.uniform(1.0, 3.0))
+            self.enter()
+            return
         try:
             sale = self.offers.get(timeout=random.uniform(*self.pause_s))
         except Empty:
@@ -216,10 +227,11 @@ class Host(ChannelUser):
             self.perform("chat", {"text": "Thanks for watching!"})
 
     def perform(self, kind: str, args: dict[str, Any]) -> None:
-        assert self.channel is not None
-        if kind in ("pin", "chat"):
+        if kind in ("pin", "chat", "unpin") and self.channel is None and not self.join_room():
+            return
+        if kind in ("pin", "chat") and self.channel is not None:
             self.channel.send({"type": kind, **args})
-        elif kind == "unpin":
+        elif kind == "unpin" and self.channel is not None:
             self.channel.send({"type": "unpin"})
         elif kind == "sale":
             self.open_sale(args)
