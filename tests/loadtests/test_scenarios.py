@@ -21,8 +21,8 @@ import pytest
 import redis as redis_sync
 
 from loadtests.api import Api, get_sale, room_orders
-from tests.conftest import ADMIN_TOKEN, free_port
 from tests import redis_server as redis_servers
+from tests.conftest import ADMIN_TOKEN, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ["viewers", "flash_sale", "host", "show"]
@@ -55,7 +55,7 @@ def wait_healthy(base_url: str, process: subprocess.Popen[bytes], timeout_s: flo
 
 @pytest.fixture(scope="module")
 def server(
-    redis_server: TestRedis, tmp_path_factory: pytest.TempPathFactory
+    redis_server: redis_servers.TestRedis, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
     port = free_port()
     env = {
