@@ -37,9 +37,11 @@ from loadtests.ledger import RunLedger
 log = logging.getLogger("live.load.channel")
 
 FATAL_CLOSES = {4001: "unauthorized", 4003: "forbidden", 4004: "unknown room", 4009: "room ended"}
+CLOSE_REASONS = {1006: "connection lost", 1009: "frame too large", 1012: "server restarting"}
+CLOSE_REASONS |= {4008: "too slow: the client fell behind", **FATAL_CLOSES}
 EXPECTED_ERRORS = frozenset({"rate_limited"})  # the server pacing a chatty crowd is not a bug
 CONNECT_TIMEOUT_S = 30.0
-MAX_RECONNECTS = 5
+MAX_RECONNECTS = 8  # with back-off capped at 5 s, about half a minute of trying
 
 
 class ChannelError(Exception):
@@ -161,10 +163,10 @@ class RoomChannel:
             code, reason = self._read_until_closed()
             if self._closing:
                 return
+            why = reason or CLOSE_REASONS.get(code, "closed by the server")
+            self._report(f"closed {code}", 0.0, exc=ChannelError(why))
             if code in FATAL_CLOSES:
-                self._report(f"closed {code}", 0.0, exc=ChannelError(FATAL_CLOSES[code]))
                 return
-            self._report(f"closed {code}", 0.0, exc=ChannelError(reason or "connection lost"))
             while not self._closing:
                 gevent.sleep(min(5.0, 0.2 * 2**failures) * random.uniform(0.5, 1.5))
                 if self._connect("reconnect"):
@@ -188,6 +190,7 @@ class RoomChannel:
         except (websocket.WebSocketException, OSError) as exc:
             return 1006, f"{type(exc).__name__}: {exc}"
         finally:
+            self._ws = None  # sends made while reconnecting are dropped, as a client's would be
             ws.shutdown()  # type: ignore[no-untyped-call]
 
     def _on_frame(self, data: bytes | str) -> None:

@@ -169,6 +169,21 @@ def request_counts(stats: Any) -> RequestCounts:
     return RequestCounts(stats.total.num_requests, stats.total.num_failures, errors)
 
 
+def client_evidence(
+    environment: Any, sales: list[dict[str, Any]], orders: list[dict[str, Any]]
+) -> Evidence:
+    """The server's sales and orders, with what this run's clients saw and counted."""
+    options = environment.parsed_options
+    return Evidence(
+        sales=sales,
+        orders=orders,
+        keys=STATE.ledger.key_records(),
+        channel={k: v for k, v in STATE.ledger.channel.items() if v},
+        requests=request_counts(environment.runner.stats),
+        max_error_ratio=float(getattr(options, "max_error_ratio", 0.0) or 0.0),
+    )
+
+
 def _verdict(environment: Any, **_: Any) -> None:
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
@@ -181,25 +196,19 @@ def _verdict(environment: Any, **_: Any) -> None:
         return
     if runner.state in (STATE_RUNNING, STATE_SPAWNING):
         runner.quit()  # stop the users (and collect the workers' last reports) before checking
-    options = environment.parsed_options
-    max_ratio = float(getattr(options, "max_error_ratio", 0.0) or 0.0)
     admin = Api(environment.host, admin_token())
 
     def collect() -> Evidence:
-        sales, orders = server_evidence(admin, STATE.rooms, STATE.ledger.sales)
-        return Evidence(
-            sales=sales,
-            orders=orders,
-            keys=STATE.ledger.key_records(),
-            channel={k: v for k, v in STATE.ledger.channel.items() if v},
-            requests=request_counts(runner.stats),
-            max_error_ratio=max_ratio,
-        )
+        sales: list[dict[str, Any]] = []
+        orders: list[dict[str, Any]] = []
+        if STATE.ledger.sales or STATE.ledger.keys:  # a run with no sale has no orders to read
+            sales, orders = server_evidence(admin, STATE.rooms, STATE.ledger.sales)
+        return client_evidence(environment, sales, orders)
 
     try:
         evidence, violations = settled_verdict(collect)
     except Exception as exc:
-        evidence = Evidence(sales=[], orders=[])
+        evidence = client_evidence(environment, [], [])
         violations = [Violation("check_failed", f"could not read the server's state: {exc}")]
     if runner.exceptions:
         count = sum(e["count"] for e in runner.exceptions.values())
