@@ -140,6 +140,9 @@ class RoomChannel:
         except (websocket.WebSocketException, OSError) as exc:
             self._report(name, _ms_since(started), exc=ChannelError(f"{type(exc).__name__}: {exc}"))
             return False
+        if self._closing:  # the user left while this handshake was in flight
+            ws.shutdown()  # type: ignore[no-untyped-call]
+            return False
         ws.settimeout(None)  # a quiet room is not a dead one; pings watch the connection
         self._ws = ws
         self._report(name, _ms_since(started))
