@@ -32,7 +32,9 @@ class RunLedger:
         """Record a key before its request leaves, so a lost answer still counts it."""
         self.keys.setdefault(key, {"user": user_id, "sale": sale_id, "orders": []})
 
-    def note_order(self, key: str, order_id: str) -> None:
+    def note_order(self, key: str, user_id: str, sale_id: str, order_id: str) -> None:
+        """Record an order answered to a key (which a drain may have sent on already)."""
+        self.note_key(key, user_id, sale_id)
         orders = self.keys[key]["orders"]
         if order_id not in orders:
             orders.append(order_id)
@@ -55,7 +57,7 @@ class RunLedger:
         for key, record in data.get("keys", {}).items():
             self.note_key(key, record["user"], record["sale"])
             for order_id in record["orders"]:
-                self.note_order(key, order_id)
+                self.note_order(key, record["user"], record["sale"], order_id)
         self.sales.update(data.get("sales", []))
         for counter, n in data.get("channel", {}).items():
             self.count(counter, n)

@@ -83,6 +83,7 @@ class Viewer(ChannelUser):
         self.show = wait_for_show()
         self.offers: Queue[Event] = Queue()
         self.tries: dict[str, int] = {}
+        self.answers: dict[str, str] = {}  # idempotency key -> the order it was answered with
         self.user_id = ""
         self.enter()
 
@@ -174,10 +175,10 @@ class Viewer(ChannelUser):
             code = error_code(answer)
             if answer.status_code in (200, 201):
                 order: dict[str, Any] = answer.json()
-                known = STATE.ledger.keys[key]["orders"]
-                STATE.ledger.note_order(key, order["order_id"])
-                if known and order["order_id"] not in known:
-                    answer.failure(f"key {key} answered with a second order")
+                STATE.ledger.note_order(key, self.user_id, sale_id, order["order_id"])
+                first = self.answers.setdefault(key, order["order_id"])
+                if first != order["order_id"]:
+                    answer.failure(f"key {key} answered {first}, then {order['order_id']}")
                 return order
             if answer.status_code == 409 and code in EXPECTED_BUY:
                 answer.request_meta["name"] = f"{BUY_PATH} ({code})"

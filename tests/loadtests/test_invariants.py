@@ -156,8 +156,7 @@ def test_ledgers_drained_on_workers_merge_into_the_masters() -> None:
     worker.note_sale("s1")
     worker.count("gaps")
     first = worker.drain()
-    worker.note_key("k1", "u1", "s1")  # the answer arrived after the first report
-    worker.note_order("k1", "o1")
+    worker.note_order("k1", "u1", "s1", "o1")  # the answer arrived after the first report
     worker.count("missed", 3)
     second = worker.drain()
     master = RunLedger()
