@@ -25,8 +25,7 @@ def script_source(name: str, history_min_age_s: int = 600) -> str:
     lib = lib.replace("__HISTORY_MIN_AGE_MS__", str(history_min_age_s * 1000))
     parts = [lib]
     parts += [(LUA_DIR / inc).read_text() for inc in _INCLUDE.findall(body)]
-    return "
-".join([*parts, body])
+    return "\n".join([*parts, body])
 
 
 class Scripts:
