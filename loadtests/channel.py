@@ -110,7 +110,10 @@ class RoomChannel:
     def ping(self) -> bool:
         """Send a ping; its `pong` is reported as a round trip, free of clock skew."""
         self._pings.append(time.perf_counter())
-        return self.send({"type": "ping"})
+        if self.send({"type": "ping"}):
+            return True
+        self._pings.pop()
+        return False
 
     def close(self) -> None:
         self._closing = True
@@ -143,6 +146,7 @@ class RoomChannel:
         if self._closing:  # the user left while this handshake was in flight
             ws.shutdown()  # type: ignore[no-untyped-call]
             return False
+        self._pings.clear()  # pongs of a lost connection never come
         ws.settimeout(None)  # a quiet room is not a dead one; pings watch the connection
         self._ws = ws
         self._report(name, _ms_since(started))
