@@ -174,8 +174,11 @@ def _route_name(scope: Scope) -> str:
 
 def app_from_environment() -> Starlette:
     """The factory `live serve` hands to uvicorn workers: settings from the environment."""
+    from live.redisdb.embedded import die_with_parent
     from live.settings import load_settings
 
+    # A worker must not outlive `live serve` (it would hold the port after a kill -9).
+    die_with_parent()
     settings = load_settings()
     configure_logging(settings.logging.level, settings.logging.format)
     # `live serve` points LIVE_REDIS_URL at the embedded Redis before starting workers.

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import orjson
+import psutil
 import pytest
 
 from live.settings import PROJECT_ROOT
@@ -121,12 +122,15 @@ def test_serve_runs_its_own_redis_and_stops_it(tmp_path: Path, served: list[Serv
     assert any(line.get("path") == f"/api/rooms/{room['room_id']}" for line in lines)
 
 
-def test_embedded_redis_dies_with_a_killed_server(tmp_path: Path, served: list[Served]) -> None:
-    server = Served(tmp_path)
+def test_redis_and_workers_die_with_a_killed_server(tmp_path: Path, served: list[Served]) -> None:
+    server = Served(tmp_path, workers=2)
     served.append(server)
-    server.wait_healthy()
+    server.wait_healthy(60)
+    children = psutil.Process(server.process.pid).children()
     server.stop(signal.SIGKILL)
     assert wait_gone(server.data_dir), "redis-server outlived a kill -9 of its parent"
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, f"outlived a kill -9 of live serve: {[p.cmdline() for p in alive]}"
 
 
 def test_workers_share_one_port_and_metrics_are_summed(
