@@ -76,7 +76,7 @@ class RoomRelay:
                 if session is self.publisher:
                     self.forward(session, kind, frame)
 
-            aiortc_hooks.tap_encoded_frames(receiver, kind, sink)
+            aiortc_hooks.tap_encoded_frames(receiver, kind, sink, self.codec)
 
     def forward(self, source: MediaSession, kind: str, frame: EncodedFrame) -> None:
         self.frames_in += 1
