@@ -152,13 +152,13 @@ async def whip(request: Request) -> Response:
     svc = services(request)
     room_id = room_id_of(request)
     require_manager(identity_of(request), room_id)
-    await svc.rooms.get_open(room_id)
+    room = await svc.rooms.get_open(room_id)
     body = await read_body(request)
     hub = hub_of(svc)
     forwarded = await _via_owner(request, hub, room_id, body, claim=True)
     if forwarded is not None:
         return forwarded
-    session_id, answer = await hub.publish(room_id, await read_sdp(request))
+    session_id, answer = await hub.publish(room_id, await read_sdp(request), room.live)
     return _sdp_answer(request, "whip", room_id, session_id, answer)
 
 
@@ -166,13 +166,13 @@ async def whep(request: Request) -> Response:
     svc = services(request)
     room_id = room_id_of(request)
     identity_of(request)  # a token is optional, but a bad one is refused
-    await svc.rooms.get_open(room_id)
+    room = await svc.rooms.get_open(room_id)
     body = await read_body(request)
     hub = hub_of(svc)
     forwarded = await _via_owner(request, hub, room_id, body, claim=True)
     if forwarded is not None:
         return forwarded
-    session_id, answer = await hub.play(room_id, await read_sdp(request))
+    session_id, answer = await hub.play(room_id, await read_sdp(request), room.live)
     return _sdp_answer(request, "whep", room_id, session_id, answer)
 
 

@@ -70,9 +70,10 @@ class MediaHub:
             await asyncio.gather(*self._closing, return_exceptions=True)
 
     # --- signalling -------------------------------------------------------------
-    async def publish(self, room_id: str, offer: str) -> tuple[str, str]:
+    async def publish(self, room_id: str, offer: str, room_live: bool = False) -> tuple[str, str]:
         """WHIP: a new publishing session (replacing the previous one); (id, answer)."""
         kinds = check_offer(offer, self.codec)
+        await self._forget_stale_live(room_id, room_live)
         session = self._new_session(room_id, "publisher")
         for kind in kinds:
             transceiver = session.pc.addTransceiver(kind, direction="recvonly")
@@ -90,9 +91,10 @@ class MediaHub:
             self._close_soon(previous, "replaced")
         return session.session_id, answer
 
-    async def play(self, room_id: str, offer: str) -> tuple[str, str]:
+    async def play(self, room_id: str, offer: str, room_live: bool = False) -> tuple[str, str]:
         """WHEP: a new viewing session; frames flow once the room has a publisher."""
         kinds = check_offer(offer, self.codec)
+        await self._forget_stale_live(room_id, room_live)
         session = self._new_session(room_id, "viewer")
         relay = self._relay(room_id)
         relay.add_viewer(session, kinds)
@@ -120,6 +122,12 @@ class MediaHub:
         """The room ended: every session of it goes."""
         for session in [s for s in self.sessions.values() if s.room_id == room_id]:
             await self.close_session(session, "room ended")
+
+    async def _forget_stale_live(self, room_id: str, room_live: bool) -> None:
+        # The room says live but this process, now its owner, holds no media for it: the
+        # process that held the publisher died. The room is not live until a new publish.
+        if room_live and room_id not in self.relays:
+            await self._set_live(room_id, False)
 
     def _new_session(self, room_id: str, role: str) -> MediaSession:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))

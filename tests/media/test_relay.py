@@ -167,3 +167,17 @@ async def test_ended_room_stops_its_video(live_server: LiveServer) -> None:
         assert answer.json()["error"]["code"] == "room_ended"
     finally:
         await close_all(viewer, publisher)
+
+
+async def test_a_room_left_live_by_a_dead_process_is_reset(live_server: LiveServer) -> None:
+    room = await live_server.new_room()
+    room_id = room["room_id"]
+    svc = live_server.services
+    await svc.rooms.set_live(room_id, True, svc.now_ms())  # as if its media process died
+    viewer = await watch(live_server.http, room_id)
+    try:
+        answer = await live_server.http.get(f"/api/rooms/{room_id}")
+        assert answer.json()["live"] is False
+        assert "live_ended" in await room_events(live_server, room_id)
+    finally:
+        await viewer.close()
