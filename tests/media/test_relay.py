@@ -181,3 +181,19 @@ async def test_a_room_left_live_by_a_dead_process_is_reset(live_server: LiveServ
         assert "live_ended" in await room_events(live_server, room_id)
     finally:
         await viewer.close()
+
+
+async def test_peers_that_go_away_without_delete_are_cleaned_up(live_server: LiveServer) -> None:
+    room = await live_server.new_room()
+    room_id = room["room_id"]
+    publisher = await publish(live_server.http, room_id, room["host_token"], CounterTrack())
+    viewer = await watch(live_server.http, room_id)
+    await viewer.wait_frames(5)
+    hub = hub_of(live_server)
+    assert len(hub.sessions) == 2
+    await viewer.close()  # a closed tab: DTLS goes away, no DELETE
+    await publisher.close()
+    await eventually(lambda: not hub.sessions and not hub.relays, within=60)
+    answer = await live_server.http.get(f"/api/rooms/{room_id}")
+    assert answer.json()["live"] is False
+    assert (await room_events(live_server, room_id))[-1] == "live_ended"
