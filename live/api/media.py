@@ -70,8 +70,11 @@ def cors_headers(request: Request) -> dict[str, str]:
     return headers
 
 
-def with_cors(handler: Handler) -> Handler:
-    """Errors from WHIP/WHEP carry CORS headers too, so browsers can read their code."""
+def with_cors(handler: Handler, name: str = "") -> Handler:
+    """Errors from WHIP/WHEP carry CORS headers too, so browsers can read their code.
+
+    `name` renames the handler, for handlers shared by several paths (OpenAPI ids).
+    """
 
     @functools.wraps(handler)
     async def wrapped(request: Request) -> Response:
@@ -85,6 +88,8 @@ def with_cors(handler: Handler) -> Handler:
             response.headers.setdefault(name, value)
         return response
 
+    if name:
+        wrapped.__name__ = name
     return wrapped
 
 
@@ -260,7 +265,7 @@ def _endpoints() -> list[Endpoint]:
             Endpoint(
                 "OPTIONS",
                 base,
-                with_cors(preflight),
+                with_cors(preflight, f"{role}_preflight"),
                 "CORS preflight; Link headers",
                 responses={204: "CORS"},
             ),
@@ -275,12 +280,16 @@ def _endpoints() -> list[Endpoint]:
             Endpoint(
                 "PATCH",
                 session,
-                with_cors(patch_session),
+                with_cors(patch_session, f"{role}_patch_session"),
                 "Trickle ICE (not supported)",
                 responses={405: "method_not_allowed"},
             ),
             Endpoint(
-                "OPTIONS", session, with_cors(preflight), "CORS preflight", responses={204: "CORS"}
+                "OPTIONS",
+                session,
+                with_cors(preflight, f"{role}_session_preflight"),
+                "CORS preflight",
+                responses={204: "CORS"},
             ),
         ]
     return endpoints

@@ -89,3 +89,16 @@ async def test_answer_headers_and_session_methods(live_server: LiveServer) -> No
     assert preflight.headers["access-control-allow-origin"] == "*"
     assert (await live_server.http.options(location)).status_code == 204
     assert (await live_server.http.delete(location)).status_code == 200
+
+
+async def test_openapi_lists_whip_and_whep(live_server: LiveServer) -> None:
+    spec = (await live_server.http.get("/openapi.json")).json()
+    whip = spec["paths"]["/api/rooms/{room_id}/whip"]
+    assert "application/sdp" in whip["post"]["requestBody"]["content"]
+    assert set(spec["paths"]["/api/rooms/{room_id}/whep/{session_id}"]) == {
+        "delete",
+        "patch",
+        "options",
+    }
+    ids = [op["operationId"] for path in spec["paths"].values() for op in path.values()]
+    assert len(ids) == len(set(ids))
