@@ -23,6 +23,7 @@ from aiortc import (
 )
 from aiortc.exceptions import OperationError
 
+from live import metrics
 from live.errors import BadRequest, NotFound, UnsupportedCodec
 from live.media.relay import MediaSession, RoomRelay
 from live.media.sdp import VIDEO_CODECS, check_offer, rewrite_host_candidates
@@ -152,6 +153,7 @@ class MediaHub:
 
     def _register(self, session: MediaSession) -> None:
         self.sessions[session.session_id] = session
+        metrics.MEDIA_SESSIONS.labels(session.role).inc()
 
         @session.pc.on("connectionstatechange")
         async def on_state() -> None:
@@ -202,7 +204,9 @@ class MediaHub:
         if session.closed:
             return
         session.closed = True
-        self.sessions.pop(session.session_id, None)
+        if self.sessions.pop(session.session_id, None) is not None:
+            metrics.MEDIA_SESSIONS.labels(session.role).dec()
+        metrics.MEDIA_CLOSED.labels(reason).inc()
         for track in session.tracks.values():
             track.stop()
         log.info(

@@ -71,6 +71,7 @@ async def test_answer_headers_and_session_methods(live_server: LiveServer) -> No
     assert "VP8/90000" in answer.text and "opus/48000" in answer.text
     location = answer.headers["location"]
     assert location.startswith(url + "/")
+    assert 'live_media_sessions{role="viewer"}' in (await live_server.http.get("/metrics")).text
     assert answer.headers["access-control-expose-headers"] == "Location, Link"
     patch = await live_server.http.patch(location, content=b"a=end-of-candidates")
     assert patch.status_code == 405
