@@ -31,6 +31,11 @@ WS_CONNECTIONS = Gauge(
 WS_FRAMES_SENT = Counter("live_ws_frames_sent_total", "Frames written to room channels")
 WS_DROPPED = Counter("live_ws_dropped_total", "Connections dropped", ["reason"])
 ORDERS = Counter("live_orders_total", "Buy attempts by outcome", ["outcome"])
+MEDIA_SESSIONS = Gauge(
+    "live_media_sessions", "Open WHIP/WHEP sessions", ["role"], multiprocess_mode="livesum"
+)
+MEDIA_CLOSED = Counter("live_media_sessions_closed_total", "Media sessions closed", ["reason"])
+MEDIA_FRAMES = Counter("live_media_frames_total", "Publisher frames forwarded", ["kind"])
 
 
 def render() -> tuple[bytes, str]:

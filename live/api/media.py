@@ -70,8 +70,11 @@ def cors_headers(request: Request) -> dict[str, str]:
     return headers
 
 
-def with_cors(handler: Handler) -> Handler:
-    """Errors from WHIP/WHEP carry CORS headers too, so browsers can read their code."""
+def with_cors(handler: Handler, name: str = "") -> Handler:
+    """Errors from WHIP/WHEP carry CORS headers too, so browsers can read their code.
+
+    `name` renames the handler, for handlers shared by several paths (OpenAPI ids).
+    """
 
     @functools.wraps(handler)
     async def wrapped(request: Request) -> Response:
@@ -85,6 +88,8 @@ def with_cors(handler: Handler) -> Handler:
             response.headers.setdefault(name, value)
         return response
 
+    if name:
+        wrapped.__name__ = name
     return wrapped
 
 
@@ -152,13 +157,13 @@ async def whip(request: Request) -> Response:
     svc = services(request)
     room_id = room_id_of(request)
     require_manager(identity_of(request), room_id)
-    await svc.rooms.get_open(room_id)
+    room = await svc.rooms.get_open(room_id)
     body = await read_body(request)
     hub = hub_of(svc)
     forwarded = await _via_owner(request, hub, room_id, body, claim=True)
     if forwarded is not None:
         return forwarded
-    session_id, answer = await hub.publish(room_id, await read_sdp(request))
+    session_id, answer = await hub.publish(room_id, await read_sdp(request), room.live)
     return _sdp_answer(request, "whip", room_id, session_id, answer)
 
 
@@ -166,13 +171,13 @@ async def whep(request: Request) -> Response:
     svc = services(request)
     room_id = room_id_of(request)
     identity_of(request)  # a token is optional, but a bad one is refused
-    await svc.rooms.get_open(room_id)
+    room = await svc.rooms.get_open(room_id)
     body = await read_body(request)
     hub = hub_of(svc)
     forwarded = await _via_owner(request, hub, room_id, body, claim=True)
     if forwarded is not None:
         return forwarded
-    session_id, answer = await hub.play(room_id, await read_sdp(request))
+    session_id, answer = await hub.play(room_id, await read_sdp(request), room.live)
     return _sdp_answer(request, "whep", room_id, session_id, answer)
 
 
@@ -260,7 +265,7 @@ def _endpoints() -> list[Endpoint]:
             Endpoint(
                 "OPTIONS",
                 base,
-                with_cors(preflight),
+                with_cors(preflight, f"{role}_preflight"),
                 "CORS preflight; Link headers",
                 responses={204: "CORS"},
             ),
@@ -275,12 +280,16 @@ def _endpoints() -> list[Endpoint]:
             Endpoint(
                 "PATCH",
                 session,
-                with_cors(patch_session),
+                with_cors(patch_session, f"{role}_patch_session"),
                 "Trickle ICE (not supported)",
                 responses={405: "method_not_allowed"},
             ),
             Endpoint(
-                "OPTIONS", session, with_cors(preflight), "CORS preflight", responses={204: "CORS"}
+                "OPTIONS",
+                session,
+                with_cors(preflight, f"{role}_session_preflight"),
+                "CORS preflight",
+                responses={204: "CORS"},
             ),
         ]
     return endpoints

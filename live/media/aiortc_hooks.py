@@ -20,7 +20,7 @@ from typing import Any
 import aioice.ice
 from aiortc import RTCRtpReceiver, RTCRtpSender
 
-from live.media.frames import EncodedFrame, FrameAssembler
+from live.media.frames import EncodedFrame, FrameAssembler, vp8_starts_frame
 
 FrameSink = Callable[[EncodedFrame, int], None]
 
@@ -30,9 +30,10 @@ _JITTER_ATTR = "_RTCRtpReceiver__jitter_buffer"
 class _FrameTap:
     """Stands in for aiortc's JitterBuffer: `add()` never hands frames to the decoder."""
 
-    def __init__(self, kind: str, sink: FrameSink) -> None:
+    def __init__(self, kind: str, sink: FrameSink, codec: str) -> None:
         self._sink = sink
-        self._assembler = FrameAssembler() if kind == "video" else None
+        starts = vp8_starts_frame if codec == "vp8" else None
+        self._assembler = FrameAssembler(starts_frame=starts) if kind == "video" else None
 
     def add(self, packet: Any) -> tuple[bool, None]:
         if self._assembler is None:
@@ -44,11 +45,16 @@ class _FrameTap:
         return False, None
 
 
-def tap_encoded_frames(receiver: RTCRtpReceiver, kind: str, sink: FrameSink) -> None:
-    """Send the receiver's complete encoded frames to `sink(frame, ssrc)`; nothing is decoded."""
+def tap_encoded_frames(
+    receiver: RTCRtpReceiver, kind: str, sink: FrameSink, codec: str = "vp8"
+) -> None:
+    """Send the receiver's complete encoded frames to `sink(frame, ssrc)`; nothing is decoded.
+
+    `codec` is the negotiated video codec ("vp8" or "h264"); VP8 frame starts are exact.
+    """
     if not hasattr(receiver, _JITTER_ATTR):
         raise RuntimeError("aiortc's RTCRtpReceiver has no jitter buffer attribute to tap")
-    setattr(receiver, _JITTER_ATTR, _FrameTap(kind, sink))
+    setattr(receiver, _JITTER_ATTR, _FrameTap(kind, sink, codec))
 
 
 async def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> None:

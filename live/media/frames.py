@@ -6,6 +6,7 @@ No aiortc objects here beyond duck-typed packets (`sequence_number`, `timestamp`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -49,8 +50,12 @@ class FrameAssembler:
     `max_pending` frames; then the missing frame is given up and the rest go out.
     """
 
-    def __init__(self, max_pending: int = MAX_PENDING) -> None:
+    def __init__(
+        self, max_pending: int = MAX_PENDING, starts_frame: Callable[[Any], bool] | None = None
+    ) -> None:
         self._packets: dict[int, Any] = {}
+        # Tells from a packet's RTP payload whether it opens a frame, where the codec can.
+        self._starts_frame = starts_frame
         self._newest: int | None = None
         self._first_seq: int | None = None
         self._last_end: int | None = None
@@ -88,6 +93,12 @@ class FrameAssembler:
 
     def _release(self) -> list[EncodedFrame]:
         out = []
+        if self._last_end is None and self._pending:
+            # Nothing sent yet: start from the oldest complete frame.
+            assert self._newest is not None
+            newest = self._newest
+            first = min(self._pending, key=lambda start: seq_diff(start, newest))
+            self._last_end = (first - 1) % SEQ_MOD
         if len(self._pending) > self._max_pending:
             # Give up on the gap: jump to the oldest waiting frame.
             assert self._first_seq is not None
@@ -128,14 +139,23 @@ class FrameAssembler:
             if prev is not None and prev.timestamp == ts:
                 start = before
                 continue
-            if prev is None and not self._ends_at(before) and start != self._first_seq:
+            if prev is None and not self._ends_at(before):
                 # A gap: the missing packet may be this frame's first one.
-                return None
+                if self._starts_frame is not None:
+                    return (start, end) if self._starts_frame(self._packets[start]) else None
+                if start != self._first_seq:
+                    return None
             return start, end
 
     def _ends_at(self, seq: int) -> bool:
         """True when a frame already assembled ends at `seq`."""
         return seq == self._last_end or any(end == seq for end, _ in self._pending.values())
+
+
+def vp8_starts_frame(packet: Any) -> bool:
+    """RFC 7741 payload descriptor: S bit set and partition index 0 opens a frame."""
+    payload: bytes = packet.payload
+    return bool(payload) and payload[0] & 0x10 != 0 and payload[0] & 0x07 == 0
 
 
 def is_keyframe(codec: str, data: bytes) -> bool:

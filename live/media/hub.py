@@ -23,6 +23,7 @@ from aiortc import (
 )
 from aiortc.exceptions import OperationError
 
+from live import metrics
 from live.errors import BadRequest, NotFound, UnsupportedCodec
 from live.media.relay import MediaSession, RoomRelay
 from live.media.sdp import VIDEO_CODECS, check_offer, rewrite_host_candidates
@@ -70,9 +71,10 @@ class MediaHub:
             await asyncio.gather(*self._closing, return_exceptions=True)
 
     # --- signalling -------------------------------------------------------------
-    async def publish(self, room_id: str, offer: str) -> tuple[str, str]:
+    async def publish(self, room_id: str, offer: str, room_live: bool = False) -> tuple[str, str]:
         """WHIP: a new publishing session (replacing the previous one); (id, answer)."""
         kinds = check_offer(offer, self.codec)
+        await self._forget_stale_live(room_id, room_live)
         session = self._new_session(room_id, "publisher")
         for kind in kinds:
             transceiver = session.pc.addTransceiver(kind, direction="recvonly")
@@ -90,9 +92,10 @@ class MediaHub:
             self._close_soon(previous, "replaced")
         return session.session_id, answer
 
-    async def play(self, room_id: str, offer: str) -> tuple[str, str]:
+    async def play(self, room_id: str, offer: str, room_live: bool = False) -> tuple[str, str]:
         """WHEP: a new viewing session; frames flow once the room has a publisher."""
         kinds = check_offer(offer, self.codec)
+        await self._forget_stale_live(room_id, room_live)
         session = self._new_session(room_id, "viewer")
         relay = self._relay(room_id)
         relay.add_viewer(session, kinds)
@@ -121,6 +124,12 @@ class MediaHub:
         for session in [s for s in self.sessions.values() if s.room_id == room_id]:
             await self.close_session(session, "room ended")
 
+    async def _forget_stale_live(self, room_id: str, room_live: bool) -> None:
+        # The room says live but this process, now its owner, holds no media for it: the
+        # process that held the publisher died. The room is not live until a new publish.
+        if room_live and room_id not in self.relays:
+            await self._set_live(room_id, False)
+
     def _new_session(self, room_id: str, role: str) -> MediaSession:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         prefix = "p" if role == "publisher" else "v"
@@ -144,6 +153,7 @@ class MediaHub:
 
     def _register(self, session: MediaSession) -> None:
         self.sessions[session.session_id] = session
+        metrics.MEDIA_SESSIONS.labels(session.role).inc()
 
         @session.pc.on("connectionstatechange")
         async def on_state() -> None:
@@ -194,7 +204,9 @@ class MediaHub:
         if session.closed:
             return
         session.closed = True
-        self.sessions.pop(session.session_id, None)
+        if self.sessions.pop(session.session_id, None) is not None:
+            metrics.MEDIA_SESSIONS.labels(session.role).dec()
+        metrics.MEDIA_CLOSED.labels(reason).inc()
         for track in session.tracks.values():
             track.stop()
         log.info(

@@ -10,11 +10,13 @@ from typing import Any
 
 from aiortc import RTCPeerConnection
 
+from live import metrics
 from live.media import aiortc_hooks
 from live.media.frames import EncodedFrame, Throttle, Timeline, is_keyframe
 from live.media.tracks import ForwardTrack, make_packet
 
 log = logging.getLogger("live.media")
+FRAMES = {kind: metrics.MEDIA_FRAMES.labels(kind) for kind in ("audio", "video")}
 
 # At most one upstream keyframe request per room per this many seconds.
 PLI_INTERVAL_S = 0.5
@@ -76,10 +78,11 @@ class RoomRelay:
                 if session is self.publisher:
                     self.forward(session, kind, frame)
 
-            aiortc_hooks.tap_encoded_frames(receiver, kind, sink)
+            aiortc_hooks.tap_encoded_frames(receiver, kind, sink, self.codec)
 
     def forward(self, source: MediaSession, kind: str, frame: EncodedFrame) -> None:
         self.frames_in += 1
+        FRAMES[kind].inc()
         keyframe = kind != "video" or is_keyframe(self.codec, frame.data)
         packet = None
         for viewer in self.viewers.values():

@@ -145,13 +145,17 @@ async def publish(
 
 
 async def watch(
-    http: httpx.AsyncClient, room_id: str, token: str | None = None, audio: bool = False
+    http: httpx.AsyncClient,
+    room_id: str,
+    token: str | None = None,
+    audio: bool = False,
+    codec: str = "vp8",
 ) -> Peer:
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     peer = Peer(pc)
     video = pc.addTransceiver("video", direction="recvonly")
     aiortc_hooks.tap_encoded_frames(
-        video.receiver, "video", lambda f, ssrc: peer.frames.append((time.monotonic(), f))
+        video.receiver, "video", lambda f, ssrc: peer.frames.append((time.monotonic(), f)), codec
     )
     if audio:
         sound = pc.addTransceiver("audio", direction="recvonly")

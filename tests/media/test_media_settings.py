@@ -53,7 +53,7 @@ async def test_h264_is_forwarded_untouched(live_server: LiveServer) -> None:
     room = await live_server.new_room()
     track = CounterTrack(codec="h264")
     publisher = await publish(live_server.http, room["room_id"], room["host_token"], track)
-    viewer = await watch(live_server.http, room["room_id"])
+    viewer = await watch(live_server.http, room["room_id"], codec="h264")
     try:
         await viewer.wait_frames(20)
         first = viewer.frames[0][1].data

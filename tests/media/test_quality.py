@@ -51,7 +51,10 @@ async def test_packets_lost_to_a_viewer_are_retransmitted(live_server: LiveServe
         await viewer.wait_frames(60, within=30)
         assert len(dropped) >= 10
         counters = viewer.counters
-        assert counters == list(range(counters[0], counters[0] + len(counters)))
+        assert counters == list(range(counters[0], counters[0] + len(counters))), (
+            counters,
+            sorted(dropped),
+        )
     finally:
         await pc.close()
         await publisher.close()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import time
+import weakref
 from typing import Any
 
 import orjson
@@ -167,3 +169,62 @@ async def test_ended_room_stops_its_video(live_server: LiveServer) -> None:
         assert answer.json()["error"]["code"] == "room_ended"
     finally:
         await close_all(viewer, publisher)
+
+
+async def test_a_room_left_live_by_a_dead_process_is_reset(live_server: LiveServer) -> None:
+    room = await live_server.new_room()
+    room_id = room["room_id"]
+    svc = live_server.services
+    await svc.rooms.set_live(room_id, True, svc.now_ms())  # as if its media process died
+    viewer = await watch(live_server.http, room_id)
+    try:
+        answer = await live_server.http.get(f"/api/rooms/{room_id}")
+        assert answer.json()["live"] is False
+        assert "live_ended" in await room_events(live_server, room_id)
+    finally:
+        await viewer.close()
+
+
+async def test_peers_that_go_away_without_delete_are_cleaned_up(live_server: LiveServer) -> None:
+    room = await live_server.new_room()
+    room_id = room["room_id"]
+    publisher = await publish(live_server.http, room_id, room["host_token"], CounterTrack())
+    viewer = await watch(live_server.http, room_id)
+    await viewer.wait_frames(5)
+    hub = hub_of(live_server)
+    assert len(hub.sessions) == 2
+    await viewer.close()  # a closed tab: DTLS goes away, no DELETE
+    await publisher.close()
+    await eventually(lambda: not hub.sessions and not hub.relays, within=60)
+    answer = await live_server.http.get(f"/api/rooms/{room_id}")
+    assert answer.json()["live"] is False
+    assert (await room_events(live_server, room_id))[-1] == "live_ended"
+
+
+async def test_many_joins_and_leaves_leave_nothing_behind(live_server: LiveServer) -> None:
+    room = await live_server.new_room()
+    room_id = room["room_id"]
+    publisher = await publish(live_server.http, room_id, room["host_token"], CounterTrack())
+    hub = hub_of(live_server)
+    try:
+        first = await watch(live_server.http, room_id)
+        await first.wait_frames(3)
+        await live_server.http.delete(first.location)
+        await first.close()
+        await asyncio.sleep(0.5)
+        tasks_before = len(asyncio.all_tasks())
+        left: list[weakref.ref[Any]] = []
+        for _ in range(8):
+            viewer = await watch(live_server.http, room_id)
+            await viewer.wait_frames(3)
+            left += [weakref.ref(s.pc) for s in hub.sessions.values() if s.role == "viewer"]
+            assert (await live_server.http.delete(viewer.location)).status_code == 200
+            await viewer.close()
+        await asyncio.sleep(1.0)
+        gc.collect()
+        assert [s.role for s in hub.sessions.values()] == ["publisher"]
+        assert not hub.relays[room_id].viewers
+        assert all(ref() is None for ref in left), "closed peer connections are freed"
+        assert len(asyncio.all_tasks()) <= tasks_before + 2
+    finally:
+        await publisher.close()

@@ -71,6 +71,7 @@ async def test_answer_headers_and_session_methods(live_server: LiveServer) -> No
     assert "VP8/90000" in answer.text and "opus/48000" in answer.text
     location = answer.headers["location"]
     assert location.startswith(url + "/")
+    assert 'live_media_sessions{role="viewer"}' in (await live_server.http.get("/metrics")).text
     assert answer.headers["access-control-expose-headers"] == "Location, Link"
     patch = await live_server.http.patch(location, content=b"a=end-of-candidates")
     assert patch.status_code == 405
@@ -89,3 +90,16 @@ async def test_answer_headers_and_session_methods(live_server: LiveServer) -> No
     assert preflight.headers["access-control-allow-origin"] == "*"
     assert (await live_server.http.options(location)).status_code == 204
     assert (await live_server.http.delete(location)).status_code == 200
+
+
+async def test_openapi_lists_whip_and_whep(live_server: LiveServer) -> None:
+    spec = (await live_server.http.get("/openapi.json")).json()
+    whip = spec["paths"]["/api/rooms/{room_id}/whip"]
+    assert "application/sdp" in whip["post"]["requestBody"]["content"]
+    assert set(spec["paths"]["/api/rooms/{room_id}/whep/{session_id}"]) == {
+        "delete",
+        "patch",
+        "options",
+    }
+    ids = [op["operationId"] for path in spec["paths"].values() for op in path.values()]
+    assert len(ids) == len(set(ids))

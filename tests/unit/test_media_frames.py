@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from live.media.frames import FrameAssembler, Throttle, Timeline, is_keyframe
+from live.media.frames import FrameAssembler, Throttle, Timeline, is_keyframe, vp8_starts_frame
 
 
 @dataclass
@@ -86,3 +86,22 @@ def test_throttle_allows_one_per_interval_and_remembers_the_rest() -> None:
     assert not throttle.due(10.3)
     assert throttle.due(10.6)
     assert not throttle.due(10.7)
+
+
+@dataclass
+class Vp8Pkt(Pkt):
+    payload: bytes = b""
+
+
+def test_vp8_frame_starts_are_read_from_the_payload_descriptor() -> None:
+    assert vp8_starts_frame(Vp8Pkt(0, 0, 0, b"", b"\x10\x9d"))
+    assert not vp8_starts_frame(Vp8Pkt(0, 0, 0, b"", b"\x00\x9d"))
+    assert not vp8_starts_frame(Vp8Pkt(0, 0, 0, b"", b"\x11\x9d"))  # partition 1
+    # After a gap, a frame whose first packet is here completes (and waits its turn).
+    assembler = FrameAssembler(starts_frame=vp8_starts_frame)
+    first = Vp8Pkt(0, 100, 1, b"a", b"\x10a")
+    lost = Vp8Pkt(1, 200, 1, b"b", b"\x10b")
+    third = Vp8Pkt(2, 300, 1, b"c", b"\x10c")
+    assert [f.data for f in assembler.add(first)] == [b"a"]
+    assert assembler.add(third) == []
+    assert [f.data for f in assembler.add(lost)] == [b"b", b"c"]
