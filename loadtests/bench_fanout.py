@@ -207,10 +207,12 @@ def _api(base: str, path: str, token: str, body: dict[str, Any]) -> Any:
 
 def _wait_healthy(base: str) -> None:
     for _ in range(300):
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(base + "/healthz", timeout=2) as answer:
-                if answer.status == 200:
-                    return
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(base + "/healthz", timeout=2) as answer,
+        ):
+            if answer.status == 200:
+                return
         time.sleep(0.1)
     raise RuntimeError("the server did not start")
 
@@ -284,7 +286,9 @@ async def _drive_live(
                 del stock["ts"]
                 await scripts.call("room_event", room_keys, ["volatile", orjson.dumps(stock), 1000])
             await asyncio.sleep(max(0, min(chats / args.chat_rate, stocks / args.stock_rate) - now))
-        drain.cancel()
+        # Close while the drain still reads, so the server's close frame is read at once.
+        await host.close()
+        await drain
     await redis.aclose()
 
 
@@ -325,9 +329,9 @@ def bench_live(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
         "LIVE_LOGGING_LEVEL": "warning",
         "LIVE_REALTIME_TICK_MS": str(args.tick_ms),
     }
+    command = ["-m", "live.cli", "serve", "--port", str(port), "--workers", str(args.workers)]
     server = subprocess.Popen(
-        [sys.executable, "-m", "live.cli", "serve", "--port", str(port)]
-        + ["--workers", str(args.workers)],
+        [sys.executable, *command],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
