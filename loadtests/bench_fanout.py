@@ -328,6 +328,7 @@ def bench_live(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
         "LIVE_REDIS_KEY_PREFIX": prefix,
         "LIVE_LOGGING_LEVEL": "warning",
         "LIVE_REALTIME_TICK_MS": str(args.tick_ms),
+        "LIVE_LIMITS_EXEMPT_NETWORKS": "127.0.0.0/8",
     }
     command = ["-m", "live.cli", "serve", "--port", str(port), "--workers", str(args.workers)]
     server = subprocess.Popen(

@@ -11,7 +11,7 @@ import orjson
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
-from live.api.http import identity_of, services
+from live.api.http import client_ip, identity_of, in_networks, services
 from live.auth import Identity, new_id
 from live.errors import LiveError
 from live.realtime import protocol
@@ -27,18 +27,26 @@ ROOM_ID_MAX = 40
 
 async def room_channel(websocket: WebSocket) -> None:
     svc = services(websocket)
+    hub: RoomHub = svc.extras["hub"]
     room_id = str(websocket.path_params["room_id"])
+    ip = client_ip(websocket)
     code, identity = _admission(websocket, svc)
+    limits = svc.settings.limits
+    if (
+        code is None
+        and hub.connections_from(ip) >= limits.connections_per_ip
+        and not in_networks(ip, limits.exempt_networks)
+    ):
+        code = protocol.CLOSE_TRY_LATER
     await websocket.accept()
     if code is None and len(room_id) > ROOM_ID_MAX:
         code = protocol.CLOSE_UNKNOWN_ROOM
     if code is not None:
         await websocket.close(code)
         return
-    hub: RoomHub = svc.extras["hub"]
     store: ChannelStore = svc.extras["channel_store"]
     limit = svc.settings.realtime.send_buffer_bytes
-    conn = Connection(room_id, identity, websocket.send, limit, on_closed=hub.leave)
+    conn = Connection(room_id, identity, websocket.send, limit, on_closed=hub.leave, ip=ip)
     try:
         await hub.join(conn)
         if await _send_snapshot(websocket, svc, store, hub, conn, identity):

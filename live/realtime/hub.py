@@ -39,8 +39,10 @@ class Connection:
         send: Send,
         limit: int,
         on_closed: Callable[[Connection], None],
+        ip: str = "",
     ) -> None:
         self.room_id = room_id
+        self.ip = ip
         self.user_id = identity.user_id if identity else None
         self.is_staff = identity is not None and identity.may_manage(room_id)
         self.outbox = Outbox(send, limit, lambda _code: on_closed(self))
@@ -81,10 +83,16 @@ class RoomHub:
         self._has_subscriptions = asyncio.Event()
         self._side_work: asyncio.Task[None] | None = None
         self._last_heartbeat = 0.0
+        self._per_ip: dict[str, int] = {}
 
     # --- connections ---------------------------------------------------------------
+    def connections_from(self, ip: str) -> int:
+        """Open connections of this process from `ip` (for the per-IP limit)."""
+        return self._per_ip.get(ip, 0)
+
     async def join(self, conn: Connection) -> None:
         """Register `conn`; returns once the room's events reach this process."""
+        self._per_ip[conn.ip] = self._per_ip.get(conn.ip, 0) + 1
         room = self._rooms.get(conn.room_id)
         if room is None:
             room = self._rooms[conn.room_id] = LocalRoom()
@@ -108,6 +116,9 @@ class RoomHub:
             return
         room.conns.discard(conn)
         room.staff.discard(conn)
+        left = self._per_ip.pop(conn.ip, 1) - 1
+        if left > 0:
+            self._per_ip[conn.ip] = left
         if conn.user_id is not None:
             users = room.by_user.get(conn.user_id, set())
             users.discard(conn)

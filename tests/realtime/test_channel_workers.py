@@ -34,6 +34,7 @@ def two_workers(redis_server: Any) -> Iterator[str]:
         "LIVE_REDIS_KEY_PREFIX": "w" + secrets.token_hex(4),
         "LIVE_LOGGING_FORMAT": "text",
         "LIVE_LOGGING_LEVEL": "warning",
+        "LIVE_LIMITS_EXEMPT_NETWORKS": "127.0.0.0/8",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "live.cli", "serve", "--port", str(port), "--workers", "2"],
