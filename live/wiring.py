@@ -7,7 +7,7 @@ from starlette.routing import BaseRoute, WebSocketRoute
 
 from live.app import Component
 from live.realtime.component import room_channel_component
-from live.realtime.endpoint import room_channel
+from live.realtime.endpoint import RoomChannel
 
 
 def default_components() -> list[Component]:
@@ -15,4 +15,4 @@ def default_components() -> list[Component]:
 
 
 def default_routes() -> list[BaseRoute]:
-    return [WebSocketRoute("/ws/rooms/{room_id}", room_channel)]
+    return [WebSocketRoute("/ws/rooms/{room_id}", RoomChannel())]

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 from redis.exceptions import RedisError
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from live.api.http import client_ip, identity_of, in_networks, services
@@ -25,7 +26,16 @@ log = logging.getLogger("live.realtime")
 ROOM_ID_MAX = 40
 
 
-async def room_channel(websocket: WebSocket) -> None:
+class RoomChannel:
+    """The route's ASGI app. Frames go through the server's own `send`, not through
+    Starlette's `WebSocket.send` wrappers: it is the one call made per connection and
+    frame, so it is kept as short as ASGI allows."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await room_channel(WebSocket(scope, receive, send), send)
+
+
+async def room_channel(websocket: WebSocket, send: Send) -> None:
     svc = services(websocket)
     hub: RoomHub = svc.extras["hub"]
     room_id = str(websocket.path_params["room_id"])
@@ -46,7 +56,7 @@ async def room_channel(websocket: WebSocket) -> None:
         return
     store: ChannelStore = svc.extras["channel_store"]
     limit = svc.settings.realtime.send_buffer_bytes
-    conn = Connection(room_id, identity, websocket.send, limit, on_closed=hub.leave, ip=ip)
+    conn = Connection(room_id, identity, send, limit, on_closed=hub.leave, ip=ip)
     try:
         await hub.join(conn)
         if await _send_snapshot(websocket, svc, store, hub, conn, identity):

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from live import metrics
 from live.auth import Identity, new_id
 from live.realtime.batch import Event, RoomBatch, after, frame, personal_targets
-from live.realtime.outbox import Outbox, Send
+from live.realtime.outbox import Outbox, Send, text_message
 from live.realtime.protocol import CLOSE_FORBIDDEN, CLOSE_RESTARTING, CLOSE_ROOM_ENDED
 from live.realtime.store import ChannelStore
 from live.services import Services
@@ -234,7 +234,7 @@ class RoomHub:
 
     def _fan_out(self, room_id: str, room: LocalRoom, batch: RoomBatch) -> None:
         events = batch.broadcast()
-        text = frame([e.raw for e in events]) if events else None
+        message = text_message(frame([e.raw for e in events])) if events else None
         for conn in list(room.conns):
             if conn.joining is not None:
                 conn.joining.extend(events)
@@ -246,8 +246,8 @@ class RoomHub:
                 conn.skip_upto = None
                 if mine:
                     conn.outbox.push(frame([e.raw for e in mine]))
-            elif text is not None:
-                conn.outbox.push(text)
+            elif message is not None:
+                conn.outbox.push_message(message)
         metrics.WS_FRAMES_SENT.inc(len(room.conns))
         if batch.personal:
             self._deliver_personal(room, batch.personal)
