@@ -329,6 +329,7 @@ def bench_live(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
         "LIVE_LOGGING_LEVEL": "warning",
         "LIVE_REALTIME_TICK_MS": str(args.tick_ms),
         "LIVE_LIMITS_EXEMPT_NETWORKS": "127.0.0.0/8",
+        "LIVE_REALTIME_IMMEDIATE_FIRST": "false" if args.batch_only else "true",
     }
     command = ["-m", "live.cli", "serve", "--port", str(port), "--workers", str(args.workers)]
     server = subprocess.Popen(
@@ -390,6 +391,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--tick-ms", type=int, default=50)
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument(
+        "--batch-only", action="store_true", help="every event waits for its tick's end"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-redis-") as tmp:
         redis = EmbeddedRedis(Path(tmp))

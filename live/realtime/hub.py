@@ -72,6 +72,7 @@ class RoomHub:
         self._svc = svc
         self._store = store
         self._tick_s = svc.settings.realtime.tick_ms / 1000
+        self._immediate_first = svc.settings.realtime.immediate_first
         self._heartbeat_s = svc.settings.realtime.presence_heartbeat_s
         self.process_id = new_id("p")
         self._rooms: dict[str, LocalRoom] = {}
@@ -206,10 +207,14 @@ class RoomHub:
             room.subscribed.set()
 
     def _schedule_flush(self, room_id: str, room: LocalRoom) -> None:
-        # The first event after a quiet tick goes out at once; later ones wait for the
-        # tick to end, so a busy room sends at most one frame per tick.
+        # With `immediate_first`, the first event after a quiet tick goes out at once;
+        # later ones (all of them, without it) wait for the tick to end, so a busy room
+        # sends at most one frame per tick.
         loop = asyncio.get_running_loop()
-        delay = room.last_flush + self._tick_s - loop.time()
+        if self._immediate_first:
+            delay = room.last_flush + self._tick_s - loop.time()
+        else:
+            delay = self._tick_s - (loop.time() % self._tick_s)
         if delay <= 0:
             loop.call_soon(self._flush, room_id)
         else:
