@@ -64,6 +64,9 @@ async def room_channel(websocket: WebSocket, send: Send) -> None:
     except (RedisError, OSError, TimeoutError) as exc:
         log.warning("room channel failed", extra={"room_id": room_id, "error": str(exc)})
         conn.outbox.close(protocol.CLOSE_RESTARTING, "the store is unavailable")
+    except Exception:
+        log.exception("room channel failed", extra={"room_id": room_id})
+        conn.outbox.close(1011, "internal error")
     finally:
         hub.leave(conn)
 

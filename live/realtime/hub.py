@@ -93,15 +93,19 @@ class RoomHub:
 
     async def join(self, conn: Connection) -> None:
         """Register `conn`; returns once the room's events reach this process."""
-        self._per_ip[conn.ip] = self._per_ip.get(conn.ip, 0) + 1
         room = self._rooms.get(conn.room_id)
         if room is None:
             room = self._rooms[conn.room_id] = LocalRoom()
             channel = self._svc.keys.room_channel(conn.room_id)
             self._channels[channel.encode()] = conn.room_id
-            await self._pubsub.subscribe(channel)
+            try:
+                await self._pubsub.subscribe(channel)
+            except BaseException:
+                del self._rooms[conn.room_id]
+                raise
             self._has_subscriptions.set()
         room.conns.add(conn)
+        self._per_ip[conn.ip] = self._per_ip.get(conn.ip, 0) + 1
         room.empty_since = None
         if conn.user_id is not None:
             room.by_user.setdefault(conn.user_id, set()).add(conn)
@@ -166,7 +170,8 @@ class RoomHub:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            await self._report_presence(final=True)
+            with contextlib.suppress(RedisError, OSError):
+                await self._report_presence(final=True)
             with contextlib.suppress(RedisError, OSError):
                 await self._pubsub.aclose()
 
@@ -182,7 +187,11 @@ class RoomHub:
                 await asyncio.sleep(0.5)
                 continue
             if message is not None:
-                self._on_message(message)
+                try:
+                    self._on_message(message)
+                except Exception:
+                    # One bad message (not JSON, say) must not stop the room's stream.
+                    log.exception("room channel message dropped")
 
     def _on_message(self, message: dict[str, object]) -> None:
         channel = message.get("channel")
@@ -291,6 +300,8 @@ class RoomHub:
             await self._drop_idle_rooms()
         except (RedisError, OSError) as exc:
             log.warning("room channel side work failed", extra={"error": str(exc)})
+        except Exception:
+            log.exception("room channel side work failed")
 
     async def _report_presence(self, final: bool = False) -> None:
         now = time.monotonic()
