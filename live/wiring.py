@@ -9,7 +9,7 @@ from live.app import Component
 from live.commerce.worker import sales_component
 from live.media.component import media_component
 from live.realtime.component import room_channel_component
-from live.realtime.endpoint import room_channel
+from live.realtime.endpoint import RoomChannel
 
 
 def default_components() -> list[Component]:
@@ -17,4 +17,4 @@ def default_components() -> list[Component]:
 
 
 def default_routes() -> list[BaseRoute]:
-    return [WebSocketRoute("/ws/rooms/{room_id}", room_channel)]
+    return [WebSocketRoute("/ws/rooms/{room_id}", RoomChannel())]

@@ -207,10 +207,12 @@ def _api(base: str, path: str, token: str, body: dict[str, Any]) -> Any:
 
 def _wait_healthy(base: str) -> None:
     for _ in range(300):
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(base + "/healthz", timeout=2) as answer:
-                if answer.status == 200:
-                    return
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(base + "/healthz", timeout=2) as answer,
+        ):
+            if answer.status == 200:
+                return
         time.sleep(0.1)
     raise RuntimeError("the server did not start")
 
@@ -284,7 +286,9 @@ async def _drive_live(
                 del stock["ts"]
                 await scripts.call("room_event", room_keys, ["volatile", orjson.dumps(stock), 1000])
             await asyncio.sleep(max(0, min(chats / args.chat_rate, stocks / args.stock_rate) - now))
-        drain.cancel()
+        # Close while the drain still reads, so the server's close frame is read at once.
+        await host.close()
+        await drain
     await redis.aclose()
 
 
@@ -324,10 +328,12 @@ def bench_live(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
         "LIVE_REDIS_KEY_PREFIX": prefix,
         "LIVE_LOGGING_LEVEL": "warning",
         "LIVE_REALTIME_TICK_MS": str(args.tick_ms),
+        "LIVE_LIMITS_EXEMPT_NETWORKS": "127.0.0.0/8",
+        "LIVE_REALTIME_IMMEDIATE_FIRST": "false" if args.batch_only else "true",
     }
+    command = ["-m", "live.cli", "serve", "--port", str(port), "--workers", str(args.workers)]
     server = subprocess.Popen(
-        [sys.executable, "-m", "live.cli", "serve", "--port", str(port)]
-        + ["--workers", str(args.workers)],
+        [sys.executable, *command],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -385,6 +391,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--tick-ms", type=int, default=50)
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument(
+        "--batch-only", action="store_true", help="every event waits for its tick's end"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-redis-") as tmp:
         redis = EmbeddedRedis(Path(tmp))

@@ -9,9 +9,10 @@ from typing import Any
 
 import orjson
 from redis.exceptions import RedisError
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from live.api.http import identity_of, services
+from live.api.http import client_ip, identity_of, in_networks, services
 from live.auth import Identity, new_id
 from live.errors import LiveError
 from live.realtime import protocol
@@ -25,20 +26,37 @@ log = logging.getLogger("live.realtime")
 ROOM_ID_MAX = 40
 
 
-async def room_channel(websocket: WebSocket) -> None:
+class RoomChannel:
+    """The route's ASGI app. Frames go through the server's own `send`, not through
+    Starlette's `WebSocket.send` wrappers: it is the one call made per connection and
+    frame, so it is kept as short as ASGI allows."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await room_channel(WebSocket(scope, receive, send), send)
+
+
+async def room_channel(websocket: WebSocket, send: Send) -> None:
     svc = services(websocket)
+    hub: RoomHub = svc.extras["hub"]
     room_id = str(websocket.path_params["room_id"])
+    ip = client_ip(websocket)
     code, identity = _admission(websocket, svc)
+    limits = svc.settings.limits
+    if (
+        code is None
+        and hub.connections_from(ip) >= limits.connections_per_ip
+        and not in_networks(ip, limits.exempt_networks)
+    ):
+        code = protocol.CLOSE_TRY_LATER
     await websocket.accept()
     if code is None and len(room_id) > ROOM_ID_MAX:
         code = protocol.CLOSE_UNKNOWN_ROOM
     if code is not None:
         await websocket.close(code)
         return
-    hub: RoomHub = svc.extras["hub"]
     store: ChannelStore = svc.extras["channel_store"]
     limit = svc.settings.realtime.send_buffer_bytes
-    conn = Connection(room_id, identity, websocket.send, limit, on_closed=hub.leave)
+    conn = Connection(room_id, identity, send, limit, on_closed=hub.leave, ip=ip)
     try:
         await hub.join(conn)
         if await _send_snapshot(websocket, svc, store, hub, conn, identity):
@@ -46,6 +64,9 @@ async def room_channel(websocket: WebSocket) -> None:
     except (RedisError, OSError, TimeoutError) as exc:
         log.warning("room channel failed", extra={"room_id": room_id, "error": str(exc)})
         conn.outbox.close(protocol.CLOSE_RESTARTING, "the store is unavailable")
+    except Exception:
+        log.exception("room channel failed", extra={"room_id": room_id})
+        conn.outbox.close(1011, "internal error")
     finally:
         hub.leave(conn)
 

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from live import metrics
 from live.auth import Identity, new_id
 from live.realtime.batch import Event, RoomBatch, after, frame, personal_targets
-from live.realtime.outbox import Outbox, Send
+from live.realtime.outbox import Outbox, Send, text_message
 from live.realtime.protocol import CLOSE_FORBIDDEN, CLOSE_RESTARTING, CLOSE_ROOM_ENDED
 from live.realtime.store import ChannelStore
 from live.services import Services
@@ -39,8 +39,10 @@ class Connection:
         send: Send,
         limit: int,
         on_closed: Callable[[Connection], None],
+        ip: str = "",
     ) -> None:
         self.room_id = room_id
+        self.ip = ip
         self.user_id = identity.user_id if identity else None
         self.is_staff = identity is not None and identity.may_manage(room_id)
         self.outbox = Outbox(send, limit, lambda _code: on_closed(self))
@@ -70,6 +72,7 @@ class RoomHub:
         self._svc = svc
         self._store = store
         self._tick_s = svc.settings.realtime.tick_ms / 1000
+        self._immediate_first = svc.settings.realtime.immediate_first
         self._heartbeat_s = svc.settings.realtime.presence_heartbeat_s
         self.process_id = new_id("p")
         self._rooms: dict[str, LocalRoom] = {}
@@ -81,8 +84,13 @@ class RoomHub:
         self._has_subscriptions = asyncio.Event()
         self._side_work: asyncio.Task[None] | None = None
         self._last_heartbeat = 0.0
+        self._per_ip: dict[str, int] = {}
 
     # --- connections ---------------------------------------------------------------
+    def connections_from(self, ip: str) -> int:
+        """Open connections of this process from `ip` (for the per-IP limit)."""
+        return self._per_ip.get(ip, 0)
+
     async def join(self, conn: Connection) -> None:
         """Register `conn`; returns once the room's events reach this process."""
         room = self._rooms.get(conn.room_id)
@@ -90,9 +98,14 @@ class RoomHub:
             room = self._rooms[conn.room_id] = LocalRoom()
             channel = self._svc.keys.room_channel(conn.room_id)
             self._channels[channel.encode()] = conn.room_id
-            await self._pubsub.subscribe(channel)
+            try:
+                await self._pubsub.subscribe(channel)
+            except BaseException:
+                del self._rooms[conn.room_id]
+                raise
             self._has_subscriptions.set()
         room.conns.add(conn)
+        self._per_ip[conn.ip] = self._per_ip.get(conn.ip, 0) + 1
         room.empty_since = None
         if conn.user_id is not None:
             room.by_user.setdefault(conn.user_id, set()).add(conn)
@@ -108,6 +121,9 @@ class RoomHub:
             return
         room.conns.discard(conn)
         room.staff.discard(conn)
+        left = self._per_ip.pop(conn.ip, 1) - 1
+        if left > 0:
+            self._per_ip[conn.ip] = left
         if conn.user_id is not None:
             users = room.by_user.get(conn.user_id, set())
             users.discard(conn)
@@ -154,7 +170,8 @@ class RoomHub:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            await self._report_presence(final=True)
+            with contextlib.suppress(RedisError, OSError):
+                await self._report_presence(final=True)
             with contextlib.suppress(RedisError, OSError):
                 await self._pubsub.aclose()
 
@@ -170,7 +187,11 @@ class RoomHub:
                 await asyncio.sleep(0.5)
                 continue
             if message is not None:
-                self._on_message(message)
+                try:
+                    self._on_message(message)
+                except Exception:
+                    # One bad message (not JSON, say) must not stop the room's stream.
+                    log.exception("room channel message dropped")
 
     def _on_message(self, message: dict[str, object]) -> None:
         channel = message.get("channel")
@@ -195,10 +216,14 @@ class RoomHub:
             room.subscribed.set()
 
     def _schedule_flush(self, room_id: str, room: LocalRoom) -> None:
-        # The first event after a quiet tick goes out at once; later ones wait for the
-        # tick to end, so a busy room sends at most one frame per tick.
+        # With `immediate_first`, the first event after a quiet tick goes out at once;
+        # later ones (all of them, without it) wait for the tick to end, so a busy room
+        # sends at most one frame per tick.
         loop = asyncio.get_running_loop()
-        delay = room.last_flush + self._tick_s - loop.time()
+        if self._immediate_first:
+            delay = room.last_flush + self._tick_s - loop.time()
+        else:
+            delay = self._tick_s - (loop.time() % self._tick_s)
         if delay <= 0:
             loop.call_soon(self._flush, room_id)
         else:
@@ -223,7 +248,7 @@ class RoomHub:
 
     def _fan_out(self, room_id: str, room: LocalRoom, batch: RoomBatch) -> None:
         events = batch.broadcast()
-        text = frame([e.raw for e in events]) if events else None
+        message = text_message(frame([e.raw for e in events])) if events else None
         for conn in list(room.conns):
             if conn.joining is not None:
                 conn.joining.extend(events)
@@ -235,8 +260,8 @@ class RoomHub:
                 conn.skip_upto = None
                 if mine:
                     conn.outbox.push(frame([e.raw for e in mine]))
-            elif text is not None:
-                conn.outbox.push(text)
+            elif message is not None:
+                conn.outbox.push_message(message)
         metrics.WS_FRAMES_SENT.inc(len(room.conns))
         if batch.personal:
             self._deliver_personal(room, batch.personal)
@@ -275,6 +300,8 @@ class RoomHub:
             await self._drop_idle_rooms()
         except (RedisError, OSError) as exc:
             log.warning("room channel side work failed", extra={"error": str(exc)})
+        except Exception:
+            log.exception("room channel side work failed")
 
     async def _report_presence(self, final: bool = False) -> None:
         now = time.monotonic()

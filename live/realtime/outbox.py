@@ -24,6 +24,11 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 CLOSE_GRACE_S = 10.0
 
 
+def text_message(text: str) -> dict[str, Any]:
+    """The ASGI message sending one text frame."""
+    return {"type": "websocket.send", "text": text}
+
+
 class Outbox:
     """The frames on their way to one connection, bounded to `limit` bytes."""
 
@@ -40,14 +45,17 @@ class Outbox:
 
     def push(self, text: str) -> bool:
         """Queue one text frame; False when the connection is closed or was just dropped."""
+        return self.push_message(text_message(text))
+
+    def push_message(self, message: dict[str, Any]) -> bool:
+        """`push` for a message made once by `text_message` and shared by many outboxes."""
         if self._close_code is not None or self.closed:
             return False
-        message = {"type": "websocket.send", "text": text}
         if self._drain is None:
             self._start(message)
             return not self.closed
         self._backlog.append(message)
-        self._backlog_bytes += len(text)
+        self._backlog_bytes += len(message["text"])
         if self._backlog_bytes > self._limit:
             self._backlog.clear()
             self._backlog_bytes = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ async def settings() -> Settings:
     return make_settings(
         LIVE_REALTIME_SEND_BUFFER_BYTES=str(SEND_BUFFER),
         LIVE_CHAT_WORD_FILTER="darn,heck",
+        LIVE_LIMITS_CONNECTIONS_PER_IP="4",
     )
 
 
@@ -137,3 +139,13 @@ async def test_chat_goes_through_the_word_filter(live_server: LiveServer) -> Non
         await mei.next()
         await mei.send({"type": "chat", "text": "Darn, what the HECK"})
         assert (await mei.of_type("chat"))["text"] == "****, what the ****"
+
+
+async def test_one_address_may_hold_only_so_many_connections(live_server: LiveServer) -> None:
+    room = await live_server.new_room()
+    async with contextlib.AsyncExitStack() as stack:
+        for _ in range(4):
+            client = await stack.enter_async_context(channel(live_server.ws_url, room["room_id"]))
+            await client.next()
+        async with channel(live_server.ws_url, room["room_id"]) as one_too_many:
+            assert await one_too_many.closed_code() == 1013

@@ -24,7 +24,7 @@ local function trim_room_history(history_key, seq, maxlen, now)
   local minid = nil
   for _, entry in ipairs(oldest) do
     local entry_seq = tonumber(string.match(entry[1], '^(%d+)'))
-    local entry_ts = tonumber(entry[2][4]) or 0
+    local entry_ts = tonumber(entry[2][4] or '0')
     if entry_seq >= keep_from or entry_ts >= cutoff then
       break
     end
