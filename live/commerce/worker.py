@@ -26,7 +26,8 @@ from live.services import Services
 
 log = logging.getLogger("live.commerce.worker")
 SWEEP_BATCH = 500
-READ_BATCH = 500
+READ_BATCH = 200
+RECORD_INTERVAL_S = 0.05
 
 
 class SaleWorker:
@@ -37,26 +38,36 @@ class SaleWorker:
         self._stopped = False
 
     async def run(self) -> None:
-        interval = self.svc.settings.commerce.sweep_interval_ms / 1000
+        # The log is read often so each read stays small (a big batch stalls the loop);
+        # the sweep runs every `sweep_interval_ms`.
+        sweep_every = self.svc.settings.commerce.sweep_interval_ms / 1000
+        loop = asyncio.get_running_loop()
+        last_sweep = 0.0
         while not self._stopped:
             try:
-                await self.tick()
+                sweep = loop.time() - last_sweep >= sweep_every
+                if sweep:
+                    last_sweep = loop.time()
+                await self.tick(sweep=sweep)
             except (RedisError, OSError) as exc:
                 # redis-py may turn a cancellation into a connection error: stop anyway.
                 task = asyncio.current_task()
                 if self._stopped or (task is not None and task.cancelling()):
                     raise asyncio.CancelledError from exc
                 log.warning("sale worker tick failed", extra={"error": str(exc)})
-            await asyncio.sleep(interval)
+            await asyncio.sleep(min(RECORD_INTERVAL_S, sweep_every))
 
     def stop(self) -> None:
         self._stopped = True
 
-    async def tick(self) -> None:
+    async def tick(self, *, sweep: bool = True) -> None:
         """One pass over every active sale: sweep, read the logs, record, retire."""
         svc = self.svc
         sale_ids = [s.decode() for s in await svc.redis.zrange(svc.keys.sales_active(), 0, -1)]
         if not sale_ids:
+            return
+        if not sweep:
+            await self.record(sale_ids)
             return
         self._ticks += 1
         states = await self._sweep(sale_ids)
