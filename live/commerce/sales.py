@@ -224,7 +224,7 @@ class SaleStore:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(k.room_order_stats(room_id))
             pipe.scard(k.room_paying_buyers(room_id))
-            pipe.get(k.room_peak_viewers(room_id))
+            pipe.get(k.room_peak(room_id))
             totals, buyers, peak = await pipe.execute()
         totals = {name.decode(): int(value) for name, value in totals.items()}
         peak_viewers = max(viewers, int(peak or 0))

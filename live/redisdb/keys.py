@@ -112,6 +112,6 @@ class Keys:
         """Set of user ids with at least one paid order in the room."""
         return f"{self.room_tag(room_id)}:orders:buyers"
 
-    def room_peak_viewers(self, room_id: str) -> str:
-        """The room's highest viewer count so far (written by the channel's presence code)."""
-        return f"{self.room_tag(room_id)}:peak_viewers"
+    def room_peak(self, room_id: str) -> str:
+        """The room's peak viewer count (string integer; written by the channel's presence)."""
+        return f"{self.room_tag(room_id)}:peak"
