@@ -31,7 +31,7 @@ import uvloop
 
 from live.auth import Identity, Role, TokenSigner
 from live.redisdb.embedded import EmbeddedRedis, free_port
-from loadtests.rawhttp import closed_loop, open_loop, post, run_list
+from loadtests.rawhttp import Tally, closed_loop, open_loop, post, run_list
 
 HOST = "127.0.0.1"
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +43,12 @@ def start_server(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[b
         "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
     return subprocess.Popen(command, env=env, cwd=ROOT)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_up(port: int, path: str, timeout_s: float = 30) -> None:
@@ -86,7 +92,11 @@ def buy_request(sale_id: str, token: str, key: str, qty: int = 1) -> bytes:
 
 
 async def measure(
-    args: argparse.Namespace, live_port: int, floor_port: int, env: dict[str, str]
+    args: argparse.Namespace,
+    live_port: int,
+    floor_port: int,
+    env: dict[str, str],
+    pids: dict[str, int],
 ) -> dict[str, Any]:
     signer = TokenSigner(env["LIVE_AUTH_SECRET"].encode(), None)
     now = time.time()
@@ -98,8 +108,12 @@ async def measure(
     report: dict[str, Any] = {}
 
     floor_body = post("/floor", b'{"qty":1}', {})
-    floor_rps, _ = await closed_loop(HOST, floor_port, 64, args.seconds, 2.0, lambda: floor_body)
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    floor_rps, tally = await closed_loop(
+        HOST, floor_port, 64, args.seconds, 2.0, lambda: floor_body
+    )
     report["floor_rps"] = round(floor_rps)
+    report["floor_cpu_us_per_request"] = cpu_per_request(pids, before, tally, ("floor", "redis"))
 
     sale_id = setup_sale(live_port, admin, stock=1_000_000, per_buyer_limit=1000)
     counter = itertools.count()
@@ -108,7 +122,9 @@ async def measure(
         n = next(counter)
         return buy_request(sale_id, tokens[n % len(tokens)], f"k{n}")
 
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     buy_rps, tally = await closed_loop(HOST, live_port, 64, args.seconds, 2.0, next_buy)
+    report["buy_cpu_us_per_request"] = cpu_per_request(pids, before, tally, ("live", "redis"))
     report["buy_rps"] = round(buy_rps)
     report["buy_statuses"] = tally.statuses
     report["ratio"] = round(buy_rps / floor_rps, 3)
@@ -125,6 +141,14 @@ async def measure(
 
     report["burst"] = await burst(args, live_port, admin, tokens)
     return report
+
+
+def cpu_per_request(
+    pids: dict[str, int], before: dict[str, float], tally: Tally, names: tuple[str, ...]
+) -> dict[str, float]:
+    """CPU microseconds per answered request, per process (warm-up included, roughly)."""
+    count = max(1, len(tally.latencies))
+    return {n: round((cpu_seconds(pids[n]) - before[n]) * 1e6 / count, 1) for n in names}
 
 
 async def burst(
@@ -198,7 +222,9 @@ def main() -> None:
         try:
             wait_up(live_port, "/healthz")
             wait_up(floor_port, "/")
-            report = uvloop.run(measure(args, live_port, floor_port, env))
+            assert redis.pid is not None
+            pids = {"live": servers[0].pid, "floor": servers[1].pid, "redis": redis.pid}
+            report = uvloop.run(measure(args, live_port, floor_port, env, pids))
         finally:
             for server in servers:
                 server.terminate()
