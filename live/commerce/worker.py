@@ -29,6 +29,7 @@ log = logging.getLogger("live.commerce.worker")
 SWEEP_BATCH = 500
 READ_BATCH = 200
 RECORD_INTERVAL_S = 0.05
+MAX_BATCHES_PER_TICK = 50
 
 
 class SaleWorker:
@@ -108,9 +109,20 @@ class SaleWorker:
 
     async def record(self, sale_ids: list[str], *, claim: bool = False) -> int:
         """Take new (and, with `claim`, abandoned) log entries into the order record, in
-        Redis (`order_record.lua`): entries never travel to this process. Returns how many."""
+        Redis (`order_record.lua`): entries never travel to this process. Returns how many.
+        Sales with more entries waiting are read again at once, in batches small enough
+        not to hold Redis up."""
+        taken, full = await self._record_batch(sale_ids, claim=claim)
+        for _ in range(MAX_BATCHES_PER_TICK):
+            if not full:
+                break
+            more, full = await self._record_batch(full, claim=False)
+            taken += more
+        return taken
+
+    async def _record_batch(self, sale_ids: list[str], *, claim: bool) -> tuple[int, list[str]]:
         if not sale_ids:
-            return 0
+            return 0, []
         svc = self.svc
         k = svc.keys
         cfg = svc.settings.commerce
@@ -132,12 +144,15 @@ class SaleWorker:
                     )
             replies = await pipe.execute(raise_on_error=False)
         taken = 0
-        for reply in replies:
+        full = []
+        for index, reply in enumerate(replies):
             if isinstance(reply, Exception):
                 log.warning("order record write failed", extra={"error": str(reply)})
-            else:
-                taken += int(reply)
-        return taken
+                continue
+            taken += int(reply)
+            if int(reply) >= READ_BATCH and index % len(modes) == 0:
+                full.append(sale_ids[index // len(modes)])
+        return taken, full
 
     async def _retire(self, gone: list[str], finished: list[str]) -> None:
         """Stop tending sales that can no longer change and whose log is fully recorded."""
