@@ -118,7 +118,8 @@ def sale_from_hash(data: dict[bytes, bytes]) -> dict[str, Any]:
     for name in SALE_NUMBERS:
         if name in sale:
             sale[name] = int(sale[name])
-    sale.pop("expire_at", None)
+    for internal in ("expire_at", "stock_at", "stock_dirty"):
+        sale.pop(internal, None)
     sale.setdefault("closed_at", None)
     return sale
 

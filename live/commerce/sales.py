@@ -18,6 +18,7 @@ from live.commerce.rules import (
     sale_from_hash,
 )
 from live.errors import NotFound
+from live.redisdb.batch import ScriptBatcher
 from live.redisdb.client import Redis
 from live.redisdb.keys import Keys
 from live.redisdb.scripts import Scripts
@@ -39,6 +40,7 @@ class SaleStore:
         self._scripts = scripts
         self._settings = settings
         self._maxlen = settings.realtime.history_min_events
+        self._buys = ScriptBatcher(redis, scripts, "buy")
 
     def sale_keys(self, room_id: str, sale_id: str) -> list[str]:
         """The seven keys every sale script takes first (see lua/_sale.lua)."""
@@ -74,7 +76,11 @@ class SaleStore:
             self._scripts.queue(
                 pipe,
                 "sale_create",
-                [*self.sale_keys(room_id, sale_id), self._keys.room_sales(room_id)],
+                [
+                    *self.sale_keys(room_id, sale_id),
+                    self._keys.room_sales(room_id),
+                    self._keys.room_order_seq(room_id),
+                ],
                 [
                     self._maxlen,
                     orjson.dumps(fields),
@@ -126,8 +132,7 @@ class SaleStore:
         order_id = new_order_id(room_id)
         limits = self._settings.limits
         k = self._keys
-        code, detail = await self._scripts.call(
-            "buy",
+        code, detail = await self._buys.call(
             [
                 *self.sale_keys(room_id, sale_id),
                 k.sale_idempotency(room_id, sale_id),
@@ -219,7 +224,7 @@ class SaleStore:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(k.room_order_stats(room_id))
             pipe.scard(k.room_paying_buyers(room_id))
-            pipe.get(k.room_peak_viewers(room_id))
+            pipe.get(k.room_peak(room_id))
             totals, buyers, peak = await pipe.execute()
         totals = {name.decode(): int(value) for name, value in totals.items()}
         peak_viewers = max(viewers, int(peak or 0))

@@ -2,9 +2,10 @@
 and end, expired holds) and feeds the order log into the room's durable order record.
 
 Workers share nothing but Redis: every sweep step is an atomic script that checks before it
-changes, so several workers never release a hold twice; log entries go to one consumer of
-the `orders` group each, and entries a dead worker read but never acknowledged are
-reclaimed by the others (XAUTOCLAIM) once idle for `log_claim_idle_ms`.
+changes, so several workers never release a hold twice. Each worker is a consumer of the
+`orders` group on every sale's log; a script takes a batch, writes the record and
+acknowledges it at once. Entries some consumer took but never acknowledged (one that died)
+are taken over (XAUTOCLAIM) once idle for `log_claim_idle_ms`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from live.services import Services
 
 log = logging.getLogger("live.commerce.worker")
 SWEEP_BATCH = 500
-READ_BATCH = 500
+READ_BATCH = 200
+RECORD_INTERVAL_S = 0.05
+MAX_BATCHES_PER_TICK = 50
 
 
 class SaleWorker:
@@ -37,26 +40,36 @@ class SaleWorker:
         self._stopped = False
 
     async def run(self) -> None:
-        interval = self.svc.settings.commerce.sweep_interval_ms / 1000
+        # The log is read often so each read stays small (a big batch stalls the loop);
+        # the sweep runs every `sweep_interval_ms`.
+        sweep_every = self.svc.settings.commerce.sweep_interval_ms / 1000
+        loop = asyncio.get_running_loop()
+        last_sweep = 0.0
         while not self._stopped:
             try:
-                await self.tick()
+                sweep = loop.time() - last_sweep >= sweep_every
+                if sweep:
+                    last_sweep = loop.time()
+                await self.tick(sweep=sweep)
             except (RedisError, OSError) as exc:
                 # redis-py may turn a cancellation into a connection error: stop anyway.
                 task = asyncio.current_task()
                 if self._stopped or (task is not None and task.cancelling()):
                     raise asyncio.CancelledError from exc
                 log.warning("sale worker tick failed", extra={"error": str(exc)})
-            await asyncio.sleep(interval)
+            await asyncio.sleep(min(RECORD_INTERVAL_S, sweep_every))
 
     def stop(self) -> None:
         self._stopped = True
 
-    async def tick(self) -> None:
+    async def tick(self, *, sweep: bool = True) -> None:
         """One pass over every active sale: sweep, read the logs, record, retire."""
         svc = self.svc
         sale_ids = [s.decode() for s in await svc.redis.zrange(svc.keys.sales_active(), 0, -1)]
         if not sale_ids:
+            return
+        if not sweep:
+            await self.record(sale_ids)
             return
         self._ticks += 1
         states = await self._sweep(sale_ids)
@@ -95,59 +108,51 @@ class SaleWorker:
         return states
 
     async def record(self, sale_ids: list[str], *, claim: bool = False) -> int:
-        """Read new (and, with `claim`, abandoned) log entries; write them to the record."""
-        svc = self.svc
-        async with svc.redis.pipeline(transaction=False) as pipe:
-            for sale_id in sale_ids:
-                log_key = svc.keys.sale_log(room_of(sale_id, "s"), sale_id)
-                pipe.xreadgroup(LOG_GROUP, self.name, {log_key: ">"}, count=READ_BATCH)
-                if claim:
-                    pipe.xautoclaim(
-                        log_key,
-                        LOG_GROUP,
-                        self.name,
-                        svc.settings.commerce.log_claim_idle_ms,
-                        start_id="0-0",
-                        count=READ_BATCH,
-                    )
-            replies = await pipe.execute(raise_on_error=False)
-        per_sale = 2 if claim else 1
-        batches: list[tuple[str, list[tuple[bytes, bytes]]]] = []
-        for index, sale_id in enumerate(sale_ids):
-            entries = _entries(replies[index * per_sale : (index + 1) * per_sale])
-            if entries:
-                batches.append((sale_id, entries))
-        return await self._write(batches)
+        """Take new (and, with `claim`, abandoned) log entries into the order record, in
+        Redis (`order_record.lua`): entries never travel to this process. Returns how many.
+        Sales with more entries waiting are read again at once, in batches small enough
+        not to hold Redis up."""
+        taken, full = await self._record_batch(sale_ids, claim=claim)
+        for _ in range(MAX_BATCHES_PER_TICK):
+            if not full:
+                break
+            more, full = await self._record_batch(full, claim=False)
+            taken += more
+        return taken
 
-    async def _write(self, batches: list[tuple[str, list[tuple[bytes, bytes]]]]) -> int:
-        if not batches:
-            return 0
+    async def _record_batch(self, sale_ids: list[str], *, claim: bool) -> tuple[int, list[str]]:
+        if not sale_ids:
+            return 0, []
         svc = self.svc
         k = svc.keys
-        retention_ms = svc.settings.commerce.order_retention_s * 1000
+        cfg = svc.settings.commerce
+        modes = ("new", "claim") if claim else ("new",)
         async with svc.redis.pipeline(transaction=False) as pipe:
-            for sale_id, entries in batches:
+            for sale_id in sale_ids:
                 room_id = room_of(sale_id, "s")
-                args: list[Any] = [LOG_GROUP, retention_ms]
-                for entry_id, payload in entries:
-                    args += [entry_id, payload]
-                svc.scripts.queue(
-                    pipe,
-                    "order_record",
-                    [
-                        k.sale_log(room_id, sale_id),
-                        k.room_orders(room_id),
-                        k.room_order_records(room_id),
-                        k.room_order_stats(room_id),
-                        k.room_paying_buyers(room_id),
-                    ],
-                    args,
-                )
+                keys = [
+                    k.sale_log(room_id, sale_id),
+                    k.room_orders(room_id),
+                    k.room_order_records(room_id),
+                    k.room_order_stats(room_id),
+                    k.room_paying_buyers(room_id),
+                ]
+                for mode in modes:
+                    args = [LOG_GROUP, cfg.order_retention_s * 1000, self.name, READ_BATCH]
+                    svc.scripts.queue(
+                        pipe, "order_record", keys, [*args, mode, cfg.log_claim_idle_ms]
+                    )
             replies = await pipe.execute(raise_on_error=False)
-        for reply in replies:
+        taken = 0
+        full = []
+        for index, reply in enumerate(replies):
             if isinstance(reply, Exception):
                 log.warning("order record write failed", extra={"error": str(reply)})
-        return sum(len(entries) for _, entries in batches)
+                continue
+            taken += int(reply)
+            if int(reply) >= READ_BATCH and index % len(modes) == 0:
+                full.append(sale_ids[index // len(modes)])
+        return taken, full
 
     async def _retire(self, gone: list[str], finished: list[str]) -> None:
         """Stop tending sales that can no longer change and whose log is fully recorded."""
@@ -163,20 +168,6 @@ class SaleWorker:
                     done.append(sale_id)
         if done:
             await svc.redis.zrem(svc.keys.sales_active(), *done)
-
-
-def _entries(replies: list[Any]) -> list[tuple[bytes, bytes]]:
-    """(entry id, order JSON) pairs out of XREADGROUP and XAUTOCLAIM replies."""
-    found: list[tuple[bytes, bytes]] = []
-    for reply in replies:
-        if isinstance(reply, Exception) or not reply:
-            continue
-        # XAUTOCLAIM answers [next id, entries, deleted ids]; XREADGROUP [[stream, entries]].
-        messages = reply[1] if isinstance(reply[0], bytes) else reply[0][1]
-        for entry_id, fields in messages:
-            if fields and b"o" in fields:
-                found.append((entry_id, fields[b"o"]))
-    return found
 
 
 def _log_drained(groups: list[dict[Any, Any]]) -> bool:

@@ -162,9 +162,6 @@ class Keys:
         """Set of user ids with at least one paid order in the room."""
         return f"{self.room_tag(room_id)}:orders:buyers"
 
-    def room_peak_viewers(self, room_id: str) -> str:
-        """The room's highest viewer count so far (written by the channel's presence code)."""
-        return self.room_peak(room_id)
     def room_media_owner(self, room_id: str) -> str:
         """The internal address of the process holding the room's media (TTL, heartbeat)."""
         return f"{self.room_tag(room_id)}:media_owner"

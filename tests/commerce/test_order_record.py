@@ -49,7 +49,7 @@ async def test_orders_listing_export_and_stats(live_server: LiveServer) -> None:
         "peak_viewers": 0,
         "conversion": 0.0,
     }
-    await shop.svc.redis.set(shop.svc.keys.room_peak_viewers(shop.room_id), 8)
+    await shop.svc.redis.set(shop.svc.keys.room_peak(shop.room_id), 8)
     stats = (await live_server.as_user(shop.host_token, "GET", base + "/stats")).json()
     assert (stats["peak_viewers"], stats["conversion"]) == (8, 0.25)
 

@@ -8,6 +8,7 @@
 
 local SALE_NUMBERS = {'stock', 'left', 'held', 'sold', 'per_buyer_limit', 'price_cents',
   'hold_s', 'starts_at', 'ends_at', 'created_at', 'closed_at'}
+local SALE_INTERNAL = {'expire_at', 'stock_at', 'stock_dirty'}
 
 -- The sale as the API answers it.
 local function sale_view(sale_key)
@@ -17,7 +18,7 @@ local function sale_view(sale_key)
   for _, name in ipairs(SALE_NUMBERS) do
     if sale[name] then sale[name] = tonumber(sale[name]) end
   end
-  sale['expire_at'] = nil
+  for _, name in ipairs(SALE_INTERNAL) do sale[name] = nil end
   return sale
 end
 
@@ -29,14 +30,28 @@ end
 
 local function stock_event(K, sale_id)
   local v = redis.call('HMGET', K[1], 'left', 'held', 'sold')
+  redis.call('HSET', K[1], 'stock_at', now_ms(), 'stock_dirty', 0)
   emit_volatile(K[7], {type = 'stock', sale_id = sale_id, left = tonumber(v[1]),
     held = tonumber(v[2]), sold = tonumber(v[3])})
 end
 
+-- The hot path publishes stock at most every STOCK_EVERY_MS per sale and marks the sale
+-- dirty otherwise; the sweep publishes what is left (the channel coalesces per tick anyway).
+local STOCK_EVERY_MS = 50
+local function stock_event_soon(K, sale_id, now, stock_at)
+  if now - (tonumber(stock_at) or 0) >= STOCK_EVERY_MS then
+    stock_event(K, sale_id)
+  else
+    redis.call('HSET', K[1], 'stock_dirty', 1)
+  end
+end
+
 -- An order changed: append it to the sale's order log and tell its buyer (and the host).
-local function order_changed(K, order, json)
+-- The event is put together around the stored JSON rather than encoded a second time.
+local function order_changed(K, order, json, now)
   redis.call('XADD', K[4], '*', 'o', json)
-  emit_volatile(K[7], {type = 'order', to = order['user_id'], order = order})
+  redis.call('PUBLISH', K[7], '{"type":"order","ts":' .. string.format('%d', now) ..
+    ',"to":' .. cjson.encode(order['user_id']) .. ',"order":' .. json .. '}')
 end
 
 -- Move a scheduled sale to open when its start has come, and any sale to closed when its
@@ -82,7 +97,7 @@ local function release_hold(K, maxlen, order_key, order, new_status, now)
     emit_room_event(K[5], K[6], K[7], maxlen,
       {type = 'sale_reopened', sale_id = order['sale_id'], left = left})
   end
-  order_changed(K, order, json)
+  order_changed(K, order, json, now)
   stock_event(K, order['sale_id'])
   return json
 end

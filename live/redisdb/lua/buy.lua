@@ -4,7 +4,7 @@
 -- KEYS[1..7] the sale's keys and the room's event keys (see _sale.lua)
 -- KEYS[8]  the sale's idempotency hash (`<user_id> <key>` -> `<order_id>|<fingerprint>`)
 -- KEYS[9]  the new order's key ({r:<room>}:order:<ARGV[6]>)
--- KEYS[10] the room's order number counter
+-- KEYS[10] the room's order number counter (its lifetime is set by sale_create.lua)
 -- ARGV[1] room history length to keep    ARGV[2] user_id
 -- ARGV[3] Idempotency-Key                 ARGV[4] fingerprint of the request body
 -- ARGV[5] qty                             ARGV[6] the new order's id
@@ -47,7 +47,7 @@ end
 
 if status == 'scheduled' or status == 'closed' then return {'sale_not_open', ''} end
 local s = redis.call('HMGET', KEYS[1], 'left', 'per_buyer_limit', 'hold_s', 'price_cents',
-  'sale_id', 'room_id', 'sku', 'title', 'currency', 'expire_at')
+  'sale_id', 'room_id', 'sku', 'title', 'currency', 'expire_at', 'stock_at')
 local left, limit = tonumber(s[1]), tonumber(s[2])
 if qty > limit then return {'bad_request', tostring(limit)} end
 if left == 0 then return {'sold_out', '0'} end
@@ -67,16 +67,15 @@ local order = {order_id = ARGV[6], order_no = redis.call('INCR', KEYS[10]), sale
 local json = cjson.encode(order)
 redis.call('SET', KEYS[9], json, 'PXAT', expire_at)
 redis.call('HSET', KEYS[8], idem_field, ARGV[6] .. '|' .. ARGV[4])
--- Keys are kept for the order's lifetime plus a day.
-keep_until(KEYS[8], expire_at + 86400000)
 redis.call('ZADD', KEYS[2], order['expires_at'], ARGV[6])
-keep_until(KEYS[2], expire_at)
-keep_until(KEYS[3], expire_at)
-keep_until(KEYS[10], expire_at)
+-- Keys are kept for the order's lifetime plus a day; the first order of a sale sets it.
+if redis.call('PTTL', KEYS[8]) < 0 then redis.call('PEXPIREAT', KEYS[8], expire_at + 86400000) end
+if redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIREAT', KEYS[2], expire_at) end
+if redis.call('PTTL', KEYS[3]) < 0 then redis.call('PEXPIREAT', KEYS[3], expire_at) end
 if left_after == 0 then
   redis.call('HSET', KEYS[1], 'status', 'sold_out')
   emit_room_event(KEYS[5], KEYS[6], KEYS[7], maxlen, {type = 'sold_out', sale_id = s[5]})
 end
-order_changed(KEYS, order, json)
-stock_event(KEYS, s[5])
+order_changed(KEYS, order, json, now)
+stock_event_soon(KEYS, s[5], now, s[11])
 return {'created', json}

@@ -1,37 +1,54 @@
--- order_record.lua: write order log entries into the room's durable order record, then
--- acknowledge them, atomically (an entry is acknowledged only once its record is written).
--- Entries may come twice or out of order (reclaimed from a dead consumer): a record only
--- moves forward, from held to a final status, and totals count each order once.
+-- order_record.lua: one consumer of a sale's order log takes a batch of entries and writes
+-- them into the room's durable order record, acknowledging each in the same script (an
+-- entry is acknowledged only once its record is written, and never left half done).
+-- Entries may come twice or out of order (taken over from a consumer that died): a record
+-- only moves forward, from held to a final status, and totals count each order once.
 -- KEYS[1] the sale's order log stream     KEYS[2] the room's order index
 -- KEYS[3] the room's order records        KEYS[4] the room's totals
 -- KEYS[5] the room's paying buyers
--- ARGV[1] the consumer group   ARGV[2] ms the record is kept
--- ARGV[3], ARGV[4], ...: pairs of (entry id, order JSON)
--- Returns how many entries changed the record.
+-- ARGV[1] the consumer group     ARGV[2] ms the record is kept
+-- ARGV[3] this consumer's name   ARGV[4] most entries to take
+-- ARGV[5] "new" (entries never delivered) or "claim" (entries another consumer left
+--         unacknowledged for ARGV[6] ms)
+-- Returns how many entries were taken.
 local RANK = {held = 0, paid = 1, cancelled = 1, expired = 1}
-local applied = 0
-for i = 3, #ARGV, 2 do
-  local order = cjson.decode(ARGV[i + 1])
-  local id = order['order_id']
-  local prev_raw = redis.call('HGET', KEYS[3], id)
-  local prev = prev_raw and cjson.decode(prev_raw)
-  if not prev or RANK[order['status']] > RANK[prev['status']] then
-    redis.call('HSET', KEYS[3], id, ARGV[i + 1])
-    if not prev then
-      redis.call('ZADD', KEYS[2], order['order_no'], id)
-      redis.call('HINCRBY', KEYS[4], 'orders_placed', 1)
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local entries
+if ARGV[5] == 'claim' then
+  entries = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[3], ARGV[6], '0-0',
+    'COUNT', ARGV[4])[2]
+else
+  local reply = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[3], 'COUNT', ARGV[4],
+    'STREAMS', KEYS[1], '>')
+  entries = reply and reply[1][2] or {}
+end
+for _, entry in ipairs(entries) do
+  local fields = entry[2]
+  local json = fields and fields[2]
+  if json then
+    local order = cjson.decode(json)
+    local id = order['order_id']
+    local prev_raw = redis.call('HGET', KEYS[3], id)
+    local prev = prev_raw and cjson.decode(prev_raw)
+    if not prev or RANK[order['status']] > RANK[prev['status']] then
+      redis.call('HSET', KEYS[3], id, json)
+      if not prev then
+        redis.call('ZADD', KEYS[2], order['order_no'], id)
+        redis.call('HINCRBY', KEYS[4], 'orders_placed', 1)
+      end
+      if order['status'] == 'paid' then
+        redis.call('HINCRBY', KEYS[4], 'orders', 1)
+        redis.call('HINCRBY', KEYS[4], 'units_sold', order['qty'])
+        redis.call('HINCRBY', KEYS[4], 'gmv_cents', order['amount_cents'])
+        redis.call('SADD', KEYS[5], order['user_id'])
+      end
     end
-    if order['status'] == 'paid' then
-      redis.call('HINCRBY', KEYS[4], 'orders', 1)
-      redis.call('HINCRBY', KEYS[4], 'units_sold', order['qty'])
-      redis.call('HINCRBY', KEYS[4], 'gmv_cents', order['amount_cents'])
-      redis.call('SADD', KEYS[5], order['user_id'])
-    end
-    applied = applied + 1
   end
-  redis.call('XACK', KEYS[1], ARGV[1], ARGV[i])
+  redis.call('XACK', KEYS[1], ARGV[1], entry[1])
 end
-for k = 2, 5 do
-  if redis.call('EXISTS', KEYS[k]) == 1 then redis.call('PEXPIRE', KEYS[k], ARGV[2]) end
+if #entries > 0 then
+  for k = 2, 5 do
+    if redis.call('EXISTS', KEYS[k]) == 1 then redis.call('PEXPIRE', KEYS[k], ARGV[2]) end
+  end
 end
-return applied
+return #entries

@@ -27,6 +27,6 @@ redis.call('SET', KEYS[8], json, 'KEEPTTL')
 redis.call('ZREM', KEYS[2], order['order_id'])
 redis.call('HINCRBY', KEYS[1], 'held', -order['qty'])
 redis.call('HINCRBY', KEYS[1], 'sold', order['qty'])
-order_changed(KEYS, order, json)
+order_changed(KEYS, order, json, now)
 stock_event(KEYS, order['sale_id'])
 return {'ok', json}

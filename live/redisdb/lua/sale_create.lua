@@ -1,6 +1,7 @@
 -- sale_create.lua: create a flash sale, scheduled or open at once.
 -- KEYS[1..7] the sale's keys and the room's event keys (see _sale.lua)
 -- KEYS[8] the room's sales index ({r:<room>}:sales)
+-- KEYS[9] the room's order number counter
 -- ARGV[1] room history length to keep
 -- ARGV[2] the sale's fixed fields as JSON (sale_id, room_id, sku, title, currency,
 --         price_cents, stock, per_buyer_limit, hold_s)
@@ -28,6 +29,8 @@ redis.call('XGROUP', 'CREATE', KEYS[4], ARGV[6], '0', 'MKSTREAM')
 redis.call('PEXPIREAT', KEYS[4], expire_at)
 redis.call('ZADD', KEYS[8], now, fields['sale_id'])
 keep_until(KEYS[8], expire_at)
+redis.call('SET', KEYS[9], 0, 'NX')
+keep_until(KEYS[9], expire_at)
 local sale = sale_view(KEYS[1])
 if status == 'open' then
   emit_room_event(KEYS[5], KEYS[6], KEYS[7], maxlen,

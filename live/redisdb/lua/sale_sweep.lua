@@ -1,4 +1,5 @@
--- sale_sweep.lua: one sweep of one sale: scheduled start and end, then expired holds.
+-- sale_sweep.lua: one sweep of one sale: scheduled start and end, expired holds, and the
+-- latest stock when the buy path held it back.
 -- Any number of workers may run it at once: each change is checked and made atomically
 -- (a hold is released only while its order is still held), so nothing happens twice.
 -- KEYS[1..7] the sale's keys and the room's event keys (see _sale.lua)
@@ -24,6 +25,9 @@ for _, order_id in ipairs(due) do
   else
     redis.call('ZREM', KEYS[2], order_id)
   end
+end
+if redis.call('HGET', KEYS[1], 'stock_dirty') == '1' then
+  stock_event(KEYS, redis.call('HGET', KEYS[1], 'sale_id'))
 end
 local state = 0
 if status == 'closed' and redis.call('ZCARD', KEYS[2]) == 0 then state = 1 end

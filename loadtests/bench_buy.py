@@ -1,0 +1,237 @@
+"""Benchmark of the buy path against the floor of the stack, in one run.
+
+    python -m loadtests.bench_buy [--seconds 10] [--buyers 5000] [--burst 20000] [--units 500]
+
+Starts an embedded Redis, `live` and a bare Starlette endpoint making one Redis call (the
+floor), both on uvicorn + uvloop + httptools with one worker, then measures:
+1. closed loop, 64 keep-alive connections: floor requests/s, then buys/s, and their ratio;
+2. open loop at half the measured buy rate: p50, p95, p99 latency;
+3. a burst of `--burst` buys from `--buyers` buyers on `--units` units: oversold units,
+   duplicate orders, answers by status, time to drain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import random
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import uvloop
+
+from live.auth import Identity, Role, TokenSigner
+from live.redisdb.embedded import EmbeddedRedis, free_port
+from loadtests.rawhttp import Tally, closed_loop, open_loop, post, run_list
+
+HOST = "127.0.0.1"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_server(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable, "-m", "uvicorn", app, "--factory", "--host", HOST, "--port", str(port),
+        "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    return subprocess.Popen(command, env=env, cwd=ROOT)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_up(port: int, path: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://{HOST}:{port}{path}", timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing answers on port {port}")
+
+
+def setup_sale(port: int, admin: str, **fields: Any) -> str:
+    auth = {"Authorization": f"Bearer {admin}"}
+    with httpx.Client(base_url=f"http://{HOST}:{port}", headers=auth, timeout=10) as http:
+        sku = "bench-" + secrets.token_hex(4)
+        product = {"sku": sku, "title": "Bench mug", "price_cents": 990, "currency": "EUR"}
+        http.post("/api/products", json=product).raise_for_status()
+        room = http.post("/api/rooms", json={"title": "Bench", "host_name": "B"})
+        room.raise_for_status()
+        body = {"sku": sku, "price_cents": 990, "hold_s": 3600, "duration_s": 3600, **fields}
+        sale = http.post(f"/api/rooms/{room.json()['room_id']}/sales", json=body)
+        sale.raise_for_status()
+        return str(sale.json()["sale_id"])
+
+
+def get_sale(port: int, sale_id: str) -> dict[str, Any]:
+    answer = httpx.get(f"http://{HOST}:{port}/api/sales/{sale_id}", timeout=10)
+    answer.raise_for_status()
+    sale: dict[str, Any] = answer.json()
+    return sale
+
+
+def buy_request(sale_id: str, token: str, key: str, qty: int = 1) -> bytes:
+    return post(
+        f"/api/sales/{sale_id}/orders",
+        orjson.dumps({"qty": qty}),
+        {"Authorization": f"Bearer {token}", "Idempotency-Key": key},
+    )
+
+
+async def measure(
+    args: argparse.Namespace,
+    live_port: int,
+    floor_port: int,
+    env: dict[str, str],
+    pids: dict[str, int],
+) -> dict[str, Any]:
+    signer = TokenSigner(env["LIVE_AUTH_SECRET"].encode(), None)
+    now = time.time()
+    tokens = [
+        signer.issue(Identity(Role.VIEWER, f"u_bench{n}", "b"), ttl_s=3600, now=now)
+        for n in range(args.buyers)
+    ]
+    admin = env["LIVE_ADMIN_TOKEN"]
+    report: dict[str, Any] = {}
+
+    floor_body = post("/floor", b'{"qty":1}', {})
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    floor_rps, tally = await closed_loop(
+        HOST, floor_port, 64, args.seconds, 2.0, lambda: floor_body
+    )
+    report["floor_rps"] = round(floor_rps)
+    report["floor_cpu_us_per_request"] = cpu_per_request(pids, before, tally, ("floor", "redis"))
+
+    sale_id = setup_sale(live_port, admin, stock=1_000_000, per_buyer_limit=1000)
+    counter = itertools.count()
+
+    def next_buy() -> bytes:
+        n = next(counter)
+        return buy_request(sale_id, tokens[n % len(tokens)], f"k{n}")
+
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    buy_rps, tally = await closed_loop(HOST, live_port, 64, args.seconds, 2.0, next_buy)
+    report["buy_cpu_us_per_request"] = cpu_per_request(pids, before, tally, ("live", "redis"))
+    report["buy_rps"] = round(buy_rps)
+    report["buy_statuses"] = tally.statuses
+    report["ratio"] = round(buy_rps / floor_rps, 3)
+    report["closed_loop_p50_ms"] = round(tally.percentile(0.5) * 1000, 2)
+
+    rate = buy_rps / 2
+    latency = await open_loop(HOST, live_port, 64, rate, args.seconds, next_buy)
+    report["open_loop_rate"] = round(rate)
+    report["open_loop_statuses"] = latency.statuses
+    for p in (0.5, 0.95, 0.99):
+        report[f"p{int(p * 100)}_ms"] = round(latency.percentile(p) * 1000, 2)
+    sale = get_sale(live_port, sale_id)
+    assert sale["stock"] == sale["left"] + sale["held"] + sale["sold"]
+
+    report["burst"] = await burst(args, live_port, admin, tokens)
+    return report
+
+
+def cpu_per_request(
+    pids: dict[str, int], before: dict[str, float], tally: Tally, names: tuple[str, ...]
+) -> dict[str, float]:
+    """CPU microseconds per answered request, per process (warm-up included, roughly)."""
+    count = max(1, len(tally.latencies))
+    return {n: round((cpu_seconds(pids[n]) - before[n]) * 1e6 / count, 1) for n in names}
+
+
+async def burst(
+    args: argparse.Namespace, port: int, admin: str, tokens: list[str]
+) -> dict[str, Any]:
+    """`args.burst` buys from the buyers on `args.units` units: each buyer sends one key
+    twice (a retry) and other keys once."""
+    sale_id = setup_sale(port, admin, stock=args.units, per_buyer_limit=2)
+    rng = random.Random(1)
+    planned: list[tuple[str, bytes]] = []
+    per_buyer = max(1, args.burst // len(tokens))
+    for b, token in enumerate(tokens):
+        for r in range(per_buyer):
+            key = f"b{b}-k{max(0, r - 1)}"  # the first key is sent twice
+            planned.append((key, buy_request(sale_id, token, key)))
+    rng.shuffle(planned)
+    statuses: dict[int, int] = defaultdict(int)
+    orders_by_key: dict[str, set[str]] = defaultdict(set)
+    qty_by_order: dict[str, int] = {}
+
+    def on_response(index: int, status: int, body: bytes) -> None:
+        statuses[status] += 1
+        if status in (200, 201):
+            order = orjson.loads(body)
+            orders_by_key[planned[index][0]].add(order["order_id"])
+            qty_by_order[order["order_id"]] = order["qty"]
+
+    took = await run_list(HOST, port, 256, [req for _, req in planned], on_response)
+    sale = get_sale(port, sale_id)
+    taken = sale["held"] + sale["sold"]
+    return {
+        "requests": len(planned),
+        "buyers": len(tokens),
+        "units": args.units,
+        "statuses": dict(statuses),
+        "drain_s": round(took, 2),
+        "requests_per_s": round(len(planned) / took),
+        "units_taken": taken,
+        "oversold": max(0, taken - args.units),
+        "orders": len(qty_by_order),
+        "units_in_orders": sum(qty_by_order.values()),
+        "keys_with_two_orders": sum(1 for ids in orders_by_key.values() if len(ids) > 1),
+        "invariant": sale["stock"] == sale["left"] + sale["held"] + sale["sold"],
+        "unexpected_statuses": sorted(set(statuses) - {200, 201, 409, 429}),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--buyers", type=int, default=5000)
+    parser.add_argument("--burst", type=int, default=20000)
+    parser.add_argument("--units", type=int, default=500)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="live-bench-") as tmp:
+        redis = EmbeddedRedis(Path(tmp), appendfsync="everysec")
+        env = {
+            **os.environ,
+            "LIVE_REDIS_URL": redis.start(),
+            "LIVE_ADMIN_TOKEN": secrets.token_urlsafe(16),
+            "LIVE_AUTH_SECRET": secrets.token_urlsafe(16),
+            "LIVE_LIMITS_EXEMPT_NETWORKS": "127.0.0.0/8",
+            "LIVE_LOGGING_LEVEL": "warning",
+            "LIVE_REDIS_KEY_PREFIX": "bench",
+        }
+        live_port, floor_port = free_port(), free_port()
+        servers = [
+            start_server("live.app:app_from_environment", live_port, env),
+            start_server("loadtests.floor_app:create_floor_app", floor_port, env),
+        ]
+        try:
+            wait_up(live_port, "/healthz")
+            wait_up(floor_port, "/")
+            assert redis.pid is not None
+            pids = {"live": servers[0].pid, "floor": servers[1].pid, "redis": redis.pid}
+            report = uvloop.run(measure(args, live_port, floor_port, env, pids))
+        finally:
+            for server in servers:
+                server.terminate()
+                server.wait(10)
+            redis.stop()
+    print(orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode())
+
+
+if __name__ == "__main__":
+    main()
