@@ -159,6 +159,11 @@ async def test_chat_pin_flash_sale_buy_pay_and_sold_out(
     await host.get_by_role("button", name="Close the sale").click()
     await expect(second.locator("#sales .sale")).to_contain_text("This sale has closed.")
 
+    for page in (host, viewer, second):
+        text = await page.locator("body").inner_text()
+        for slip in ("undefined", "null", "NaN", "[object"):
+            assert slip not in text, f"{slip!r} shown on {page.url}"
+
     await both_sizes(viewer, "shop-viewer")
     await both_sizes(host, "shop-studio")
     await screenshot(second, "shop-second-viewer-phone")

@@ -156,6 +156,7 @@ export class Dashboard {
     const open = sale.status === "open" || sale.status === "scheduled" || sale.status === "sold_out";
     line.dataset.status = sale.status;
     line.replaceChildren(
+      ...[
       h("div", { class: "sale-name" }, h("strong", {}, this.titleOf(sale.sku) || sale.sku), " ",
         h("span", { class: `pill is-${sale.status}` }, sale.status.replace("_", " "))),
       h("div", { class: "sale-figures" },
@@ -167,6 +168,7 @@ export class Dashboard {
       open
         ? h("button", { type: "button", class: "button quiet small", onclick: () => this.close(sale.sale_id) }, "Close the sale")
         : null,
+      ].filter(Boolean),
     );
   }
 

@@ -257,6 +257,10 @@ function onState({ state, retryMs, reason }) {
 function showRoom(room) {
   document.title = `Studio: ${room.title} · live`;
   byId("title").textContent = room.title;
+  // Still publishing from an earlier page (a reload): Go live takes over at once.
+  if (room.live && camera && !camera.live && !byId("live-status").textContent) {
+    byId("live-status").textContent = "Video from an earlier studio page is still on air. Go live to take over.";
+  }
 }
 
 // ---- start ----
