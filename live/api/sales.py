@@ -18,7 +18,7 @@ from live.api.http import (
     services,
 )
 from live.api.rooms import room_id_of
-from live.auth import Role, require_manager, require_user
+from live.auth import require_buyer, require_manager
 from live.commerce.ids import room_of
 from live.commerce.rules import (
     MAX_PER_BUYER,
@@ -27,7 +27,7 @@ from live.commerce.rules import (
     parse_qty,
     parse_sale_request,
 )
-from live.errors import Forbidden, LiveError
+from live.errors import LiveError
 from live.validation import expect_object
 
 
@@ -58,9 +58,9 @@ async def close_sale(request: Request) -> Response:
 
 async def buy(request: Request) -> Response:
     svc = services(request)
-    identity = require_user(identity_of(request))
-    if identity.role is not Role.VIEWER:
-        raise Forbidden("only viewers buy; create a session with POST /api/sessions")
+    identity = require_buyer(
+        identity_of(request), anonymous_can_buy=svc.settings.auth.anonymous_can_buy
+    )
     key = parse_idempotency_key(request.headers.get("idempotency-key"))
     qty = parse_qty(expect_object(await read_json(request)))
     ip = client_ip(request)
