@@ -85,7 +85,7 @@ class ChatSettings:
 @dataclass(frozen=True)
 class RealtimeSettings:
     tick_ms: int = 50
-    immediate_first: bool = True
+    immediate_first: bool = False
     history_min_events: int = 1000
     history_min_age_s: int = 600
     send_buffer_bytes: int = 1048576

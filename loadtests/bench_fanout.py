@@ -329,7 +329,7 @@ def bench_live(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
         "LIVE_LOGGING_LEVEL": "warning",
         "LIVE_REALTIME_TICK_MS": str(args.tick_ms),
         "LIVE_LIMITS_EXEMPT_NETWORKS": "127.0.0.0/8",
-        "LIVE_REALTIME_IMMEDIATE_FIRST": "false" if args.batch_only else "true",
+        "LIVE_REALTIME_IMMEDIATE_FIRST": "true" if args.immediate_first else "false",
     }
     command = ["-m", "live.cli", "serve", "--port", str(port), "--workers", str(args.workers)]
     server = subprocess.Popen(
@@ -392,7 +392,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tick-ms", type=int, default=50)
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument(
-        "--batch-only", action="store_true", help="every event waits for its tick's end"
+        "--immediate-first",
+        action="store_true",
+        help="send the first event of a quiet tick at once (default: every event waits)",
     )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-redis-") as tmp:
