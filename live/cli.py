@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> None:
         sub.add_argument("--host", default=None)
         sub.add_argument("--port", type=int, default=None)
         sub.add_argument("--workers", type=int, default=None)
+        sub.add_argument("--ssl-keyfile", default=None, help="serve HTTPS with this key")
+        sub.add_argument("--ssl-certfile", default=None, help="and this certificate")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -47,7 +49,10 @@ def main(argv: list[str] | None = None) -> None:
     port = args.port if args.port is not None else settings.server.port
     workers = args.workers or settings.server.workers
     on_ready = _seed_demo if args.command == "demo" else None
-    sys.exit(serve(settings, host, port, workers, on_ready=on_ready))
+    if bool(args.ssl_keyfile) != bool(args.ssl_certfile):
+        sys.exit("live: --ssl-keyfile and --ssl-certfile go together")
+    tls = (args.ssl_keyfile, args.ssl_certfile) if args.ssl_keyfile else None
+    sys.exit(serve(settings, host, port, workers, on_ready=on_ready, tls=tls))
 
 
 def admin_token() -> str:
@@ -75,6 +80,7 @@ def serve(
     workers: int,
     *,
     on_ready: Any = None,
+    tls: tuple[str, str] | None = None,
 ) -> int:
     import uvicorn
 
@@ -107,7 +113,8 @@ def serve(
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_after_drain)
     if on_ready is not None:
-        base = settings.server.public_url or f"http://{host}:{port}"
+        scheme = "https" if tls else "http"
+        base = settings.server.public_url or f"{scheme}://{host}:{port}"
         threading.Thread(target=on_ready, args=(base, token), daemon=True).start()
     try:
         uvicorn.run(
@@ -127,6 +134,8 @@ def serve(
             proxy_headers=False,
             timeout_graceful_shutdown=int(settings.server.shutdown_grace_s),
             ws_max_size=settings.realtime.max_frame_bytes,
+            ssl_keyfile=tls[0] if tls else None,
+            ssl_certfile=tls[1] if tls else None,
         )
     finally:
         if embedded is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -29,7 +30,9 @@ def redis_pids(data_dir: Path) -> list[int]:
 
 
 class Served:
-    def __init__(self, tmp: Path, workers: int = 1, **env: str) -> None:
+    def __init__(
+        self, tmp: Path, workers: int = 1, extra_args: list[str] | None = None, **env: str
+    ) -> None:
         self.port = free_port()
         self.data_dir = tmp / "redis"
         self.stderr_path = tmp / "stderr.log"
@@ -52,6 +55,7 @@ class Served:
                 str(self.port),
                 "--workers",
                 str(workers),
+                *(extra_args or []),
             ],
             cwd=PROJECT_ROOT,
             env=environment,
@@ -202,3 +206,58 @@ def test_misconfigured_redis_is_refused(tmp_path: Path, redis_server: TestRedis)
     )
     assert out.returncode != 0
     assert "appendfsync must be always" in out.stderr
+
+
+def self_signed(tmp: Path) -> tuple[Path, Path]:
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    key_path, cert_path = tmp / "key.pem", tmp / "cert.pem"
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key_path, cert_path
+
+
+def test_serve_over_https(tmp_path: Path, served: list[Served]) -> None:
+    key, cert = self_signed(tmp_path)
+    server = Served(tmp_path, extra_args=["--ssl-keyfile", str(key), "--ssl-certfile", str(cert)])
+    served.append(server)
+    server.base = server.base.replace("http://", "https://")
+    deadline = time.monotonic() + 30
+    answer = None
+    while time.monotonic() < deadline and answer is None:
+        try:
+            trust = ssl.create_default_context(cafile=str(cert))
+            answer = httpx.get(server.base + "/healthz", verify=trust, timeout=1)
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    assert answer is not None and answer.status_code == 200
+    assert server.stop() == 0
