@@ -86,6 +86,9 @@ class Watcher:
 
     seqs: list[int] = field(default_factory=list)
     reconnects: int = 0
+    first_node: asyncio.Future[str] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
     recovered: list[bool] = field(default_factory=list)
 
     async def watch(self, ws_url: str, room_id: str, stop: asyncio.Event) -> None:
@@ -97,6 +100,8 @@ class Watcher:
                     snapshot = await client.next(within=30)
                     assert snapshot["type"] == "snapshot"
                     epoch = snapshot["epoch"]
+                    if not self.first_node.done():
+                        self.first_node.set_result(snapshot["node"])
                     if since is not None:
                         self.recovered.append(snapshot["recovered"])
                     else:
