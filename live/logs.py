@@ -12,7 +12,8 @@ from typing import Any
 import orjson
 
 _TOKEN_RE = re.compile(r"(token=)[^&\s]+|(Bearer\s+)\S+", re.IGNORECASE)
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# `color_message` is uvicorn's ANSI-coloured copy of the message: never worth a field.
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 
 def redact(text: str) -> str:
