@@ -1,0 +1,141 @@
+"""SIGTERM in the middle of a flash-sale burst: every buy the server had started is
+answered before it exits. A request cut off by the shutdown made no order, so retrying its
+key on the restarted server creates the order afresh (201), never replays one (200)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from live.settings import PROJECT_ROOT
+from tests.conftest import ADMIN_TOKEN, free_port
+
+pytestmark = pytest.mark.slow
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+async def start(tmp: Path, port: int) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LIVE_", "PROMETHEUS"))}
+    env |= {
+        "LIVE_ADMIN_TOKEN": ADMIN_TOKEN,
+        "LIVE_REDIS_EMBEDDED_DIR": str(tmp / "redis"),
+        "LIVE_COMMERCE_DURABILITY": "always",
+        "LIVE_LIMITS_EXEMPT_NETWORKS": "127.0.0.0/8",
+        "LIVE_LOGGING_LEVEL": "warning",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "live.cli",
+        "serve",
+        "--port",
+        str(port),
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    async with httpx.AsyncClient() as http:
+        for _ in range(300):
+            with contextlib.suppress(httpx.TransportError):
+                if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+                    return process
+            await asyncio.sleep(0.1)
+    raise AssertionError("the server did not start")
+
+
+async def test_sigterm_answers_every_started_buy(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = await start(tmp_path, port)
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=20) as http:
+            room = (
+                await http.post("/api/rooms", json={"title": "t", "host_name": "h"}, headers=ADMIN)
+            ).json()
+            sku = "sd-" + secrets.token_hex(3)
+            product = {"sku": sku, "title": "Mug", "price_cents": 1000, "currency": "CNY"}
+            await http.post("/api/products", json=product, headers=ADMIN)
+            await http.post(
+                f"/api/rooms/{room['room_id']}/products", json={"sku": sku}, headers=ADMIN
+            )
+            sale = (
+                await http.post(
+                    f"/api/rooms/{room['room_id']}/sales",
+                    json={
+                        "sku": sku,
+                        "stock": 1000,
+                        "price_cents": 900,
+                        "per_buyer_limit": 1,
+                        "hold_s": 300,
+                        "duration_s": 600,
+                    },
+                    headers=ADMIN,
+                )
+            ).json()
+            tokens = [
+                (await http.post("/api/sessions", json={"name": f"b{i}"})).json()["token"]
+                for i in range(200)
+            ]
+        path = f"/api/sales/{sale['sale_id']}/orders"
+        answered: dict[str, str] = {}
+        cut_off: list[tuple[str, str]] = []
+        first = asyncio.Event()
+
+        async def buy(token: str) -> None:
+            key = secrets.token_hex(8)
+            headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": key}
+            # A connection of its own, as separate phones would have.
+            async with httpx.AsyncClient(base_url=base, timeout=20) as own:
+                try:
+                    answer = await own.post(path, json={"qty": 1}, headers=headers)
+                except httpx.TransportError:
+                    cut_off.append((token, key))
+                    return
+            first.set()
+            assert answer.status_code == 201, answer.text
+            answered[key] = answer.json()["order_id"]
+
+        unanswered_at_sigterm = 0
+
+        async def terminate() -> None:
+            nonlocal unanswered_at_sigterm
+            await first.wait()
+            process.send_signal(signal.SIGTERM)
+            unanswered_at_sigterm = len(tokens) - len(answered)
+
+        await asyncio.gather(terminate(), *(buy(t) for t in tokens))
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+        assert unanswered_at_sigterm > len(tokens) // 2, "SIGTERM came mid-burst"
+        # Every buy whose connection the server had accepted was answered.
+        assert len(answered) + len(cut_off) == len(tokens)
+
+        process = await start(tmp_path, port)
+        async with httpx.AsyncClient(base_url=base, timeout=20) as http:
+            for order_id in answered.values():
+                found = await http.get(f"/api/orders/{order_id}", headers=ADMIN)
+                assert found.status_code == 200, f"order {order_id} answered 201 was lost"
+            for token, key in cut_off:
+                retry = await http.post(
+                    path,
+                    json={"qty": 1},
+                    headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
+                )
+                # 200 would mean the first attempt made an order and its answer was lost.
+                assert retry.status_code == 201, retry.text
+            state = (await http.get(f"/api/sales/{sale['sale_id']}")).json()
+        assert state["held"] + state["sold"] == len(answered) + len(cut_off)
+        assert state["stock"] == state["left"] + state["held"] + state["sold"]
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            await process.wait()
