@@ -212,3 +212,22 @@ def drop_packets(receiver: Any, every: int) -> set[int]:
 
     receiver._handle_rtp_packet = handle
     return dropped
+
+
+async def _nothing(*args: Any) -> None:
+    return None
+
+
+def cut_network(pc: RTCPeerConnection) -> None:
+    """Test-only: the peer's network goes silent both ways (a pulled cable, a lost Wi-Fi).
+
+    No DTLS close_notify and no ICE goodbye: the other end only notices when its ICE
+    consent checks go unanswered. Silences aioice's private sockets of every transport.
+    """
+    for transceiver in pc.getTransceivers():
+        connection = transceiver.receiver.transport.transport._connection
+        protocols: list[Any] = list(connection._protocols)
+        for protocol in protocols:
+            protocol.datagram_received = lambda data, addr: None
+            protocol.send_stun = lambda message, addr: None
+            protocol.send_data = _nothing
