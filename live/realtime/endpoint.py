@@ -66,7 +66,7 @@ async def _take_slot(
     try:
         lease = await hub.cap.admit(ip)
     except (RedisError, OSError, TimeoutError) as exc:
-        log.warning("room channel failed", extra={"room_id": room_id, "error": str(exc)})
+        log.warning("connection limit unavailable", extra={"room_id": room_id, "error": str(exc)})
         return protocol.CLOSE_RESTARTING, "the store is unavailable", None
     if lease is None:
         return protocol.CLOSE_TRY_LATER, "too many connections from this address", None

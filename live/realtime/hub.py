@@ -90,7 +90,6 @@ class RoomHub:
         self.cap = ConnectionCap(svc, self.process_id)
 
     # --- connections ---------------------------------------------------------------
-
     async def join(self, conn: Connection) -> None:
         """Register `conn`; returns once the room's events reach this process."""
         room = self._rooms.get(conn.room_id)
