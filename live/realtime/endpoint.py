@@ -41,19 +41,47 @@ async def room_channel(websocket: WebSocket, send: Send) -> None:
     room_id = str(websocket.path_params["room_id"])
     ip = client_ip(websocket)
     code, identity = _admission(websocket, svc)
-    limits = svc.settings.limits
-    if (
-        code is None
-        and hub.connections_from(ip) >= limits.connections_per_ip
-        and not in_networks(ip, limits.exempt_networks)
-    ):
-        code = protocol.CLOSE_TRY_LATER
-    await websocket.accept()
     if code is None and len(room_id) > ROOM_ID_MAX:
         code = protocol.CLOSE_UNKNOWN_ROOM
-    if code is not None:
-        await websocket.close(code)
-        return
+    reason: str | None = None
+    lease: str | None = None
+    if code is None and not in_networks(ip, svc.settings.limits.exempt_networks):
+        code, reason, lease = await _take_slot(hub, ip, room_id)
+    try:
+        await websocket.accept()
+        if code is not None:
+            await websocket.close(code, reason)
+            return
+        await _serve(websocket, svc, hub, room_id, identity, ip, send)
+    finally:
+        if lease is not None:
+            hub.cap.release(lease)
+
+
+async def _take_slot(
+    hub: RoomHub, ip: str, room_id: str
+) -> tuple[int | None, str | None, str | None]:
+    """One of the address's `[limits] connections_per_ip`, counted over every worker in
+    Redis: (close code, reason, None) when refused, (None, None, lease) when admitted."""
+    try:
+        lease = await hub.cap.admit(ip)
+    except (RedisError, OSError, TimeoutError) as exc:
+        log.warning("connection limit unavailable", extra={"room_id": room_id, "error": str(exc)})
+        return protocol.CLOSE_RESTARTING, "the store is unavailable", None
+    if lease is None:
+        return protocol.CLOSE_TRY_LATER, "too many connections from this address", None
+    return None, None, lease
+
+
+async def _serve(
+    websocket: WebSocket,
+    svc: Services,
+    hub: RoomHub,
+    room_id: str,
+    identity: Identity | None,
+    ip: str,
+    send: Send,
+) -> None:
     store: ChannelStore = svc.extras["channel_store"]
     limit = svc.settings.realtime.send_buffer_bytes
     conn = Connection(room_id, identity, send, limit, on_closed=hub.leave, ip=ip)

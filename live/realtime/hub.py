@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 from live import metrics
 from live.auth import Identity, new_id
 from live.realtime.batch import Event, RoomBatch, after, frame, personal_targets
+from live.realtime.conncap import ConnectionCap
 from live.realtime.outbox import Outbox, Send, text_message
 from live.realtime.protocol import CLOSE_FORBIDDEN, CLOSE_RESTARTING, CLOSE_ROOM_ENDED
 from live.realtime.store import ChannelStore
@@ -84,13 +85,11 @@ class RoomHub:
         self._has_subscriptions = asyncio.Event()
         self._side_work: asyncio.Task[None] | None = None
         self._last_heartbeat = 0.0
-        self._per_ip: dict[str, int] = {}
+        # The per-IP connection limit, shared with every process through Redis; its leases
+        # are renewed on the presence heartbeat.
+        self.cap = ConnectionCap(svc, self.process_id)
 
     # --- connections ---------------------------------------------------------------
-    def connections_from(self, ip: str) -> int:
-        """Open connections of this process from `ip` (for the per-IP limit)."""
-        return self._per_ip.get(ip, 0)
-
     async def join(self, conn: Connection) -> None:
         """Register `conn`; returns once the room's events reach this process."""
         room = self._rooms.get(conn.room_id)
@@ -105,7 +104,6 @@ class RoomHub:
                 raise
             self._has_subscriptions.set()
         room.conns.add(conn)
-        self._per_ip[conn.ip] = self._per_ip.get(conn.ip, 0) + 1
         room.empty_since = None
         if conn.user_id is not None:
             room.by_user.setdefault(conn.user_id, set()).add(conn)
@@ -121,9 +119,6 @@ class RoomHub:
             return
         room.conns.discard(conn)
         room.staff.discard(conn)
-        left = self._per_ip.pop(conn.ip, 1) - 1
-        if left > 0:
-            self._per_ip[conn.ip] = left
         if conn.user_id is not None:
             users = room.by_user.get(conn.user_id, set())
             users.discard(conn)
@@ -172,6 +167,8 @@ class RoomHub:
                     await task
             with contextlib.suppress(RedisError, OSError):
                 await self._report_presence(final=True)
+            with contextlib.suppress(RedisError, OSError):
+                await self.cap.release_all()
             with contextlib.suppress(RedisError, OSError):
                 await self._pubsub.aclose()
 
@@ -305,12 +302,15 @@ class RoomHub:
 
     async def _report_presence(self, final: bool = False) -> None:
         now = time.monotonic()
-        if final or now - self._last_heartbeat >= self._heartbeat_s:
+        heartbeat = final or now - self._last_heartbeat >= self._heartbeat_s
+        if heartbeat:
             self._last_heartbeat = now
             self._presence_dirty |= set(self._rooms)
         dirty, self._presence_dirty = self._presence_dirty, set()
         ttl_ms = int(self._heartbeat_s * 3000)
         await asyncio.gather(
+            # The connection leases of the per-IP limit live as long as presence entries.
+            *([self.cap.refresh()] if heartbeat and not final else []),
             *(
                 self._store.report_presence(
                     room_id,
@@ -319,7 +319,7 @@ class RoomHub:
                     ttl_ms,
                 )
                 for room_id in dirty
-            )
+            ),
         )
 
     def _viewers(self, room_id: str) -> int:

@@ -25,7 +25,7 @@ CLOSE_TOO_SLOW = 4008
 CLOSE_ROOM_ENDED = 4009
 CLOSE_TOO_LARGE = 1009
 CLOSE_RESTARTING = 1012
-# Too many connections from one address (`[limits] connections_per_ip`, per process).
+# Too many connections from one address (`[limits] connections_per_ip`, over all workers).
 CLOSE_TRY_LATER = 1013
 
 STAFF_COMMANDS = frozenset({"pin", "unpin", "delete_chat", "mute", "ban", "slow_mode"})

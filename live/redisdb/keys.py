@@ -35,6 +35,11 @@ class Keys:
     def rate(self, scope: str, subject: str) -> str:
         return f"{self.prefix}:rate:{scope}:{subject}"
 
+    def conn_leases(self, ip: str) -> str:
+        """Sorted set of one address's open websocket connections, over every worker:
+        member `<process_id>:<conn_id>`, score the lease's deadline (Redis ms)."""
+        return self.rate("conn", ip)
+
     # --- per room (one hash tag) ----------------------------------------------
     def room_tag(self, room_id: str) -> str:
         return f"{self.prefix}:{{r:{room_id}}}"
