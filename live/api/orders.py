@@ -53,10 +53,14 @@ async def pay_order(request: Request) -> Response:
             {**order, "payment": {"status": "pending", "id": payment.payment_id}}, 202
         )
     try:
-        return json_response(await svc.sales.pay(order, payment.payment_id))
+        paid = await svc.sales.pay(order, payment.payment_id)
     except LiveError:
         await svc.payments.refund(payment.payment_id, order)
         raise
+    if paid.get("payment_id") != payment.payment_id:
+        # A concurrent pay of the same order won the race: this charge is not needed.
+        await svc.payments.refund(payment.payment_id, order)
+    return json_response(paid)
 
 
 async def cancel_order(request: Request) -> Response:

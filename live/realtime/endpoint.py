@@ -3,8 +3,8 @@ snapshot (or the missed events), then reads the client's messages until it leave
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import re
 from typing import Any
 
 import orjson
@@ -23,7 +23,9 @@ from live.realtime.store import ChannelStore, Snapshot
 from live.services import Services
 
 log = logging.getLogger("live.realtime")
-ROOM_ID_MAX = 40
+# Room ids are `r_` and URL-safe letters (live.auth.new_id); anything else is no room, and
+# is refused before this process subscribes to anything for it.
+ROOM_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 
 class RoomChannel:
@@ -41,7 +43,7 @@ async def room_channel(websocket: WebSocket, send: Send) -> None:
     room_id = str(websocket.path_params["room_id"])
     ip = client_ip(websocket)
     code, identity = _admission(websocket, svc)
-    if code is None and len(room_id) > ROOM_ID_MAX:
+    if code is None and not ROOM_ID_RE.match(room_id):
         code = protocol.CLOSE_UNKNOWN_ROOM
     reason: str | None = None
     lease: str | None = None
@@ -122,16 +124,16 @@ async def _send_snapshot(
     since, epoch = protocol.parse_resume(
         websocket.query_params.get("since"), websocket.query_params.get("epoch")
     )
-    snap, sales = await asyncio.gather(
-        store.snapshot(conn.room_id, conn.user_id, since, epoch),
-        svc.room_sales(conn.room_id),
-    )
+    snap = await store.snapshot(conn.room_id, conn.user_id, since, epoch)
     if snap == "not_found":
         conn.outbox.close(protocol.CLOSE_UNKNOWN_ROOM, "no such room")
         return False
     if not isinstance(snap, Snapshot):
         conn.outbox.close(protocol.CLOSE_FORBIDDEN, "banned from this room")
         return False
+    # Sales are read after the snapshot, never before: a sale opened in between is then in
+    # `sales` (and its sale_open follows), never in neither.
+    sales = await svc.room_sales(conn.room_id)
     event = _snapshot_event(svc, snap, sales, identity, conn)
     event["node"] = hub.process_id
     history = snap.events if snap.recovered else []

@@ -289,11 +289,17 @@ class RoomHub:
 
     async def _side_step(self) -> None:
         likes, self._likes = self._likes, {}
+        sent = await asyncio.gather(
+            *(self._store.add_likes(room_id, n) for room_id, n in likes.items()),
+            return_exceptions=True,
+        )
+        for (room_id, n), result in zip(likes.items(), sent, strict=True):
+            if isinstance(result, BaseException):
+                # Not counted in Redis: keep the taps for the next tick.
+                self._likes[room_id] = self._likes.get(room_id, 0) + n
+                log.warning("likes not counted yet", extra={"error": str(result)})
         try:
-            await asyncio.gather(
-                *(self._store.add_likes(room_id, n) for room_id, n in likes.items()),
-                self._report_presence(),
-            )
+            await self._report_presence()
             await self._drop_idle_rooms()
         except (RedisError, OSError) as exc:
             log.warning("room channel side work failed", extra={"error": str(exc)})

@@ -182,7 +182,10 @@ class ChannelStore:
         """Record this process's connections in the room; the room's viewer total."""
         k = self._keys
         keys = [k.room_presence(room_id), k.room_peak(room_id), k.room_channel(room_id)]
-        total, _peak = await self._svc.scripts.call("presence", keys, [process_id, count, ttl_ms])
+        keep_ms = self._svc.settings.rooms.idle_retention_s * 1000
+        total, _peak = await self._svc.scripts.call(
+            "presence", keys, [process_id, count, ttl_ms, keep_ms]
+        )
         return int(total)
 
     async def viewer_counts(self, room_ids: list[str]) -> list[int]:

@@ -16,7 +16,7 @@ from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from live.redisdb.client import Redis
-from live.redisdb.scripts import Scripts, script_source
+from live.redisdb.scripts import Scripts
 
 Call = tuple[list[str], list[Any], "asyncio.Future[Any]"]
 # A batch is resent after a connection error (the scripts are safe to run twice).
@@ -55,7 +55,8 @@ class ScriptBatcher:
             missing = [i for i, r in enumerate(replies) if isinstance(r, NoScriptError)]
             if missing:
                 # A restarted Redis forgot the script; NOSCRIPT means nothing ran.
-                await self._client.script_load(script_source(self._name))
+                # Load the very source whose hash was sent (it depends on settings).
+                await self._client.script_load(self._script.script)
                 again = await self._send([batch[i] for i in missing])
                 for i, reply in zip(missing, again, strict=True):
                     replies[i] = reply

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import orjson
 
+from live.commerce.payments import InstantPayments, PaymentResult
 from tests.commerce.helpers import Shop, eventually, open_shop
 from tests.conftest import LiveServer
 
@@ -239,3 +241,37 @@ async def test_room_end_closes_its_sales_and_sale_shows_in_room(live_server: Liv
         },
     )
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "room_ended"
+
+
+async def test_two_pays_at_once_charge_the_buyer_once(live_server: LiveServer) -> None:
+    class CountingPayments(InstantPayments):
+        """The instant provider, counting what it charged and refunded."""
+
+        def __init__(self) -> None:
+            self.charged: list[str] = []
+            self.refunded: list[str] = []
+
+        async def charge(self, order: dict[str, Any]) -> PaymentResult:
+            result = await super().charge(order)
+            self.charged.append(result.payment_id)
+            await asyncio.sleep(0.05)  # a real provider takes a while: both pays overlap
+            return result
+
+        async def refund(self, payment_id: str, order: dict[str, Any]) -> None:
+            self.refunded.append(payment_id)
+
+    payments = CountingPayments()
+    live_server.services.payments = payments
+    shop = await open_shop(live_server)
+    sale = await shop.new_sale()
+    token = shop.viewer()
+    order = (await shop.buy(token, sale["sale_id"])).json()
+    path = f"/api/orders/{order['order_id']}/pay"
+    first, second = await asyncio.gather(
+        live_server.as_user(token, "POST", path), live_server.as_user(token, "POST", path)
+    )
+    assert first.status_code == second.status_code == 200
+    assert first.json()["payment_id"] == second.json()["payment_id"]
+    assert len(payments.charged) == 2
+    kept = set(payments.charged) - set(payments.refunded)
+    assert kept == {first.json()["payment_id"]}

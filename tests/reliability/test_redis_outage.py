@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator
 
 import httpx
@@ -12,6 +13,7 @@ from tests.conftest import ADMIN_TOKEN, make_settings, start_server
 from tests.redis_server import TestRedis
 
 pytestmark = pytest.mark.slow
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @pytest.fixture
@@ -52,6 +54,62 @@ async def test_server_reports_and_survives_a_redis_restart(own_redis: TestRedis)
             # With appendfsync always, what was answered 201 before the kill is still there.
             again = await http.get(f"/api/rooms/{room['room_id']}")
             assert again.status_code == 200 and again.json()["title"] == "t"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def test_buys_survive_redis_forgetting_its_scripts(redis_server: TestRedis) -> None:
+    # A non-default setting changes the scripts' source, hence their hash: after Redis
+    # forgets them (a restart, SCRIPT FLUSH), the server must load that same source again.
+    settings = make_settings(
+        LIVE_REALTIME_HISTORY_MIN_AGE_S="300", LIVE_LIMITS_EXEMPT_NETWORKS="127.0.0.0/8"
+    )
+    server, task, port, app = await start_server(settings, redis_server.url)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            room = (
+                await http.post("/api/rooms", json={"title": "t", "host_name": "h"}, headers=ADMIN)
+            ).json()
+            sku = "flush-" + secrets.token_hex(3)
+            await http.post(
+                "/api/products",
+                json={"sku": sku, "title": "Mug", "price_cents": 100, "currency": "CNY"},
+                headers=ADMIN,
+            )
+            await http.post(
+                f"/api/rooms/{room['room_id']}/products", json={"sku": sku}, headers=ADMIN
+            )
+            sale = (
+                await http.post(
+                    f"/api/rooms/{room['room_id']}/sales",
+                    json={
+                        "sku": sku,
+                        "stock": 5,
+                        "price_cents": 90,
+                        "per_buyer_limit": 1,
+                        "hold_s": 60,
+                        "duration_s": 600,
+                    },
+                    headers=ADMIN,
+                )
+            ).json()
+
+            async def buy() -> int:
+                viewer = (await http.post("/api/sessions", json={"name": "v"})).json()
+                answer = await http.post(
+                    f"/api/sales/{sale['sale_id']}/orders",
+                    json={"qty": 1},
+                    headers={
+                        "Authorization": f"Bearer {viewer['token']}",
+                        "Idempotency-Key": secrets.token_hex(8),
+                    },
+                )
+                return answer.status_code
+
+            assert await buy() == 201
+            await app.state.services.redis.script_flush()
+            assert await buy() == 201
     finally:
         server.should_exit = True
         await task

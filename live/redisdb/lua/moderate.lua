@@ -10,17 +10,16 @@
 -- ARGV[1] action: delete_chat, mute, ban or slow_mode
 -- ARGV[2] msg id (delete_chat), user id (mute, ban) or seconds (slow_mode)
 -- ARGV[3] seconds (mute), ARGV[4] history length to keep
--- Returns {"ok", seq or 0} or {code}: room_ended, not_found.
+-- Returns {"ok", seq or 0} or {"room_ended"}. delete_chat is announced even for a message
+-- no longer in the latest-chat list: it may still be on viewers' screens.
 if redis.call('HGET', KEYS[4], 'status') ~= 'open' then
   return {'room_ended'}
 end
 local action = ARGV[1]
 if action == 'delete_chat' then
-  local found = false
   for _, raw in ipairs(redis.call('LRANGE', KEYS[5], 0, -1)) do
     if cjson.decode(raw)['msg_id'] == ARGV[2] then
       redis.call('LREM', KEYS[5], 1, raw)
-      found = true
     end
   end
   local seq = emit_room_event(KEYS[1], KEYS[2], KEYS[3], ARGV[4],

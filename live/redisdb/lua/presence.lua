@@ -5,6 +5,7 @@
 -- KEYS[3] the room's channel          ({r:<room>}:events)
 -- ARGV[1] process id, ARGV[2] its count, ARGV[3] ms until its entry expires (without
 -- a heartbeat the process is counted out: no ghost viewers after a crash)
+-- ARGV[4] ms the peak is kept when it has no lifetime yet (the room's idle retention)
 -- Returns {total, peak}.
 local now = now_ms()
 if tonumber(ARGV[2]) > 0 then
@@ -28,7 +29,11 @@ end
 local peak = tonumber(redis.call('GET', KEYS[2]) or '0')
 if total > peak then
   peak = total
-  redis.call('SET', KEYS[2], peak)
+  -- KEEPTTL: an ended room's retention (set on the peak at its end) stays as it is.
+  redis.call('SET', KEYS[2], peak, 'KEEPTTL')
+end
+if redis.call('PTTL', KEYS[2]) == -1 then
+  redis.call('PEXPIRE', KEYS[2], ARGV[4])
 end
 if tonumber(redis.call('HGET', KEYS[1], '_total') or '-1') ~= total then
   redis.call('HSET', KEYS[1], '_total', total)
