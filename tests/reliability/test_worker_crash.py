@@ -34,8 +34,19 @@ class Cluster:
     process: subprocess.Popen[bytes]
 
     def kill_one_worker(self) -> int:
-        workers = psutil.Process(self.process.pid).children()
-        victim = next(p for p in workers if "spawn_main" in " ".join(p.cmdline()))
+        """kill -9 the worker holding the most client connections (the kernel need not
+        spread them evenly, so a random pick could cut nobody off)."""
+        workers = [
+            p
+            for p in psutil.Process(self.process.pid).children()
+            if "spawn_main" in " ".join(p.cmdline())
+        ]
+        victim = max(
+            workers,
+            key=lambda p: sum(
+                c.status == psutil.CONN_ESTABLISHED for c in p.net_connections(kind="tcp")
+            ),
+        )
         victim.send_signal(signal.SIGKILL)
         return victim.pid
 
