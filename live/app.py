@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
@@ -174,11 +175,14 @@ def _route_name(scope: Scope) -> str:
 
 def app_from_environment() -> Starlette:
     """The factory `live serve` hands to uvicorn workers: settings from the environment."""
-    from live.redisdb.embedded import die_with_parent
+    from live.redisdb.embedded import SUPERVISOR_PID_ENV, die_with_parent
     from live.settings import load_settings
 
-    # A worker must not outlive `live serve` (it would hold the port after a kill -9).
-    die_with_parent()
+    # A worker must not outlive `live serve` (it would hold the port after a kill -9). With
+    # one worker the app runs in `live serve` itself, which has no supervisor to follow.
+    supervisor = os.environ.get(SUPERVISOR_PID_ENV)
+    if supervisor:
+        die_with_parent(int(supervisor))
     settings = load_settings()
     configure_logging(settings.logging.level, settings.logging.format)
     # `live serve` points LIVE_REDIS_URL at the embedded Redis before starting workers.

@@ -20,7 +20,7 @@ import orjson
 
 from live.logs import configure_logging
 from live.redisdb.client import RedisCheckError, check_server, connect
-from live.redisdb.embedded import EmbeddedRedis, EmbeddedRedisError
+from live.redisdb.embedded import SUPERVISOR_PID_ENV, EmbeddedRedis, EmbeddedRedisError
 from live.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
 
 VAR_DIR = PROJECT_ROOT / "var"
@@ -108,6 +108,8 @@ def serve(
             embedded.stop()
         return 1
     _prepare_metrics_dir(workers)
+    if workers > 1:
+        os.environ[SUPERVISOR_PID_ENV] = str(os.getpid())
     # uvicorn re-raises SIGTERM/SIGINT after draining; these handlers turn that into a
     # normal exit, so the embedded Redis below is stopped in order and the exit code is 0.
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import re
 import shutil
@@ -22,6 +23,9 @@ from live.settings import PROJECT_ROOT
 REDIS_CONF = PROJECT_ROOT / "config" / "redis.conf"
 MIN_REDIS_MAJOR = 7
 _PR_SET_PDEATHSIG = 1
+# Set by `live serve` for its worker processes: the pid they must not outlive. (Not LIVE_*:
+# those are settings.)
+SUPERVISOR_PID_ENV = "_LIVE_SUPERVISOR_PID"
 # sun_path holds 108 bytes; stay clear of the edge.
 _MAX_UNIX_PATH = 100
 
@@ -56,13 +60,18 @@ def free_port() -> int:
             return port
 
 
-def die_with_parent() -> None:
-    """Ask Linux to send this process SIGTERM when its parent dies (no-op elsewhere)."""
+def die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to send this process SIGTERM when its parent, `parent_pid`, dies (no-op
+    elsewhere)."""
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
     except OSError:
         return
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    # A parent that died before the request was made sends nothing: we were re-parented
+    # already, so stop now as the signal would have made us.
+    if os.getppid() != parent_pid:
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 class EmbeddedRedis:
@@ -105,7 +114,7 @@ class EmbeddedRedis:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            preexec_fn=die_with_parent,
+            preexec_fn=functools.partial(die_with_parent, os.getpid()),
         )
         self._wait_ready(timeout_s)
         return self.url
