@@ -3,21 +3,16 @@ client sends, the server never answers 5xx and every error carries a stable code
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from live.settings import PROJECT_ROOT
 from tests.conftest import ADMIN_TOKEN, free_port
 from tests.redis_server import TestRedis
+from tests.serving import serve_env, spawn_serve, stop, wait_healthy
 
 pytestmark = pytest.mark.slow
 
@@ -31,32 +26,17 @@ def sdp_serializer(ctx: Any, value: Any) -> bytes:
 @pytest.fixture(scope="module")
 def server_url(redis_server: TestRedis) -> Iterator[str]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LIVE_", "PROMETHEUS"))}
-    env |= {
-        "LIVE_REDIS_URL": redis_server.url,
-        "LIVE_ADMIN_TOKEN": ADMIN_TOKEN,
-        "LIVE_REDIS_KEY_PREFIX": "fuzz",
-        "LIVE_LIMITS_EXEMPT_NETWORKS": "127.0.0.0/8",
-        "LIVE_LOGGING_LEVEL": "warning",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "live.cli", "serve", "--port", str(port)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    env = serve_env(
+        LIVE_REDIS_URL=redis_server.url,
+        LIVE_REDIS_KEY_PREFIX="fuzz",
+        LIVE_LIMITS_EXEMPT_NETWORKS="127.0.0.0/8",
+        LIVE_LOGGING_LEVEL="warning",
     )
+    process = spawn_serve(port, env)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
+    wait_healthy(base)
     yield base
-    process.terminate()
-    process.wait(20)
+    stop(process)
 
 
 def test_no_input_makes_the_server_fail(server_url: str) -> None:

@@ -6,9 +6,6 @@ connection is touched."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -23,9 +20,9 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from live.settings import PROJECT_ROOT
-from tests.conftest import ADMIN_TOKEN, free_port
+from tests.conftest import free_port
 from tests.redis_server import TestRedis
+from tests.serving import ADMIN, serve_env, spawn_serve, stop, wait_healthy
 
 pytestmark = pytest.mark.slow
 
@@ -83,42 +80,26 @@ class Room:
 @pytest.fixture(scope="module")
 def room(redis_server: TestRedis) -> Iterator[Room]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LIVE_", "PROMETHEUS"))}
-    env |= {
-        "LIVE_REDIS_URL": redis_server.url,
-        "LIVE_ADMIN_TOKEN": ADMIN_TOKEN,
-        "LIVE_REDIS_KEY_PREFIX": "wsfuzz",
+    env = serve_env(
+        LIVE_REDIS_URL=redis_server.url,
+        LIVE_REDIS_KEY_PREFIX="wsfuzz",
         # Fuzzing sends far faster than a person: lift the inbound frame rate so every
         # frame reaches the parser (the rate limit itself is tested in tests/realtime).
-        "LIVE_REALTIME_INBOUND_RATE": "100000",
-        "LIVE_LIMITS_EXEMPT_NETWORKS": "127.0.0.0/8",
-        "LIVE_LOGGING_LEVEL": "warning",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "live.cli", "serve", "--port", str(port)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        LIVE_REALTIME_INBOUND_RATE="100000",
+        LIVE_LIMITS_EXEMPT_NETWORKS="127.0.0.0/8",
+        LIVE_LOGGING_LEVEL="warning",
     )
+    process = spawn_serve(port, env)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    wait_healthy(base)
     created = httpx.post(
-        base + "/api/rooms", json={"title": "fuzz", "host_name": "h"}, headers=admin
+        base + "/api/rooms", json={"title": "fuzz", "host_name": "h"}, headers=ADMIN
     ).json()
     viewer = httpx.post(base + "/api/sessions", json={"name": "v"}).json()
     yield Room(
         base, f"ws://127.0.0.1:{port}", created["room_id"], created["host_token"], viewer["token"]
     )
-    process.terminate()
-    process.wait(20)
+    stop(process)
 
 
 def open_channel(stack: ExitStack, room: Room, token: str | None) -> ClientConnection:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -20,6 +20,7 @@ import pytest
 from live.settings import PROJECT_ROOT
 from tests.conftest import ADMIN_TOKEN, free_port
 from tests.redis_server import TestRedis
+from tests.serving import serve_env, spawn_serve, wait_healthy
 
 pytestmark = pytest.mark.slow
 
@@ -30,51 +31,24 @@ def redis_pids(data_dir: Path) -> list[int]:
 
 
 class Served:
+    """`live serve` with its embedded Redis under `tmp`, its stderr kept for the asserts."""
+
     def __init__(
-        self, tmp: Path, workers: int = 1, extra_args: list[str] | None = None, **env: str
+        self, tmp: Path, workers: int = 1, extra_args: Sequence[str] = (), **env: str
     ) -> None:
         self.port = free_port()
         self.data_dir = tmp / "redis"
         self.stderr_path = tmp / "stderr.log"
-        environment = {
-            k: v for k, v in os.environ.items() if not k.startswith(("LIVE_", "PROMETHEUS"))
-        }
-        environment |= {
-            "LIVE_ADMIN_TOKEN": ADMIN_TOKEN,
-            "LIVE_REDIS_EMBEDDED_DIR": str(self.data_dir),
-            **env,
-        }
         self.stderr = self.stderr_path.open("wb")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "live.cli",
-                "serve",
-                "--port",
-                str(self.port),
-                "--workers",
-                str(workers),
-                *(extra_args or []),
-            ],
-            cwd=PROJECT_ROOT,
-            env=environment,
-            stdout=subprocess.DEVNULL,
-            stderr=self.stderr,
-        )
+        environment = serve_env(LIVE_REDIS_EMBEDDED_DIR=str(self.data_dir), **env)
+        self.process = spawn_serve(self.port, environment, workers, extra_args, self.stderr)
         self.base = f"http://127.0.0.1:{self.port}"
 
-    def wait_healthy(self, timeout_s: float = 30) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log()
-            try:
-                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("server never became healthy:\n" + self.log())
+    def wait_healthy(self, timeout_s: float = 30, **client: Any) -> None:
+        try:
+            wait_healthy(self.base, timeout_s, **client)
+        except AssertionError as exc:
+            raise AssertionError("server never became healthy:\n" + self.log()) from exc
 
     def log(self) -> str:
         if not self.stderr.closed:
@@ -157,55 +131,34 @@ def test_workers_share_one_port_and_metrics_are_summed(
     assert wait_gone(server.data_dir)
 
 
-def test_wrong_settings_stop_startup_with_a_message(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVE_")}
-    env["LIVE_SERVER_WORKERZ"] = "2"
-    out = subprocess.run(
-        [sys.executable, "-m", "live.cli", "serve"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert out.returncode != 0
-    assert "server.workerz" in out.stderr
-
-
-def test_unreachable_redis_is_one_clear_error(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVE_")}
-    env |= {"LIVE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "LIVE_ADMIN_TOKEN": "x"}
+def failed_start(**env: str) -> str:
+    """Run `live serve` expecting it to refuse to start; its stderr."""
     out = subprocess.run(
         [sys.executable, "-m", "live.cli", "serve", "--port", str(free_port())],
         cwd=PROJECT_ROOT,
-        env=env,
+        env=serve_env(**env),
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert out.returncode != 0
-    assert "Redis is unreachable" in out.stderr
-    assert "Traceback" not in out.stderr
+    return out.stderr
+
+
+def test_unreachable_redis_is_one_clear_error(tmp_path: Path) -> None:
+    stderr = failed_start(LIVE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    assert "Redis is unreachable" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_wrong_settings_stop_startup_with_a_message(tmp_path: Path) -> None:
+    assert "server.workerz" in failed_start(LIVE_SERVER_WORKERZ="2")
 
 
 def test_misconfigured_redis_is_refused(tmp_path: Path, redis_server: TestRedis) -> None:
     # The session's test Redis has appendfsync everysec: it cannot promise `always`.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVE_")}
-    env |= {
-        "LIVE_REDIS_URL": redis_server.url,
-        "LIVE_ADMIN_TOKEN": "x",
-        "LIVE_COMMERCE_DURABILITY": "always",
-    }
-    out = subprocess.run(
-        [sys.executable, "-m", "live.cli", "serve", "--port", str(free_port())],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode != 0
-    assert "appendfsync must be always" in out.stderr
+    stderr = failed_start(LIVE_REDIS_URL=redis_server.url, LIVE_COMMERCE_DURABILITY="always")
+    assert "appendfsync must be always" in stderr
 
 
 def self_signed(tmp: Path) -> tuple[Path, Path]:
@@ -251,13 +204,6 @@ def test_serve_over_https(tmp_path: Path, served: list[Served]) -> None:
     server = Served(tmp_path, extra_args=["--ssl-keyfile", str(key), "--ssl-certfile", str(cert)])
     served.append(server)
     server.base = server.base.replace("http://", "https://")
-    deadline = time.monotonic() + 30
-    answer = None
-    while time.monotonic() < deadline and answer is None:
-        try:
-            trust = ssl.create_default_context(cafile=str(cert))
-            answer = httpx.get(server.base + "/healthz", verify=trust, timeout=1)
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    assert answer is not None and answer.status_code == 200
+    # Healthy over TLS, with the certificate verified against the one it was given.
+    server.wait_healthy(verify=ssl.create_default_context(cafile=str(cert)))
     assert server.stop() == 0
