@@ -43,6 +43,24 @@ def spawn_serve(
     )
 
 
+async def spawn_serve_async(port: int, env: dict[str, str]) -> asyncio.subprocess.Process:
+    """`live serve --port PORT` for async tests, healthy on return."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "live.cli",
+        "serve",
+        "--port",
+        str(port),
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    await wait_healthy_async(f"http://127.0.0.1:{port}")
+    return process
+
+
 def wait_healthy(base: str, timeout_s: float = 30, **client: Any) -> None:
     """Block until `base/healthz` answers 200."""
     deadline = time.monotonic() + timeout_s

@@ -9,11 +9,11 @@ import time
 import httpx
 import jwt
 
-from tests.conftest import ADMIN_TOKEN, make_settings, start_server
+from tests.conftest import make_settings, start_server
 from tests.redis_server import TestRedis
+from tests.serving import open_sale
 
 SHOP_SECRET = "shop-login-secret-" + "s" * 24
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 def shop_token(subject: str) -> str:
@@ -39,32 +39,7 @@ async def test_only_shop_accounts_buy_when_anonymous_buying_is_off(
     server, task, port, _ = await start_server(settings, redis_server.url)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            room = (
-                await http.post("/api/rooms", json={"title": "t", "host_name": "h"}, headers=ADMIN)
-            ).json()
-            sku = "jwt-" + secrets.token_hex(3)
-            await http.post(
-                "/api/products",
-                json={"sku": sku, "title": "Mug", "price_cents": 1000, "currency": "CNY"},
-                headers=ADMIN,
-            )
-            await http.post(
-                f"/api/rooms/{room['room_id']}/products", json={"sku": sku}, headers=ADMIN
-            )
-            sale = (
-                await http.post(
-                    f"/api/rooms/{room['room_id']}/sales",
-                    json={
-                        "sku": sku,
-                        "stock": 10,
-                        "price_cents": 900,
-                        "per_buyer_limit": 1,
-                        "hold_s": 60,
-                        "duration_s": 600,
-                    },
-                    headers=ADMIN,
-                )
-            ).json()
+            _, sale = await open_sale(http)
 
             async def buy(token: str) -> httpx.Response:
                 return await http.post(

@@ -11,9 +11,9 @@ import pytest
 
 from tests.conftest import ADMIN_TOKEN, make_settings, start_server
 from tests.redis_server import TestRedis
+from tests.serving import new_buyers, open_sale
 
 pytestmark = pytest.mark.slow
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @pytest.fixture
@@ -68,40 +68,15 @@ async def test_buys_survive_redis_forgetting_its_scripts(redis_server: TestRedis
     server, task, port, app = await start_server(settings, redis_server.url)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            room = (
-                await http.post("/api/rooms", json={"title": "t", "host_name": "h"}, headers=ADMIN)
-            ).json()
-            sku = "flush-" + secrets.token_hex(3)
-            await http.post(
-                "/api/products",
-                json={"sku": sku, "title": "Mug", "price_cents": 100, "currency": "CNY"},
-                headers=ADMIN,
-            )
-            await http.post(
-                f"/api/rooms/{room['room_id']}/products", json={"sku": sku}, headers=ADMIN
-            )
-            sale = (
-                await http.post(
-                    f"/api/rooms/{room['room_id']}/sales",
-                    json={
-                        "sku": sku,
-                        "stock": 5,
-                        "price_cents": 90,
-                        "per_buyer_limit": 1,
-                        "hold_s": 60,
-                        "duration_s": 600,
-                    },
-                    headers=ADMIN,
-                )
-            ).json()
+            _, sale = await open_sale(http, stock=5)
 
             async def buy() -> int:
-                viewer = (await http.post("/api/sessions", json={"name": "v"})).json()
+                (token,) = await new_buyers(http, 1)
                 answer = await http.post(
                     f"/api/sales/{sale['sale_id']}/orders",
                     json={"qty": 1},
                     headers={
-                        "Authorization": f"Bearer {viewer['token']}",
+                        "Authorization": f"Bearer {token}",
                         "Idempotency-Key": secrets.token_hex(8),
                     },
                 )

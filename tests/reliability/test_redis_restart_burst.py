@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_TOKEN, make_settings, start_server
+from tests.conftest import make_settings, start_server
 from tests.redis_server import TestRedis
+from tests.serving import ADMIN, new_buyers, open_sale
 
 pytestmark = pytest.mark.slow
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 UNITS = 80
 BUYERS = 200
 
@@ -35,33 +35,8 @@ async def test_no_accepted_order_is_lost_when_redis_restarts(always_redis: TestR
     server, task, port, _ = await start_server(settings, always_redis.url)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=20) as http:
-            room = (
-                await http.post("/api/rooms", json={"title": "t", "host_name": "h"}, headers=ADMIN)
-            ).json()
-            sku = "rr-" + secrets.token_hex(3)
-            product = {"sku": sku, "title": "Mug", "price_cents": 1000, "currency": "CNY"}
-            await http.post("/api/products", json=product, headers=ADMIN)
-            await http.post(
-                f"/api/rooms/{room['room_id']}/products", json={"sku": sku}, headers=ADMIN
-            )
-            sale = (
-                await http.post(
-                    f"/api/rooms/{room['room_id']}/sales",
-                    json={
-                        "sku": sku,
-                        "stock": UNITS,
-                        "price_cents": 900,
-                        "per_buyer_limit": 1,
-                        "hold_s": 300,
-                        "duration_s": 600,
-                    },
-                    headers=ADMIN,
-                )
-            ).json()
-            tokens = [
-                (await http.post("/api/sessions", json={"name": f"b{i}"})).json()["token"]
-                for i in range(BUYERS)
-            ]
+            _, sale = await open_sale(http, stock=UNITS, hold_s=300)
+            tokens = await new_buyers(http, BUYERS)
             accepted: dict[str, str] = {}
             unavailable = 0
             first_answer = asyncio.Event()

@@ -5,52 +5,27 @@ key on the restarted server creates the order afresh (201), never replays one (2
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import secrets
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-from live.settings import PROJECT_ROOT
-from tests.conftest import ADMIN_TOKEN, free_port
+from tests.conftest import free_port
+from tests.serving import ADMIN, new_buyers, open_sale, serve_env, spawn_serve_async
 
 pytestmark = pytest.mark.slow
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 async def start(tmp: Path, port: int) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LIVE_", "PROMETHEUS"))}
-    env |= {
-        "LIVE_ADMIN_TOKEN": ADMIN_TOKEN,
-        "LIVE_REDIS_EMBEDDED_DIR": str(tmp / "redis"),
-        "LIVE_COMMERCE_DURABILITY": "always",
-        "LIVE_LIMITS_EXEMPT_NETWORKS": "127.0.0.0/8",
-        "LIVE_LOGGING_LEVEL": "warning",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "live.cli",
-        "serve",
-        "--port",
-        str(port),
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    env = serve_env(
+        LIVE_REDIS_EMBEDDED_DIR=str(tmp / "redis"),
+        LIVE_COMMERCE_DURABILITY="always",
+        LIVE_LIMITS_EXEMPT_NETWORKS="127.0.0.0/8",
+        LIVE_LOGGING_LEVEL="warning",
     )
-    async with httpx.AsyncClient() as http:
-        for _ in range(300):
-            with contextlib.suppress(httpx.TransportError):
-                if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                    return process
-            await asyncio.sleep(0.1)
-    raise AssertionError("the server did not start")
+    return await spawn_serve_async(port, env)
 
 
 async def test_sigterm_answers_every_started_buy(tmp_path: Path) -> None:
@@ -59,33 +34,8 @@ async def test_sigterm_answers_every_started_buy(tmp_path: Path) -> None:
     process = await start(tmp_path, port)
     try:
         async with httpx.AsyncClient(base_url=base, timeout=20) as http:
-            room = (
-                await http.post("/api/rooms", json={"title": "t", "host_name": "h"}, headers=ADMIN)
-            ).json()
-            sku = "sd-" + secrets.token_hex(3)
-            product = {"sku": sku, "title": "Mug", "price_cents": 1000, "currency": "CNY"}
-            await http.post("/api/products", json=product, headers=ADMIN)
-            await http.post(
-                f"/api/rooms/{room['room_id']}/products", json={"sku": sku}, headers=ADMIN
-            )
-            sale = (
-                await http.post(
-                    f"/api/rooms/{room['room_id']}/sales",
-                    json={
-                        "sku": sku,
-                        "stock": 1000,
-                        "price_cents": 900,
-                        "per_buyer_limit": 1,
-                        "hold_s": 300,
-                        "duration_s": 600,
-                    },
-                    headers=ADMIN,
-                )
-            ).json()
-            tokens = [
-                (await http.post("/api/sessions", json={"name": f"b{i}"})).json()["token"]
-                for i in range(200)
-            ]
+            _, sale = await open_sale(http, stock=1000, hold_s=300)
+            tokens = await new_buyers(http, 200)
         path = f"/api/sales/{sale['sale_id']}/orders"
         answered: dict[str, str] = {}
         cut_off: list[tuple[str, str]] = []

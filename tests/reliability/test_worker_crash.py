@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import secrets
 import signal
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -18,13 +16,20 @@ import psutil
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from live.settings import PROJECT_ROOT
-from tests.conftest import ADMIN_TOKEN, free_port
+from tests.conftest import free_port
 from tests.realtime.client import channel
 from tests.redis_server import TestRedis
+from tests.serving import (
+    ADMIN,
+    new_buyers,
+    open_sale,
+    serve_env,
+    spawn_serve,
+    stop,
+    wait_healthy_async,
+)
 
 pytestmark = pytest.mark.slow
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @dataclass
@@ -54,28 +59,15 @@ class Cluster:
 @pytest.fixture
 async def cluster(redis_server: TestRedis) -> AsyncIterator[Cluster]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LIVE_", "PROMETHEUS"))}
-    env |= {
-        "LIVE_REDIS_URL": redis_server.url,
-        "LIVE_ADMIN_TOKEN": ADMIN_TOKEN,
-        "LIVE_REDIS_KEY_PREFIX": "k" + secrets.token_hex(4),
-        "LIVE_LIMITS_EXEMPT_NETWORKS": "127.0.0.0/8",
-        "LIVE_LOGGING_LEVEL": "error",
-    }
-    process = subprocess.Popen(  # noqa: ASYNC220 - started once, before any await
-        [sys.executable, "-m", "live.cli", "serve", "--port", str(port), "--workers", "2"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    env = serve_env(
+        LIVE_REDIS_URL=redis_server.url,
+        LIVE_REDIS_KEY_PREFIX="k" + secrets.token_hex(4),
+        LIVE_LIMITS_EXEMPT_NETWORKS="127.0.0.0/8",
+        LIVE_LOGGING_LEVEL="error",
     )
+    process = spawn_serve(port, env, workers=2)
     base = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient(base_url=base) as http:
-        for _ in range(300):
-            with contextlib.suppress(httpx.TransportError):
-                if (await http.get("/healthz")).status_code == 200:
-                    break
-            await asyncio.sleep(0.1)
+    await wait_healthy_async(base)
     # Both workers must be up before one is killed.
     for _ in range(100):
         children = psutil.Process(process.pid).children()
@@ -83,12 +75,7 @@ async def cluster(redis_server: TestRedis) -> AsyncIterator[Cluster]:
             break
         await asyncio.sleep(0.1)
     yield Cluster(base, f"ws://127.0.0.1:{port}", process)
-    process.terminate()
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop(process)
 
 
 @dataclass
@@ -168,31 +155,8 @@ async def test_chat_storm_survives_a_killed_worker(cluster: Cluster) -> None:
 
 async def test_flash_sale_burst_loses_no_accepted_order(cluster: Cluster) -> None:
     async with httpx.AsyncClient(base_url=cluster.base, timeout=20) as admin:
-        room = (
-            await admin.post("/api/rooms", json={"title": "t", "host_name": "h"}, headers=ADMIN)
-        ).json()
-        sku = "crash-" + secrets.token_hex(3)
-        product = {"sku": sku, "title": "Mug", "price_cents": 1000, "currency": "CNY"}
-        assert (await admin.post("/api/products", json=product, headers=ADMIN)).status_code == 201
-        await admin.post(f"/api/rooms/{room['room_id']}/products", json={"sku": sku}, headers=ADMIN)
-        sale = (
-            await admin.post(
-                f"/api/rooms/{room['room_id']}/sales",
-                json={
-                    "sku": sku,
-                    "stock": 60,
-                    "price_cents": 800,
-                    "per_buyer_limit": 1,
-                    "hold_s": 120,
-                    "duration_s": 600,
-                },
-                headers=ADMIN,
-            )
-        ).json()
-        buyers = [
-            (await admin.post("/api/sessions", json={"name": f"b{i}"})).json()["token"]
-            for i in range(150)
-        ]
+        _, sale = await open_sale(admin, stock=60)
+        buyers = await new_buyers(admin, 150)
 
     accepted: dict[str, str] = {}  # idempotency key -> order id
     started = asyncio.Event()
