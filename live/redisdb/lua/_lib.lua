@@ -57,3 +57,23 @@ local function emit_volatile(channel, event)
   event['ts'] = now_ms()
   redis.call('PUBLISH', channel, cjson.encode(event))
 end
+
+-- The viewers of a room: the sum of the counts of processes whose presence entry (a field
+-- "count:expires_ms" per process in `presence_key`; fields starting with "_" are not
+-- processes) has not expired. With `prune`, expired entries are removed on the way.
+local function live_viewers(presence_key, now, prune)
+  local total = 0
+  local fields = redis.call('HGETALL', presence_key)
+  for i = 1, #fields, 2 do
+    local field = fields[i]
+    if string.sub(field, 1, 1) ~= '_' then
+      local count, expires = string.match(fields[i + 1], '^(%d+):(%d+)$')
+      if count and tonumber(expires) > now then
+        total = total + tonumber(count)
+      elseif prune then
+        redis.call('HDEL', presence_key, field)
+      end
+    end
+  end
+  return total
+end

@@ -13,19 +13,7 @@ if tonumber(ARGV[2]) > 0 then
 else
   redis.call('HDEL', KEYS[1], ARGV[1])
 end
-local total = 0
-local fields = redis.call('HGETALL', KEYS[1])
-for i = 1, #fields, 2 do
-  local field = fields[i]
-  if string.sub(field, 1, 1) ~= '_' then
-    local count, expires = string.match(fields[i + 1], '^(%d+):(%d+)$')
-    if count and tonumber(expires) > now then
-      total = total + tonumber(count)
-    else
-      redis.call('HDEL', KEYS[1], field)
-    end
-  end
-end
+local total = live_viewers(KEYS[1], now, true)
 local peak = tonumber(redis.call('GET', KEYS[2]) or '0')
 if total > peak then
   peak = total

@@ -55,17 +55,7 @@ end
 if recovered == 0 then
   events = redis.call('LRANGE', KEYS[5], 0, tonumber(ARGV[4]) - 1)
 end
-local now = now_ms()
-local viewers = 0
-local fields = redis.call('HGETALL', KEYS[8])
-for i = 1, #fields, 2 do
-  if string.sub(fields[i], 1, 1) ~= '_' then
-    local count, expires = string.match(fields[i + 1], '^(%d+):(%d+)$')
-    if count and tonumber(expires) > now then
-      viewers = viewers + tonumber(count)
-    end
-  end
-end
+local viewers = live_viewers(KEYS[8], now_ms(), false)
 local result = {
   'ok', seq, epoch, recovered, events,
   redis.call('GET', KEYS[6]) or '',
