@@ -83,9 +83,8 @@ async def end_room(request: Request) -> Response:
     svc = services(request)
     room_id = room_id_of(request)
     require_manager(identity_of(request), room_id)
-    room = await svc.rooms.get(room_id)
-    if room.status == "open":
-        room = await svc.rooms.end(room_id, svc.now_ms())
+    room, ended_now = await svc.rooms.end(room_id, svc.now_ms())
+    if ended_now:
         for listener in svc.room_ended_listeners:
             await listener(room_id)
     return json_response(room.to_public())

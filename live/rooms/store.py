@@ -5,6 +5,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import replace
 
+from redis.exceptions import WatchError
+
 from live.errors import Conflict, NotFound
 from live.redisdb.client import Redis
 from live.redisdb.keys import Keys
@@ -77,26 +79,42 @@ class RoomStore:
             await pipe.execute()
         return replace(room, live=live)
 
-    async def end(self, room_id: str, now_ms: int) -> Room:
-        """End the room: it leaves the index and expires after the retention time."""
-        room = await self.get(room_id)
-        if room.status == "ended":
-            return room
-        ended = replace(room, status="ended", live=False, ended_at=now_ms)
+    async def end(self, room_id: str, now_ms: int) -> tuple[Room, bool]:
+        """End the room: it leaves the index and expires after the retention time.
+
+        Returns the room and whether this call ended it. The status is checked and set
+        under WATCH, so of two concurrent calls only one ends the room (and announces it).
+        """
+        key = self._keys.room(room_id)
         tag_keys = [
-            self._keys.room(room_id),
+            key,
             self._keys.room_lineup(room_id),
             self._keys.room_seq(room_id),
             self._keys.room_epoch(room_id),
             self._keys.room_history(room_id),
         ]
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self._keys.room(room_id), mapping=ended.to_hash())
-            pipe.zrem(self._keys.rooms_index(), room_id)
-            for key in tag_keys:
-                pipe.expire(key, self._settings.rooms.ended_retention_s)
-            await pipe.execute()
-        return ended
+            while True:
+                try:
+                    await pipe.watch(key)
+                    data = await pipe.hgetall(key)
+                    if not data:
+                        raise NotFound(f"room {room_id} not found")
+                    room = Room.from_hash(data)
+                    if room.status == "ended":
+                        return room, False
+                    ended = replace(room, status="ended", live=False, ended_at=now_ms)
+                    pipe.multi()
+                    pipe.hset(key, mapping=ended.to_hash())
+                    pipe.zrem(self._keys.rooms_index(), room_id)
+                    for tag_key in tag_keys:
+                        pipe.expire(tag_key, self._settings.rooms.ended_retention_s)
+                    await pipe.execute()
+                    return ended, True
+                except WatchError:
+                    # Another writer touched the room between our read and our write
+                    # (a concurrent end, or a live flag): read it again.
+                    continue
 
     async def add_to_lineup(self, room_id: str, sku: str, now_ms: int) -> list[str]:
         """Add `sku` to the room's line-up (idempotent) and return the line-up's skus."""

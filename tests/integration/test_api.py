@@ -1,8 +1,10 @@
 """The HTTP API over a real server and a real Redis: each endpoint, role and error."""
 
+import asyncio
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from tests.conftest import LiveServer, make_settings, start_server
@@ -128,6 +130,28 @@ async def test_ended_rooms_leave_the_list(live_server: LiveServer) -> None:
     assert room["room_id"] not in [r["room_id"] for r in page["rooms"]]
     ttl = await live_server.services.redis.ttl(live_server.services.keys.room(room["room_id"]))
     assert 0 < ttl <= live_server.services.settings.rooms.ended_retention_s
+
+
+async def test_concurrent_ends_announce_the_end_once(live_server: LiveServer) -> None:
+    room = await live_server.new_room()
+    path = f"/api/rooms/{room['room_id']}/end"
+    answers = await asyncio.gather(*(live_server.admin("POST", path) for _ in range(40)))
+    assert [a.status_code for a in answers] == [200] * 40
+    assert {a.json()["status"] for a in answers} == {"ended"}
+    svc = live_server.services
+    history = await svc.redis.xrange(svc.keys.room_history(room["room_id"]))
+    types = [orjson.loads(fields[b"e"])["type"] for _, fields in history]
+    assert types.count("room_ended") == 1
+
+
+async def test_only_one_of_concurrent_ends_ends_the_room(live_server: LiveServer) -> None:
+    room = await live_server.new_room()
+    svc = live_server.services
+    results = await asyncio.gather(
+        *(svc.rooms.end(room["room_id"], svc.now_ms()) for _ in range(20))
+    )
+    assert [ended_now for _, ended_now in results].count(True) == 1
+    assert {r.status for r, _ in results} == {"ended"}
 
 
 async def test_catalog(live_server: LiveServer) -> None:
