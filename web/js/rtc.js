@@ -42,6 +42,29 @@ export async function exchange(pc, endpoint, token) {
   return location ? new URL(location, answer.url).href : null;
 }
 
+/**
+ * Offer `pc` to a WHIP/WHEP endpoint and report state changes; the session's stop(),
+ * which closes the peer and DELETEs the session once. Closes `pc` when refused.
+ */
+export async function openSession(pc, endpoint, token, onState) {
+  pc.onconnectionstatechange = () => onState(pc.connectionState);
+  let location;
+  try {
+    location = await exchange(pc, endpoint, token);
+  } catch (err) {
+    pc.close();
+    throw err;
+  }
+  let stopped = false;
+  return function stop() {
+    if (stopped) return;
+    stopped = true;
+    pc.onconnectionstatechange = null;
+    pc.close();
+    hangUp(location, token);
+  };
+}
+
 /** DELETE the session resource; keepalive lets it finish while the page unloads. */
 export function hangUp(location, token) {
   if (!location) return;

@@ -1,5 +1,5 @@
 // WHEP playback: a receive-only peer connection whose tracks feed a <video>.
-import { exchange, hangUp } from "./rtc.js";
+import { openSession } from "./rtc.js";
 
 /**
  * play(roomId, video, {iceServers, token, onState}) -> {stop()}
@@ -15,23 +15,6 @@ export async function play(roomId, video, { iceServers = [], token = null, onSta
     if (video.srcObject !== stream) video.srcObject = stream;
     video.play().catch(() => {}); // muted autoplay; sound comes with a tap
   };
-  pc.onconnectionstatechange = () => onState(pc.connectionState);
-  let location;
-  try {
-    location = await exchange(pc, `/api/rooms/${encodeURIComponent(roomId)}/whep`, token);
-  } catch (err) {
-    pc.close();
-    throw err;
-  }
-  let stopped = false;
-  return {
-    pc,
-    stop() {
-      if (stopped) return;
-      stopped = true;
-      pc.onconnectionstatechange = null;
-      pc.close();
-      hangUp(location, token);
-    },
-  };
+  const stop = await openSession(pc, `/api/rooms/${encodeURIComponent(roomId)}/whep`, token, onState);
+  return { pc, stop };
 }

@@ -1,5 +1,5 @@
 // WHIP publishing: a send-only peer connection carrying the camera and microphone.
-import { exchange, hangUp } from "./rtc.js";
+import { openSession } from "./rtc.js";
 
 // Put the room's codec first, so the offer always includes what the server accepts.
 function preferCodec(transceiver, codec) {
@@ -24,28 +24,14 @@ export async function publish(roomId, stream, { token, iceServers = [], codec = 
     if (track.kind === "video") preferCodec(t, codec);
     senders[track.kind] = t.sender;
   }
-  pc.onconnectionstatechange = () => onState(pc.connectionState);
-  let location;
-  try {
-    location = await exchange(pc, `/api/rooms/${encodeURIComponent(roomId)}/whip`, token);
-  } catch (err) {
-    pc.close();
-    throw err;
-  }
-  let stopped = false;
+  const stop = await openSession(pc, `/api/rooms/${encodeURIComponent(roomId)}/whip`, token, onState);
   return {
     pc,
+    stop,
     /** Switch camera or microphone without renegotiating. */
     async replaceTrack(track) {
       const sender = senders[track.kind];
       if (sender) await sender.replaceTrack(track);
-    },
-    stop() {
-      if (stopped) return;
-      stopped = true;
-      pc.onconnectionstatechange = null;
-      pc.close();
-      hangUp(location, token);
     },
   };
 }
