@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import orjson
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from live import metrics
@@ -60,6 +61,8 @@ class LocalRoom:
     staff: set[Connection] = field(default_factory=set)
     subscribed: asyncio.Event = field(default_factory=asyncio.Event)
     empty_since: float | None = None
+    # Set when subscribing to the room's channel failed: its joiners fail too.
+    failed: BaseException | None = None
     # When the room's last frame went out (loop time): the next waits out the tick.
     last_flush: float = float("-inf")
 
@@ -99,8 +102,8 @@ class RoomHub:
             self._channels[channel.encode()] = conn.room_id
             try:
                 await self._pubsub.subscribe(channel)
-            except BaseException:
-                del self._rooms[conn.room_id]
+            except BaseException as exc:
+                self._subscribe_failed(conn.room_id, room, channel, exc)
                 raise
             self._has_subscriptions.set()
         room.conns.add(conn)
@@ -112,10 +115,29 @@ class RoomHub:
         self._presence_dirty.add(conn.room_id)
         metrics.WS_CONNECTIONS.inc()
         await asyncio.wait_for(room.subscribed.wait(), SUBSCRIBE_TIMEOUT_S)
+        if room.failed is not None:
+            raise RedisConnectionError("the room's channel could not be subscribed to")
+
+    def _subscribe_failed(
+        self, room_id: str, room: LocalRoom, channel: str, exc: BaseException
+    ) -> None:
+        """Forget the room, and fail those who joined while it subscribed: at once, rather
+        than at their timeout (they are no longer counted)."""
+        if self._rooms.get(room_id) is room:
+            del self._rooms[room_id]
+        self._channels.pop(channel.encode(), None)
+        for other in list(room.conns):
+            self._remove(room, other)
+        room.failed = exc
+        room.subscribed.set()
 
     def leave(self, conn: Connection) -> None:
         room = self._rooms.get(conn.room_id)
-        if room is None or conn not in room.conns:
+        if room is not None:
+            self._remove(room, conn)
+
+    def _remove(self, room: LocalRoom, conn: Connection) -> None:
+        if conn not in room.conns:
             return
         room.conns.discard(conn)
         room.staff.discard(conn)
