@@ -34,8 +34,8 @@ import orjson
 import psutil
 
 from live.redisdb.embedded import EmbeddedRedis, free_port
-from loadtests.rawws import Stats, connect_viewers
 from live.settings import PROJECT_ROOT
+from loadtests.rawws import Stats, connect_viewers
 
 ADMIN = "bench-admin-" + secrets.token_hex(8)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import os
 import time
 from collections.abc import Callable
@@ -267,7 +268,7 @@ async def connect_viewers(
         except OSError:
             gave_up()
             continue
-        viewer.lost.add_done_callback(lambda f, v=viewer: v.snapshot is None and gave_up())
+        viewer.lost.add_done_callback(functools.partial(_unless_open, viewer, gave_up))
         viewers.append(viewer)
         ahead = (n + 1) / rate - (loop.time() - started)
         if ahead > 0:
@@ -275,3 +276,9 @@ async def connect_viewers(
     if count:
         await asyncio.wait_for(all_open, timeout_s)
     return viewers
+
+
+def _unless_open(viewer: Viewer, gave_up: Callable[[], None], _lost: object) -> None:
+    # A connection lost before its snapshot never opened.
+    if viewer.snapshot is None:
+        gave_up()

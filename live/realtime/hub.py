@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -17,9 +18,9 @@ from redis.exceptions import RedisError
 
 from live import metrics
 from live.auth import Identity, new_id
-from live.realtime.batch import Event, RoomBatch, after, frame, personal_targets
+from live.realtime.batch import Event, RoomBatch, after, frame, frame_bytes, personal_targets
 from live.realtime.conncap import ConnectionCap
-from live.realtime.outbox import Outbox, Send, text_message
+from live.realtime.outbox import DirectWriter, Outbox, Send, text_message, wire_frame
 from live.realtime.protocol import CLOSE_FORBIDDEN, CLOSE_RESTARTING, CLOSE_ROOM_ENDED
 from live.realtime.store import ChannelStore
 from live.services import Services
@@ -42,12 +43,13 @@ class Connection:
         limit: int,
         on_closed: Callable[[Connection], None],
         ip: str = "",
+        direct: DirectWriter | None = None,
     ) -> None:
         self.room_id = room_id
         self.ip = ip
         self.user_id = identity.user_id if identity else None
         self.is_staff = identity is not None and identity.may_manage(room_id)
-        self.outbox = Outbox(send, limit, lambda _code: on_closed(self))
+        self.outbox = Outbox(send, limit, lambda _code: on_closed(self), direct)
         # Events that arrive while the snapshot is being read; None once live.
         self.joining: list[Event] | None = []
         # After the snapshot: durable events up to this seq are already sent.
@@ -159,6 +161,11 @@ class RoomHub:
         conn.skip_upto = last
         conn.outbox.push(frame([*snapshot_frame, *(e.raw for e in waiting)]))
 
+    def local_connections(self, room_id: str) -> list[Connection]:
+        """This process's connections of the room (diagnostics and tests)."""
+        room = self._rooms.get(room_id)
+        return list(room.conns) if room else []
+
     def add_like(self, room_id: str) -> None:
         self._likes[room_id] = self._likes.get(room_id, 0) + 1
 
@@ -267,7 +274,13 @@ class RoomHub:
 
     def _fan_out(self, room_id: str, room: LocalRoom, batch: RoomBatch) -> None:
         events = batch.broadcast()
-        message = text_message(frame([e.raw for e in events])) if events else None
+        message: dict[str, Any] | None = None
+        wire = b""
+        if events:
+            # Encoded once for every connection of the room: text and ready-made frame.
+            payload = frame_bytes([e.raw for e in events])
+            message = text_message(payload.decode())
+            wire = wire_frame(payload)
         for conn in list(room.conns):
             if conn.joining is not None:
                 conn.joining.extend(events)
@@ -280,7 +293,7 @@ class RoomHub:
                 if mine:
                     conn.outbox.push(frame([e.raw for e in mine]))
             elif message is not None:
-                conn.outbox.push_message(message)
+                conn.outbox.push_message(message, wire)
         metrics.WS_FRAMES_SENT.inc(len(room.conns))
         if batch.personal:
             self._deliver_personal(room, batch.personal)
