@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +44,6 @@ ADMIN = "bench-admin-" + secrets.token_hex(8)
 # --- the client processes ------------------------------------------------------------
 async def run_clients(url: str, viewers: int, rate: float, source_ips: list[str]) -> None:
     """Connect `viewers`, say READY, count between START and STOP, print the counts."""
-    with contextlib.suppress(ImportError):
-        import uvloop
-
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     stats = Stats()
     conns = await connect_viewers(url, viewers, stats, rate, source_ips or None)
     loop = asyncio.get_running_loop()
@@ -85,10 +82,8 @@ def raise_open_files() -> int:
 # --- the baseline server ------------------------------------------------------------
 async def run_baseline(port: int, chat_rate: float, stock_rate: float) -> None:
     """A bare websockets server: the same events, one frame each, via broadcast()."""
-    import uvloop
     from websockets.asyncio.server import ServerConnection, broadcast, serve
 
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     clients: set[ServerConnection] = set()
     seq = 0
 
@@ -367,14 +362,25 @@ def bench_baseline(args: argparse.Namespace) -> dict[str, Any]:
         server.wait(30)
 
 
+def _run_on_uvloop(coro: Coroutine[Any, Any, None]) -> None:
+    """Run on uvloop, as `live serve` does (the stdlib loop where uvloop is missing)."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(coro)
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "client":
         ips = [ip for ip in argv[4].split(",") if ip] if len(argv) > 4 else []
-        asyncio.run(run_clients(argv[1], int(argv[2]), float(argv[3]), ips))
+        _run_on_uvloop(run_clients(argv[1], int(argv[2]), float(argv[3]), ips))
         return
     if argv and argv[0] == "baseline":
-        asyncio.run(run_baseline(int(argv[1]), float(argv[2]), float(argv[3])))
+        _run_on_uvloop(run_baseline(int(argv[1]), float(argv[2]), float(argv[3])))
         return
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
