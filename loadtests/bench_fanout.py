@@ -1,8 +1,11 @@
 """Room channel fan-out benchmark: N viewers on one room, over loopback.
 
     python -m loadtests.bench_fanout --viewers 1000 --duration 20 --workers 1
+    python -m loadtests.bench_fanout --viewers 10000 --workers 8 --client-procs 6 \\
+        --source-ips 4 --redis-server /path/to/redis-server
 
-It starts a Redis and `live serve`, connects N viewers from a separate client process,
+It starts a Redis and `live serve`, connects N viewers from separate client processes
+(`loadtests.rawws`: a minimal websocket client on asyncio protocols, no compression),
 has the host chat at `--chat-rate` and a sale's stock change at `--stock-rate`, and
 measures delivery latency (event `ts` to receipt), deliveries per second, seq gaps and
 the server's CPU seconds. In the same run, a baseline: a bare `websockets` server that
@@ -16,12 +19,14 @@ import argparse
 import asyncio
 import contextlib
 import os
+import resource
 import secrets
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -30,107 +35,54 @@ import psutil
 
 from live.redisdb.embedded import EmbeddedRedis, free_port
 from live.settings import PROJECT_ROOT
+from loadtests.rawws import Stats, connect_viewers
 
 ADMIN = "bench-admin-" + secrets.token_hex(8)
 
 
-# --- the client process ---------------------------------------------------------------
-class Stats:
-    def __init__(self) -> None:
-        self.latencies: list[float] = []
-        self.frames = 0
-        self.events = 0
-        self.gaps = 0
-        self.closed = 0
-        self.counting = False
-
-
-async def _viewer(url: str, stats: Stats, ready: asyncio.Queue[None]) -> None:
-    from websockets.asyncio.client import connect
-
-    async with connect(url, open_timeout=120, max_size=None, ping_interval=None) as ws:
-        last_seq: int | None = None
-        first = True
-        async for raw in ws:
-            now = time.time() * 1000
-            events = orjson.loads(raw)
-            if first:
-                first = False
-                last_seq = events[0].get("seq")
-                ready.put_nowait(None)
-                continue
-            for event in events:
-                seq = event.get("seq")
-                if seq is not None:
-                    if last_seq is not None and seq != last_seq + 1:
-                        stats.gaps += 1
-                    last_seq = seq
-                if stats.counting:
-                    stats.latencies.append(now - event["ts"])
-            if stats.counting:
-                stats.frames += 1
-                stats.events += len(events)
-    stats.closed += 1
-
-
-async def run_clients(url: str, viewers: int) -> None:
-    """Connect `viewers`, say READY, count between START and STOP, print the stats."""
-    with contextlib.suppress(ImportError):
-        import uvloop
-
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+# --- the client processes ------------------------------------------------------------
+async def run_clients(url: str, viewers: int, rate: float, source_ips: list[str]) -> None:
+    """Connect `viewers`, say READY, count between START and STOP, print the counts."""
     stats = Stats()
-    ready: asyncio.Queue[None] = asyncio.Queue()
-    tasks = []
-    for n in range(viewers):
-        tasks.append(asyncio.create_task(_viewer(url, stats, ready)))
-        if n % 50 == 49:
-            await asyncio.sleep(0.05)  # a steady ramp, not a SYN flood
-    for _ in range(viewers):
-        await ready.get()
+    conns = await connect_viewers(url, viewers, stats, rate, source_ips or None)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     print("READY", flush=True)
     await reader.readline()
     stats.counting = True
+    cpu_before = _own_cpu()
     started = time.monotonic()
     await reader.readline()
     stats.counting = False
     elapsed = time.monotonic() - started
-    for task in tasks:
-        task.cancel()
-    own_cpu = sum(psutil.Process().cpu_times()[:2])
-    print(orjson.dumps(_summary(stats, elapsed) | {"client_cpu_s": own_cpu}).decode(), flush=True)
+    report = stats.as_dict() | {"seconds": elapsed, "client_cpu_s": _own_cpu() - cpu_before}
+    print(orjson.dumps(report).decode(), flush=True)
+    for conn in conns:
+        if conn.transport is not None:
+            conn.transport.abort()
 
 
-def _summary(stats: Stats, elapsed: float) -> dict[str, Any]:
-    lat = sorted(stats.latencies)
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
 
-    def pct(p: float) -> float:
-        return round(lat[min(len(lat) - 1, int(p * len(lat)))], 1) if lat else 0.0
 
-    return {
-        "seconds": round(elapsed, 2),
-        "frames": stats.frames,
-        "events": stats.events,
-        "deliveries_per_s": round(stats.events / elapsed),
-        "gaps": stats.gaps,
-        "closed_early": stats.closed,
-        "p50_ms": pct(0.50),
-        "p95_ms": pct(0.95),
-        "p99_ms": pct(0.99),
-        "max_ms": pct(1.0),
-    }
+def raise_open_files() -> int:
+    """Lift this process's (and its children's) open-file limit to the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    for wanted in (1_048_576, hard):
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, max(wanted, hard)))
+            return wanted
+    return soft
 
 
 # --- the baseline server ------------------------------------------------------------
 async def run_baseline(port: int, chat_rate: float, stock_rate: float) -> None:
     """A bare websockets server: the same events, one frame each, via broadcast()."""
-    import uvloop
     from websockets.asyncio.server import ServerConnection, broadcast, serve
 
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     clients: set[ServerConnection] = set()
     seq = 0
 
@@ -158,7 +110,9 @@ async def run_baseline(port: int, chat_rate: float, stock_rate: float) -> None:
                 broadcast(clients, orjson.dumps([_stock_event(stocks)]).decode())
             await asyncio.sleep(min((chats / chat_rate), (stocks / stock_rate)) - now)
 
-    async with serve(handler, "127.0.0.1", port, max_size=4096, ping_interval=None):
+    async with serve(
+        handler, "127.0.0.1", port, max_size=4096, ping_interval=None, compression=None
+    ):
         print("READY", flush=True)
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader()
@@ -167,6 +121,8 @@ async def run_baseline(port: int, chat_rate: float, stock_rate: float) -> None:
         producer = asyncio.create_task(produce())
         await reader.readline()
         producer.cancel()
+        # Keep the connections open until the driver stops this process.
+        await reader.readline()
 
 
 def _chat_event(seq: int, n: int) -> dict[str, Any]:
@@ -252,6 +208,26 @@ def _tell(process: subprocess.Popen[str], line: str) -> None:
     process.stdin.flush()
 
 
+def _source_ips(count: int) -> list[str]:
+    """Loopback source addresses: each has its own ~28,000 ephemeral ports."""
+    return [f"127.0.0.{n}" for n in range(1, count + 1)] if count > 1 else []
+
+
+def _start_clients(url: str, args: argparse.Namespace) -> list[subprocess.Popen[str]]:
+    """`--client-procs` processes sharing the viewers (and the connect rate) evenly."""
+    procs = max(1, min(args.client_procs, args.viewers))
+    ips = _source_ips(args.source_ips)
+    clients = []
+    for n in range(procs):
+        viewers = args.viewers // procs + (n < args.viewers % procs)
+        mine = ips[n % len(ips) :: procs] or ips if ips else []
+        rate = args.connect_rate / procs
+        clients.append(_spawn(["client", url, str(viewers), str(rate), ",".join(mine)]))
+    for client in clients:
+        _expect_ready(client)
+    return clients
+
+
 async def _drive_live(
     ws_url: str, room: dict[str, Any], redis_url: str, prefix: str, args: argparse.Namespace
 ) -> None:
@@ -298,19 +274,31 @@ async def _drain(ws: Any) -> None:
 
 
 def _measure(
-    server_pid: int, clients: subprocess.Popen[str], drive: Any, settle_s: float = 1.0
+    server_pid: int, clients: list[subprocess.Popen[str]], drive: Any, settle_s: float = 1.0
 ) -> dict[str, Any]:
-    _tell(clients, "START")
+    for client in clients:
+        _tell(client, "START")
     cpu_before = _cpu(server_pid)
     started = time.monotonic()
     drive()
     time.sleep(settle_s)
     server_cpu = _cpu(server_pid) - cpu_before
     wall = time.monotonic() - started
-    _tell(clients, "STOP")
-    assert clients.stdout is not None
-    report: dict[str, Any] = orjson.loads(clients.stdout.readline())
-    clients.wait(30)
+    for client in clients:
+        _tell(client, "STOP")
+    stats = Stats()
+    client_cpu = 0.0
+    seconds = 0.0
+    for client in clients:
+        assert client.stdout is not None
+        part = orjson.loads(client.stdout.readline())
+        stats.merge(part)
+        client_cpu += part["client_cpu_s"]
+        seconds = max(seconds, part["seconds"])
+    for client in clients:
+        client.wait(30)
+    report = stats.summary(seconds)
+    report["client_cpu_s"] = round(client_cpu, 2)
     report["server_cpu_s"] = round(server_cpu, 2)
     report["server_cpu_share"] = round(server_cpu / wall, 2)
     report["frames_per_cpu_s"] = round(report["frames"] / max(server_cpu, 1e-6))
@@ -344,8 +332,7 @@ def bench_live(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
         _wait_healthy(base)
         room = _api(base, "/api/rooms", ADMIN, {"title": "Bench", "host_name": "Lin"})
         ws_url = f"ws://127.0.0.1:{port}"
-        clients = _spawn(["client", f"{ws_url}/ws/rooms/{room['room_id']}", str(args.viewers)])
-        _expect_ready(clients)
+        clients = _start_clients(f"{ws_url}/ws/rooms/{room['room_id']}", args)
         return _measure(
             server.pid,
             clients,
@@ -361,8 +348,7 @@ def bench_baseline(args: argparse.Namespace) -> dict[str, Any]:
     server = _spawn(["baseline", str(port), str(args.chat_rate), str(args.stock_rate)])
     try:
         _expect_ready(server)
-        clients = _spawn(["client", f"ws://127.0.0.1:{port}/", str(args.viewers)])
-        _expect_ready(clients)
+        clients = _start_clients(f"ws://127.0.0.1:{port}/", args)
 
         def drive() -> None:
             _tell(server, "START")
@@ -375,15 +361,39 @@ def bench_baseline(args: argparse.Namespace) -> dict[str, Any]:
         server.wait(30)
 
 
+def _use_redis_server(parser: argparse.ArgumentParser, binary: Path) -> None:
+    """Make `binary` the `redis-server` that EmbeddedRedis finds on PATH."""
+    binary = binary.absolute()
+    if not (binary.is_file() and os.access(binary, os.X_OK)):
+        parser.error(f"not an executable file: {binary}")
+    folder = Path(tempfile.mkdtemp(prefix="bench-redis-bin-"))
+    (folder / "redis-server").symlink_to(binary)
+    os.environ["PATH"] = f"{folder}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def _run_on_uvloop(coro: Coroutine[Any, Any, None]) -> None:
+    """Run on uvloop, as `live serve` does (the stdlib loop where uvloop is missing)."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(coro)
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "client":
-        asyncio.run(run_clients(argv[1], int(argv[2])))
+        ips = [ip for ip in argv[4].split(",") if ip] if len(argv) > 4 else []
+        _run_on_uvloop(run_clients(argv[1], int(argv[2]), float(argv[3]), ips))
         return
     if argv and argv[0] == "baseline":
-        asyncio.run(run_baseline(int(argv[1]), float(argv[2]), float(argv[3])))
+        _run_on_uvloop(run_baseline(int(argv[1]), float(argv[2]), float(argv[3])))
         return
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--viewers", type=int, default=1000)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--chat-rate", type=float, default=10.0)
@@ -391,23 +401,53 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--tick-ms", type=int, default=50)
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--skip-live", action="store_true")
     parser.add_argument(
         "--immediate-first",
         action="store_true",
         help="send the first event of a quiet tick at once (default: every event waits)",
     )
+    parser.add_argument(
+        "--client-procs", type=int, default=1, help="client processes sharing the viewers"
+    )
+    parser.add_argument(
+        "--connect-rate", type=float, default=1000.0, help="new connections per second, in all"
+    )
+    parser.add_argument(
+        "--source-ips",
+        type=int,
+        default=1,
+        help="spread client connections over 127.0.0.1..127.0.0.N (ports: ~28,000 per address)",
+    )
+    parser.add_argument(
+        "--redis-server", help="the redis-server binary to start (default: the one on PATH)"
+    )
+    parser.add_argument("--redis-url", help="use this running Redis instead of starting one")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="bench-redis-") as tmp:
-        redis = EmbeddedRedis(Path(tmp))
-        redis_url = redis.start()
-        try:
-            live = bench_live(args, redis_url)
-        finally:
-            redis.stop()
-    report: dict[str, Any] = {"config": vars(args), "live": live}
+    open_files = raise_open_files()
+    # The client processes share the viewers, but one worker may take most of them.
+    if open_files < args.viewers + 100:
+        print(f"warning: only {open_files} open files allowed", file=sys.stderr)
+    if args.redis_server:
+        _use_redis_server(parser, Path(args.redis_server))
+    report: dict[str, Any] = {"config": vars(args), "cpus": os.cpu_count()}
+    with contextlib.suppress(AttributeError):
+        report["cpu_affinity"] = len(os.sched_getaffinity(0))
+    if not args.skip_live:
+        if args.redis_url:
+            report["live"] = bench_live(args, args.redis_url)
+        else:
+            with tempfile.TemporaryDirectory(prefix="bench-redis-") as tmp:
+                redis = EmbeddedRedis(Path(tmp))
+                redis_url = redis.start()
+                try:
+                    report["live"] = bench_live(args, redis_url)
+                finally:
+                    redis.stop()
     if not args.skip_baseline:
-        baseline = bench_baseline(args)
-        report["baseline"] = baseline
+        report["baseline"] = bench_baseline(args)
+    if "live" in report and "baseline" in report:
+        live, baseline = report["live"], report["baseline"]
         report["frames_ratio"] = round(
             live["frames_per_cpu_s"] / max(baseline["frames_per_cpu_s"], 1), 2
         )

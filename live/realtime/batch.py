@@ -34,7 +34,12 @@ class Event:
 
 def frame(raws: list[bytes]) -> str:
     """A frame's text: a JSON array of already-encoded events."""
-    return (b"[" + b",".join(raws) + b"]").decode()
+    return frame_bytes(raws).decode()
+
+
+def frame_bytes(raws: list[bytes]) -> bytes:
+    """`frame`, as UTF-8 bytes."""
+    return b"[" + b",".join(raws) + b"]"
 
 
 @dataclass

@@ -18,6 +18,7 @@ from live.errors import LiveError
 from live.realtime import protocol
 from live.realtime.batch import frame
 from live.realtime.hub import Connection, RoomHub
+from live.realtime.outbox import DirectWriter, direct_writer
 from live.realtime.protocol import ChannelError, Command, InboundLimiter
 from live.realtime.store import ChannelStore, Snapshot
 from live.services import Services
@@ -31,13 +32,16 @@ ROOM_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 class RoomChannel:
     """The route's ASGI app. Frames go through the server's own `send`, not through
     Starlette's `WebSocket.send` wrappers: it is the one call made per connection and
-    frame, so it is kept as short as ASGI allows."""
+    frame, so it is kept as short as ASGI allows; under uvicorn, ready-made frames go
+    straight to the transport instead (live.realtime.outbox.DirectWriter)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await room_channel(WebSocket(scope, receive, send), send)
+        await room_channel(WebSocket(scope, receive, send), send, direct_writer(receive))
 
 
-async def room_channel(websocket: WebSocket, send: Send) -> None:
+async def room_channel(
+    websocket: WebSocket, send: Send, direct: DirectWriter | None = None
+) -> None:
     svc = services(websocket)
     hub: RoomHub = svc.extras["hub"]
     room_id = str(websocket.path_params["room_id"])
@@ -54,7 +58,7 @@ async def room_channel(websocket: WebSocket, send: Send) -> None:
         if code is not None:
             await websocket.close(code, reason)
             return
-        await _serve(websocket, svc, hub, room_id, identity, ip, send)
+        await _serve(websocket, svc, hub, room_id, identity, ip, send, direct)
     finally:
         if lease is not None:
             hub.cap.release(lease)
@@ -83,10 +87,11 @@ async def _serve(
     identity: Identity | None,
     ip: str,
     send: Send,
+    direct: DirectWriter | None,
 ) -> None:
     store: ChannelStore = svc.extras["channel_store"]
     limit = svc.settings.realtime.send_buffer_bytes
-    conn = Connection(room_id, identity, send, limit, on_closed=hub.leave, ip=ip)
+    conn = Connection(room_id, identity, send, limit, on_closed=hub.leave, ip=ip, direct=direct)
     try:
         await hub.join(conn)
         if await _send_snapshot(websocket, svc, store, hub, conn, identity):

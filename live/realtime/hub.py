@@ -10,15 +10,17 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from live import metrics
 from live.auth import Identity, new_id
-from live.realtime.batch import Event, RoomBatch, after, frame, personal_targets
+from live.realtime.batch import Event, RoomBatch, after, frame, frame_bytes, personal_targets
 from live.realtime.conncap import ConnectionCap
-from live.realtime.outbox import Outbox, Send, text_message
+from live.realtime.outbox import DirectWriter, Outbox, Send, text_message, wire_frame
 from live.realtime.protocol import CLOSE_FORBIDDEN, CLOSE_RESTARTING, CLOSE_ROOM_ENDED
 from live.realtime.store import ChannelStore
 from live.services import Services
@@ -41,12 +43,13 @@ class Connection:
         limit: int,
         on_closed: Callable[[Connection], None],
         ip: str = "",
+        direct: DirectWriter | None = None,
     ) -> None:
         self.room_id = room_id
         self.ip = ip
         self.user_id = identity.user_id if identity else None
         self.is_staff = identity is not None and identity.may_manage(room_id)
-        self.outbox = Outbox(send, limit, lambda _code: on_closed(self))
+        self.outbox = Outbox(send, limit, lambda _code: on_closed(self), direct)
         # Events that arrive while the snapshot is being read; None once live.
         self.joining: list[Event] | None = []
         # After the snapshot: durable events up to this seq are already sent.
@@ -60,6 +63,8 @@ class LocalRoom:
     staff: set[Connection] = field(default_factory=set)
     subscribed: asyncio.Event = field(default_factory=asyncio.Event)
     empty_since: float | None = None
+    # Set when subscribing to the room's channel failed: its joiners fail too.
+    failed: BaseException | None = None
     # When the room's last frame went out (loop time): the next waits out the tick.
     last_flush: float = float("-inf")
 
@@ -99,8 +104,8 @@ class RoomHub:
             self._channels[channel.encode()] = conn.room_id
             try:
                 await self._pubsub.subscribe(channel)
-            except BaseException:
-                del self._rooms[conn.room_id]
+            except BaseException as exc:
+                self._subscribe_failed(conn.room_id, room, channel, exc)
                 raise
             self._has_subscriptions.set()
         room.conns.add(conn)
@@ -112,10 +117,29 @@ class RoomHub:
         self._presence_dirty.add(conn.room_id)
         metrics.WS_CONNECTIONS.inc()
         await asyncio.wait_for(room.subscribed.wait(), SUBSCRIBE_TIMEOUT_S)
+        if room.failed is not None:
+            raise RedisConnectionError("the room's channel could not be subscribed to")
+
+    def _subscribe_failed(
+        self, room_id: str, room: LocalRoom, channel: str, exc: BaseException
+    ) -> None:
+        """Forget the room, and fail those who joined while it subscribed: at once, rather
+        than at their timeout (they are no longer counted)."""
+        if self._rooms.get(room_id) is room:
+            del self._rooms[room_id]
+        self._channels.pop(channel.encode(), None)
+        for other in list(room.conns):
+            self._remove(room, other)
+        room.failed = exc
+        room.subscribed.set()
 
     def leave(self, conn: Connection) -> None:
         room = self._rooms.get(conn.room_id)
-        if room is None or conn not in room.conns:
+        if room is not None:
+            self._remove(room, conn)
+
+    def _remove(self, room: LocalRoom, conn: Connection) -> None:
+        if conn not in room.conns:
             return
         room.conns.discard(conn)
         room.staff.discard(conn)
@@ -136,6 +160,11 @@ class RoomHub:
         last = max([seq, *(e.seq for e in waiting if e.seq is not None)])
         conn.skip_upto = last
         conn.outbox.push(frame([*snapshot_frame, *(e.raw for e in waiting)]))
+
+    def local_connections(self, room_id: str) -> list[Connection]:
+        """This process's connections of the room (diagnostics and tests)."""
+        room = self._rooms.get(room_id)
+        return list(room.conns) if room else []
 
     def add_like(self, room_id: str) -> None:
         self._likes[room_id] = self._likes.get(room_id, 0) + 1
@@ -245,7 +274,13 @@ class RoomHub:
 
     def _fan_out(self, room_id: str, room: LocalRoom, batch: RoomBatch) -> None:
         events = batch.broadcast()
-        message = text_message(frame([e.raw for e in events])) if events else None
+        message: dict[str, Any] | None = None
+        wire = b""
+        if events:
+            # Encoded once for every connection of the room: text and ready-made frame.
+            payload = frame_bytes([e.raw for e in events])
+            message = text_message(payload.decode())
+            wire = wire_frame(payload)
         for conn in list(room.conns):
             if conn.joining is not None:
                 conn.joining.extend(events)
@@ -258,7 +293,7 @@ class RoomHub:
                 if mine:
                     conn.outbox.push(frame([e.raw for e in mine]))
             elif message is not None:
-                conn.outbox.push_message(message)
+                conn.outbox.push_message(message, wire)
         metrics.WS_FRAMES_SENT.inc(len(room.conns))
         if batch.personal:
             self._deliver_personal(room, batch.personal)

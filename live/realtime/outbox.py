@@ -6,6 +6,12 @@ finishes at once and the frame is on the transport, as with `websockets.broadcas
 When it suspends, the connection has fallen behind: a drain task is started for this
 connection only, later frames wait in a backlog, and past `limit` bytes the backlog is
 dropped and the connection is closed with 4008. No one else ever waits for it.
+
+Under uvicorn's websockets-sansio protocol a frame can skip the ASGI `send` altogether: a
+server's text frame is the same bytes for every connection, so the hub builds it once
+(`wire_frame`) and `DirectWriter` hands it to the connection's transport whenever `send`
+itself would write at once. Anything else (paused writing, closing, another server) takes
+the ASGI path, so correctness never depends on it.
 """
 
 from __future__ import annotations
@@ -29,11 +35,78 @@ def text_message(text: str) -> dict[str, Any]:
     return {"type": "websocket.send", "text": text}
 
 
+def wire_frame(payload: bytes) -> bytes:
+    """One unfragmented, uncompressed, unmasked text frame (RFC 6455 5.2) of `payload`.
+
+    Uncompressed frames stay valid when permessage-deflate was negotiated (RFC 7692 6)."""
+    size = len(payload)
+    if size < 126:
+        head = bytes((0x81, size))
+    elif size < 1 << 16:
+        head = bytes((0x81, 126)) + size.to_bytes(2, "big")
+    else:
+        head = bytes((0x81, 127)) + size.to_bytes(8, "big")
+    return head + payload
+
+
+class DirectWriter:
+    """Writes ready-made frames to the transport of uvicorn's websockets-sansio protocol,
+    but only when its own `send` would write at once (nothing paused or closing)."""
+
+    def __init__(self, protocol: Any) -> None:
+        self._protocol = protocol
+
+    def write(self, wire: bytes) -> bool:
+        """True when written; False: use the ASGI `send` instead."""
+        p = self._protocol
+        if (
+            not p.handshake_complete
+            or p.close_sent
+            or p.disconnected
+            or p.initial_response is not None
+            or not p.writable.is_set()
+        ):
+            return False
+        transport = p.transport
+        if transport.is_closing():
+            return False
+        transport.write(wire)
+        return True
+
+
+_DIRECT_ATTRIBUTES = (
+    "handshake_complete",
+    "close_sent",
+    "disconnected",
+    "initial_response",
+    "writable",
+    "transport",
+)
+
+
+def direct_writer(receive: Any) -> DirectWriter | None:
+    """A `DirectWriter` when `receive` is uvicorn's websockets-sansio protocol's own (the
+    server whose framing we know); None under any other server or protocol."""
+    protocol = getattr(receive, "__self__", None)
+    if type(protocol).__name__ != "WebSocketsSansIOProtocol" or not all(
+        hasattr(protocol, name) for name in _DIRECT_ATTRIBUTES
+    ):
+        return None
+    return DirectWriter(protocol)
+
+
 class Outbox:
     """The frames on their way to one connection, bounded to `limit` bytes."""
 
-    def __init__(self, send: Send, limit: int, on_closed: Callable[[int], None]) -> None:
+    def __init__(
+        self,
+        send: Send,
+        limit: int,
+        on_closed: Callable[[int], None],
+        direct: DirectWriter | None = None,
+    ) -> None:
         self._send = send
+        self._direct = direct
         self._limit = limit
         self._on_closed = on_closed
         self._backlog: deque[dict[str, Any]] = deque()
@@ -45,13 +118,18 @@ class Outbox:
 
     def push(self, text: str) -> bool:
         """Queue one text frame; False when the connection is closed or was just dropped."""
-        return self.push_message(text_message(text))
+        wire = wire_frame(text.encode()) if self._direct is not None else None
+        return self.push_message(text_message(text), wire)
 
-    def push_message(self, message: dict[str, Any]) -> bool:
-        """`push` for a message made once by `text_message` and shared by many outboxes."""
+    def push_message(self, message: dict[str, Any], wire: bytes | None = None) -> bool:
+        """`push` for a message made once by `text_message` (and its `wire_frame`) and
+        shared by many outboxes."""
         if self._close_code is not None or self.closed:
             return False
         if self._drain is None:
+            if wire is not None and self._direct is not None and self._direct.write(wire):
+                self.frames_sent += 1
+                return True
             self._start(message)
             return not self.closed
         self._backlog.append(message)
@@ -74,6 +152,11 @@ class Outbox:
             self._start(message)
         else:
             self._backlog.append(message)
+
+    @property
+    def writes_direct(self) -> bool:
+        """Whether ready-made frames can skip the ASGI `send` (see `DirectWriter`)."""
+        return self._direct is not None
 
     @property
     def backlog_bytes(self) -> int:

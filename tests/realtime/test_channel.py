@@ -301,3 +301,29 @@ async def test_likes_are_counted_and_viewers_are_present(live_server: LiveServer
         assert {r["room_id"]: r["viewers"] for r in listed["rooms"]}[room_id] == 2
     async with channel(live_server.ws_url, room_id, host_token) as host:
         await host.until(lambda e: e["type"] == "viewers" and e["count"] == 0)
+
+
+async def test_frames_reach_clients_with_and_without_compression_alike(
+    live_server: LiveServer,
+) -> None:
+    # Under uvicorn, broadcast frames are written ready-made, uncompressed, to every
+    # connection: a client that negotiated permessage-deflate must read them as well.
+    room_id, host_token = await _room_with_host(live_server)
+    async with (
+        channel(live_server.ws_url, room_id) as deflating,
+        channel(live_server.ws_url, room_id, compression=None) as plain,
+        channel(live_server.ws_url, room_id, host_token) as host,
+    ):
+        for client in (deflating, plain, host):
+            await client.of_type("snapshot")
+        hub = live_server.services.extras["hub"]
+        conns = hub.local_connections(room_id)
+        assert len(conns) == 3 and all(c.outbox.writes_direct for c in conns)
+        texts = [f"linen {n} " + "x" * (40 * n) for n in range(1, 6)]
+        for text in texts:
+            await host.send({"type": "chat", "text": text})
+        for client in (deflating, plain):
+            chats = [await client.of_type("chat") for _ in texts]
+            assert [c["text"] for c in chats] == texts
+            seqs = [c["seq"] for c in chats]
+            assert seqs == list(range(seqs[0], seqs[0] + len(texts)))

@@ -6,7 +6,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from live.realtime.outbox import Outbox
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+from websockets.uri import parse_uri
+
+from live.realtime.outbox import Outbox, wire_frame
 
 
 class PausableSend:
@@ -62,3 +67,15 @@ async def test_past_the_limit_the_backlog_is_dropped_and_4008_follows() -> None:
     for _ in range(5):
         await asyncio.sleep(0)
     assert transport.sent == ["first", 4008]
+
+
+def test_ready_made_frames_parse_as_one_text_message_at_every_length_encoding() -> None:
+    # websockets' own client parser: 7-bit, 16-bit and 64-bit payload lengths.
+    client = ClientProtocol(parse_uri("ws://127.0.0.1/"), state=State.OPEN)
+    for size in (0, 125, 126, 65535, 65536, 100_000):
+        payload = ("é" * size).encode()[:size].decode(errors="ignore").encode()
+        client.receive_data(wire_frame(payload))
+        [received] = client.events_received()
+        assert isinstance(received, Frame)
+        assert received.opcode == Opcode.TEXT and received.fin
+        assert received.data == payload
