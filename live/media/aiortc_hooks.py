@@ -6,6 +6,10 @@
 - `on_keyframe_request`: a viewer's PLI/FIR calls back instead of setting the encoder
   flag that the pre-encoded send path never reads.
 - `limit_udp_ports`: host candidates bind inside a UDP port range.
+- `on_sender_start` / `RtpLink`: a sender's negotiated parameters, and a synchronous
+  SRTP-and-sendto path that bypasses the sender's per-packet coroutine chain; NACKs and
+  sender reports of that sender are served from our own state (`live.media.sender`).
+- `packetizer`: aiortc's VP8/H.264 RTP packetizers, run once per frame per room.
 tests/unit/test_aiortc_hooks.py fails loudly if an aiortc upgrade moves any of these.
 """
 
@@ -15,10 +19,15 @@ import asyncio
 import random
 import types
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aioice.ice
 from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc.codecs.h264 import H264Encoder
+from aiortc.codecs.vpx import Vp8Encoder
+from aiortc.rtcdtlstransport import State
+from aiortc.rtcrtpparameters import RTCRtpSendParameters
 
 from live.media.frames import EncodedFrame, FrameAssembler, vp8_starts_frame
 
@@ -66,6 +75,117 @@ def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> N
     """Call `callback` when the remote receiver sends PLI or FIR for this sender."""
     # RTCRtpSender._handle_rtcp_packet calls self._send_keyframe(); shadow it per instance.
     sender._send_keyframe = callback  # type: ignore[method-assign]
+
+
+ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
+
+
+@dataclass(frozen=True)
+class SenderParams:
+    """What a started sender negotiated: its SSRCs, payload types, header extension ids."""
+
+    ssrc: int
+    rtx_ssrc: int
+    payload_type: int
+    rtx_payload_type: int | None
+    mid: str | None
+    mid_id: int | None
+    abs_send_time_id: int | None
+
+
+class RtpLink:
+    """One started sender's way out: SRTP-protect and `sendto`, synchronously.
+
+    aiortc's own path awaits three coroutines per packet; the socket and the SRTP session
+    it ends in are the same ones used here.
+    """
+
+    __slots__ = ("_connection", "_dtls", "_sender")
+
+    def __init__(self, sender: RTCRtpSender) -> None:
+        self._sender = sender
+        self._dtls = sender.transport
+        self._connection = self._dtls.transport._connection
+
+    def output(self) -> tuple[Callable[[bytes], bytes], Callable[[bytes, Any], None], Any]:
+        """(protect, sendto, address) for the packets of one frame; ConnectionError if down."""
+        dtls = self._dtls
+        if dtls._state is not State.CONNECTED:
+            raise ConnectionError("the DTLS transport is not connected")
+        pair = self._connection._nominated.get(1)
+        transport = pair.protocol.transport if pair is not None else None
+        if transport is None or transport.is_closing():
+            raise ConnectionError("no ICE pair to send on")
+        return dtls._tx_srtp.protect, transport.sendto, pair.remote_addr
+
+    def report(self, ntp_time: int, rtp_timestamp: int, packets: int, octets: int) -> None:
+        """What the sender's RTCP task puts in its next sender report."""
+        sender: Any = self._sender
+        sender._RTCRtpSender__ntp_timestamp = ntp_time
+        sender._RTCRtpSender__rtp_timestamp = rtp_timestamp
+        sender._RTCRtpSender__packet_count = packets
+        sender._RTCRtpSender__octet_count = octets
+
+    def on_nack(self, callback: Callable[[int], None]) -> None:
+        """Serve the remote end's NACKs (lost sequence numbers) with `callback(seq)`."""
+
+        async def retransmit(sequence_number: int) -> None:
+            callback(sequence_number)
+
+        self._sender._retransmit = retransmit  # type: ignore[method-assign]
+
+
+def on_sender_start(
+    sender: RTCRtpSender, callback: Callable[[SenderParams, RtpLink], None]
+) -> None:
+    """Call `callback(params, link)` once the sender is negotiated and its DTLS is up."""
+    original = sender.send
+
+    async def send(parameters: RTCRtpSendParameters) -> None:
+        await original(parameters)
+        codec = parameters.codecs[0]
+        rtx = None
+        for other in parameters.codecs:
+            if other.name.lower() == "rtx" and other.parameters.get("apt") == codec.payloadType:
+                rtx = other.payloadType
+                break
+        ids = {ext.uri: ext.id for ext in parameters.headerExtensions}
+        params = SenderParams(
+            ssrc=sender._ssrc,
+            rtx_ssrc=sender._rtx_ssrc,
+            payload_type=codec.payloadType,
+            rtx_payload_type=rtx,
+            mid=parameters.muxId or None,
+            mid_id=ids.get(MID),
+            abs_send_time_id=ids.get(ABS_SEND_TIME),
+        )
+        callback(params, RtpLink(sender))
+
+    sender.send = send  # type: ignore[method-assign]
+
+
+def packetizer(codec: str) -> Callable[[bytes], list[bytes]]:
+    """RTP payloads of one encoded frame, with aiortc's packetizer for `codec`."""
+    if codec == "vp8":
+        encoder = Vp8Encoder()
+
+        def vp8(data: bytes) -> list[bytes]:
+            payloads: list[bytes] = Vp8Encoder._packetize(data, encoder.picture_id)
+            encoder.picture_id = (encoder.picture_id + 1) % (1 << 15)
+            return payloads
+
+        return vp8
+    if codec == "h264":
+        h264 = H264Encoder()
+
+        def annex_b(data: bytes) -> list[bytes]:
+            payloads: list[bytes] = h264._packetize(h264._split_bitstream(data))
+            return payloads
+
+        return annex_b
+    # Opus: one packet is one frame.
+    return lambda data: [data]
 
 
 _port_range: tuple[int, int] | None = None
