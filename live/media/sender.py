@@ -111,6 +111,8 @@ class ViewerSender:
 
     def stop(self) -> None:
         self.ready = False
+        if self._link is not None:
+            self._link.close()
         self._link = None
         self.track.stop()
 
@@ -120,7 +122,7 @@ class ViewerSender:
         if link is None:
             return False
         try:
-            protect, sendto, addr = link.output()
+            protect, send = link.output()
         except (ConnectionError, AttributeError):
             return False
         ts = (timestamp + self._ts_origin) & 0xFFFFFFFF
@@ -130,13 +132,15 @@ class ViewerSender:
         history = self._history
         last = len(payloads) - 1
         octets = 0
+        protected = []
         try:
             for i, payload in enumerate(payloads):
                 data = pack(first, pt | 0x80 if i == last else pt, seq, ts, ssrc) + ext + payload
                 history[seq % HISTORY] = data
-                sendto(protect(data), addr)
+                protected.append(protect(data))
                 seq = (seq + 1) & 0xFFFF
                 octets += len(payload)
+            send(protected)
         except Exception:
             # A socket closing under us, or SRTP refusing: the session is ending.
             log.debug("send failed", exc_info=True)
@@ -166,8 +170,8 @@ class ViewerSender:
             data = head + data[12:size] + data[2:4] + data[size:]
             self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
         try:
-            protect, sendto, addr = link.output()
-            sendto(protect(data), addr)
+            protect, send = link.output()
+            send([protect(data)])
         except Exception:
             log.debug("retransmission failed", exc_info=True)
 

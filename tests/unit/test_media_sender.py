@@ -20,8 +20,11 @@ class Wire:
         self.reports: list[tuple[int, int, int, int]] = []
         self.nack: Callable[[int], None] | None = None
 
-    def output(self) -> tuple[Any, Any, Any]:
-        return (lambda data: data), (lambda data, addr: self.sent.append(data)), ("x", 1)
+    def output(self) -> tuple[Any, Any]:
+        return (lambda data: data), self.sent.extend
+
+    def close(self) -> None:
+        pass
 
     def report(self, ntp: int, rtp_ts: int, packets: int, octets: int) -> None:
         self.reports.append((ntp, rtp_ts, packets, octets))
