@@ -8,7 +8,8 @@
 - `limit_udp_ports`: host candidates bind inside a UDP port range.
 - `on_sender_start` / `RtpLink`: a sender's negotiated parameters, and a synchronous
   SRTP-and-sendto path that bypasses the sender's per-packet coroutine chain; NACKs and
-  sender reports of that sender are served from our own state (`live.media.sender`).
+  sender reports of that sender are served from our own state (`live.media.sender`);
+  `fast_protect` calls pylibsrtp's C binding directly (pylibsrtp==1.0.0).
 - `packetizer`: aiortc's VP8/H.264 RTP packetizers, run once per frame per room.
 tests/unit/test_aiortc_hooks.py fails loudly if an aiortc upgrade moves any of these.
 """
@@ -27,11 +28,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import aioice.ice
+import pylibsrtp
 from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.rtcdtlstransport import State
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
+from pylibsrtp._binding import ffi as srtp_ffi
+from pylibsrtp._binding import lib as srtp_lib
 
 from live.media.frames import EncodedFrame, FrameAssembler, vp8_starts_frame
 
@@ -123,7 +127,7 @@ class RtpLink:
     frame instead of one per packet.
     """
 
-    __slots__ = ("_connection", "_dtls", "_gso", "_gso_for", "_sender")
+    __slots__ = ("_connection", "_dtls", "_gso", "_gso_for", "_protect", "_sender", "_srtp")
 
     def __init__(self, sender: RTCRtpSender) -> None:
         self._sender = sender
@@ -132,6 +136,8 @@ class RtpLink:
         # A duplicate of the ICE socket's descriptor, for sendmsg (uvloop offers none).
         self._gso: socket.socket | None = None
         self._gso_for: Any = None
+        self._srtp: pylibsrtp.Session | None = None
+        self._protect: Callable[[bytes], bytes] = bytes
 
     def output(self) -> tuple[Callable[[bytes], bytes], Callable[[list[bytes]], None]]:
         """(protect, send) for the packets of one frame; ConnectionError if down."""
@@ -166,7 +172,10 @@ class RtpLink:
             for packet in packets[at:]:
                 sendto(packet, addr)
 
-        return dtls._tx_srtp.protect, send
+        tx = dtls._tx_srtp
+        if self._srtp is not tx:
+            self._srtp, self._protect = tx, fast_protect(tx)
+        return self._protect, send
 
     def _open_gso(self, transport: Any) -> None:
         self.close()
@@ -201,6 +210,26 @@ class RtpLink:
             callback(sequence_number)
 
         self._sender._retransmit = retransmit  # type: ignore[method-assign]
+
+
+def fast_protect(session: pylibsrtp.Session) -> Callable[[bytes], bytes]:
+    """`session.protect` without the wrapper's per-call allocations (the same C call)."""
+    srtp, cdata, buffer = session._srtp[0], session._cdata, session._buffer
+    size = srtp_ffi.new("int *")
+    limit = len(cdata) - pylibsrtp.SRTP_MAX_TRAILER_LEN
+
+    def protect(data: bytes) -> bytes:
+        n = len(data)
+        if n > limit:
+            return session.protect(data)  # raises "packet is too long"
+        buffer[0:n] = data
+        size[0] = n
+        if srtp_lib.srtp_protect(srtp, cdata, size):
+            return session.protect(data)  # raises the matching SrtpError
+        out: bytes = buffer[0 : size[0]]
+        return out
+
+    return protect
 
 
 def on_sender_start(
