@@ -145,7 +145,9 @@ class RtpLink:
         if dtls._state is not State.CONNECTED:
             raise ConnectionError("the DTLS transport is not connected")
         pair = self._connection._nominated.get(1)
-        transport = pair.protocol.transport if pair is not None else None
+        if pair is None:
+            raise ConnectionError("no ICE pair to send on")
+        transport = pair.protocol.transport
         if transport is None or transport.is_closing():
             raise ConnectionError("no ICE pair to send on")
         addr = pair.remote_addr
@@ -241,6 +243,7 @@ def on_sender_start(
     async def send(parameters: RTCRtpSendParameters) -> None:
         await original(parameters)
         codec = parameters.codecs[0]
+        assert codec.payloadType is not None, "a negotiated codec has a payload type"
         rtx = None
         for other in parameters.codecs:
             if other.name.lower() == "rtx" and other.parameters.get("apt") == codec.payloadType:
