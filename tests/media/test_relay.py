@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
+import os
 import time
 import weakref
 from typing import Any
@@ -123,6 +124,7 @@ async def test_delete_ends_sessions_and_the_live_state(live_server: LiveServer) 
     room_id, token = room["room_id"], room["host_token"]
     hub = hub_of(live_server)
     tasks_before = len(asyncio.all_tasks())
+    fds_after_first: int | None = None
     for _ in range(3):
         publisher = await publish(live_server.http, room_id, token, CounterTrack())
         viewer = await watch(live_server.http, room_id)
@@ -133,7 +135,12 @@ async def test_delete_ends_sessions_and_the_live_state(live_server: LiveServer) 
         assert answer.status_code == 200
         assert (await live_server.http.delete(viewer.location)).status_code == 404
         await close_all(viewer, publisher)
+        if fds_after_first is None:
+            fds_after_first = len(os.listdir("/proc/self/fd"))
     assert not hub.sessions and not hub.relays
+    # Sockets (and the descriptors the senders duplicate for sendmsg) are all given back.
+    assert fds_after_first is not None
+    assert len(os.listdir("/proc/self/fd")) <= fds_after_first + 2
     room_now = (await live_server.http.get(f"/api/rooms/{room_id}")).json()
     assert room_now["live"] is False
     types = [t for t in await room_events(live_server, room_id) if t.startswith("live_")]
