@@ -71,8 +71,26 @@ async def test_viewer_before_live_gets_the_publishers_frames_untouched(
         answer = await live_server.http.get(f"/api/rooms/{room_id}")
         assert answer.json()["live"] is True
         assert "live_started" in await room_events(live_server, room_id)
+
+        # The server's RTCP sender reports count what the viewer got (RTP/NTP for sync).
+        async def sender_reports() -> list[Any]:
+            reports = []
+            for transceiver in viewer.pc.getTransceivers():
+                stats = await transceiver.receiver.getStats()
+                reports += [s for s in stats.values() if s.type == "remote-outbound-rtp"]
+            return reports
+
+        await eventually(lambda: _two(sender_reports()), within=20)
+        for report in await sender_reports():
+            assert report.packetsSent > 0 and report.bytesSent > report.packetsSent
+            assert abs(report.remoteTimestamp.timestamp() - time.time()) < 10
     finally:
         await close_all(viewer, publisher)
+
+
+async def _two(reports: Any) -> bool:
+    """True once sender reports for both audio and video have arrived."""
+    return len({r.kind for r in await reports}) == 2
 
 
 async def test_late_viewer_gets_a_keyframe_within_a_second(live_server: LiveServer) -> None:
