@@ -41,8 +41,9 @@ def abs_send_time(ntp: int) -> bytes:
 def extension_parts(params: SenderParams) -> tuple[bytes, bytes]:
     """The header extension block around the abs-send-time value: (before, after).
 
-    One-byte form (RFC 8285) with this sender's mid and abs-send-time, padded to 32 bits;
-    (b"", b"") when neither was negotiated. The 3 abs-send-time bytes go between the parts.
+    RFC 8285 (one-byte form, or two-byte where an id or length needs it) with this
+    sender's mid and abs-send-time, padded to 32 bits; (b"", b"") when neither was
+    negotiated. The 3 abs-send-time bytes go between the parts.
     """
     items: list[tuple[int, bytes]] = []
     if params.mid_id and params.mid:
@@ -51,15 +52,18 @@ def extension_parts(params: SenderParams) -> tuple[bytes, bytes]:
         items.append((params.abs_send_time_id, b"\0\0\0"))
     if not items:
         return b"", b""
-    if any(i > 14 or not 0 < len(v) <= 16 for i, v in items):
-        raise ValueError("header extension needs the two-byte form")
-    body = b"".join(bytes([(i << 4) | (len(v) - 1)]) + v for i, v in items)
+    if all(i <= 14 and 0 < len(v) <= 16 for i, v in items):
+        profile, head = 0xBEDE, 1
+        body = b"".join(bytes([(i << 4) | (len(v) - 1)]) + v for i, v in items)
+    else:
+        profile, head = 0x1000, 2
+        body = b"".join(bytes([i, len(v)]) + v for i, v in items)
     body += b"\0" * (-len(body) % 4)
-    block = struct.pack("!HH", 0xBEDE, len(body) // 4) + body
+    block = struct.pack("!HH", profile, len(body) // 4) + body
     if not params.abs_send_time_id:
         return block, b""
-    # abs-send-time is the last item: its 3 bytes follow its 1-byte id/length.
-    at = 4 + sum(1 + len(v) for _, v in items[:-1]) + 1
+    # abs-send-time is the last item: its 3 bytes follow its id/length byte(s).
+    at = 4 + sum(head + len(v) for _, v in items[:-1]) + head
     return block[:at], block[at + 3 :]
 
 

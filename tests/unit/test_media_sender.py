@@ -46,7 +46,9 @@ def extension_map(mid_id: int, abs_id: int) -> HeaderExtensionsMap:
     return extensions
 
 
-def started(rtx: int | None = 97, mid: str = "1") -> tuple[ViewerSender, Wire, list[int]]:
+def started(
+    rtx: int | None = 97, mid: str = "1", mid_id: int = 4
+) -> tuple[ViewerSender, Wire, list[int]]:
     starts: list[int] = []
     sender = ViewerSender("video", on_start=lambda: starts.append(1))
     wire = Wire()
@@ -56,7 +58,7 @@ def started(rtx: int | None = 97, mid: str = "1") -> tuple[ViewerSender, Wire, l
         payload_type=96,
         rtx_payload_type=rtx,
         mid=mid,
-        mid_id=4,
+        mid_id=mid_id,
         abs_send_time_id=2,
     )
     sender.start(params, wire)  # type: ignore[arg-type]
@@ -118,3 +120,12 @@ def test_a_stopped_sender_sends_nothing() -> None:
     sender.stop()
     assert not sender.send_frame([b"x"], 0, 0, b"\0\0\0")
     assert wire.sent == []
+
+
+def test_ids_above_14_use_the_two_byte_header_form() -> None:
+    sender, wire, _ = started(mid_id=20)
+    ntp = ntp_now()
+    sender.send_frame([b"p"], 0, ntp, abs_send_time(ntp))
+    packet = RtpPacket.parse(wire.sent[0], extension_map(20, 2))
+    assert packet.extensions.mid == "1" and packet.payload == b"p"
+    assert packet.extensions.abs_send_time == (ntp >> 14) & 0xFFFFFF
