@@ -120,6 +120,8 @@ class MediaSettings:
     ice_servers: tuple[str, ...] = ()
     turn_username: str = ""
     turn_credential: str = ""
+    turn_secret: str = ""
+    turn_ttl_s: int = 86400
     udp_port_min: int = 0
     udp_port_max: int = 0
     public_ip: str = ""

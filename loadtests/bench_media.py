@@ -158,7 +158,35 @@ class Counter:
             self.latencies.append(time.time() - self.sent_at[position])
 
 
-def run_viewers(base: str, path: str, n: int, sent_at: Any, stop: Any, out: Any) -> None:
+def count_rtp_only(pc: Any, on_marker: Any) -> None:
+    """A light viewer: SRTP packets are counted from their clear RTP header and dropped.
+
+    Frames are counted on the marker bit, with no decryption, parsing, jitter buffer,
+    NACK or receiver report; STUN (consent) and DTLS still reach aiortc. This keeps the
+    receiving processes cheap so the server is what the latency figures measure.
+    """
+    for transceiver in pc.getTransceivers():
+        connection = transceiver.receiver.transport.transport._connection
+        for protocol in connection._protocols:
+            original = protocol.datagram_received
+
+            def received(data: bytes, addr: Any, original: Any = original) -> None:
+                if len(data) > 12 and 128 <= data[0] <= 191 and not 192 <= data[1] <= 223:
+                    if data[1] & 0x80:
+                        on_marker()
+                    return
+                original(data, addr)
+
+            protocol.datagram_received = received
+
+
+def full_viewers(size: int, full: int) -> set[int]:
+    """Which of a process's viewers decrypt and time frames: spread over its range."""
+    full = min(size, full)
+    return {round((k + 1) * size / full) - 1 for k in range(full)} if full else set()
+
+
+def run_viewers(base: str, path: str, n: int, full: int, sent_at: Any, stop: Any, out: Any) -> None:
     from live.media import aiortc_hooks
 
     async def main() -> None:
@@ -166,19 +194,30 @@ def run_viewers(base: str, path: str, n: int, sent_at: Any, stop: Any, out: Any)
         pcs = []
         seen: list[int] = [0] * n
         all_seen = asyncio.Event()
+        timed = full_viewers(n, full)
         async with httpx.AsyncClient(base_url=base, timeout=60) as http:
             for i in range(n):
                 pc = new_pc()
                 video = pc.addTransceiver("video", direction="recvonly")
 
-                def sink(frame: Any, ssrc: int, i: int = i) -> None:
+                def saw(i: int = i) -> None:
                     seen[i] += 1
-                    counter(frame, ssrc)
                     if seen[i] == 1 and all(seen):
                         all_seen.set()
 
-                aiortc_hooks.tap_encoded_frames(video.receiver, "video", sink)
+                def sink(frame: Any, ssrc: int, saw: Any = saw) -> None:
+                    saw()
+                    counter(frame, ssrc)
+
+                def marker(saw: Any = saw) -> None:
+                    saw()
+                    counter.frames += 1
+
+                if i in timed:
+                    aiortc_hooks.tap_encoded_frames(video.receiver, "video", sink)
                 await exchange(http, path, pc, None)
+                if i not in timed:
+                    count_rtp_only(pc, marker)
                 pcs.append(pc)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(all_seen.wait(), 60)
@@ -293,6 +332,7 @@ def measure(
     counts: list[int],
     seconds: float,
     per_process: int,
+    full: int,
 ) -> list[dict[str, Any]]:
     ctx = mp.get_context("fork")
     sent_at = ctx.Array("d", LOOP_FRAMES, lock=False)
@@ -307,14 +347,19 @@ def measure(
         stop, out = ctx.Event(), ctx.Queue()
         sizes = [per_process] * (n // per_process) + ([n % per_process] if n % per_process else [])
         processes = [
-            ctx.Process(target=run_viewers, args=(base, whep, size, sent_at, stop, out))
+            ctx.Process(target=run_viewers, args=(base, whep, size, full, sent_at, stop, out))
             for size in sizes
         ]
         for process in processes:
             process.start()
         ready = sum(out.get(timeout=120)[1] for _ in processes)
         time.sleep(1)
+        receivers_before = sum(cpu_seconds(p.pid) for p in processes if p.pid)
+        started = time.monotonic()
         cpu, rss = sample(server.pid, seconds)
+        receivers_cpu = (sum(cpu_seconds(p.pid) for p in processes if p.pid) - receivers_before) / (
+            time.monotonic() - started
+        )
         stop.set()
         fps, latencies = 0.0, []
         for _ in processes:
@@ -336,6 +381,10 @@ def measure(
             "fps_per_viewer": fps / n,
             "latency_p50_ms": percentile(latencies, 0.5) * 1000,
             "latency_p99_ms": percentile(latencies, 0.99) * 1000,
+            "timed_viewers": sum(len(full_viewers(size, full)) for size in sizes),
+            "latency_samples": len(latencies),
+            # The receiving processes together (they share the machine with the server).
+            "receivers_cpu": receivers_cpu,
         }
         rows.append(row)
         print(
@@ -343,7 +392,8 @@ def measure(
             f"{cpu * 100:.1f}% CPU, {row['cpu_per_viewer'] * 100:.2f}% per viewer "
             f"({row['cpu_per_viewer_at_30fps'] * 100:.2f}% at 30 fps), "
             f"{row['mb_per_viewer']:.2f} MB per viewer, latency p50 "
-            f"{row['latency_p50_ms']:.1f} ms p99 {row['latency_p99_ms']:.1f} ms",
+            f"{row['latency_p50_ms']:.1f} ms p99 {row['latency_p99_ms']:.1f} ms "
+            f"({row['timed_viewers']} timed viewers), receivers {receivers_cpu * 100:.0f}% CPU",
             flush=True,
         )
         time.sleep(2)
@@ -391,6 +441,12 @@ def main() -> None:
     parser.add_argument("--stock-viewers", default="5,10")
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--per-process", type=int, default=25, help="viewers per process")
+    parser.add_argument(
+        "--timed-per-process",
+        type=int,
+        default=3,
+        help="viewers per process that decrypt and time frames (the rest only count them)",
+    )
     parser.add_argument("--stock-server", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stock_server:
@@ -436,6 +492,7 @@ def main() -> None:
             counts,
             args.seconds,
             args.per_process,
+            args.timed_per_process,
         )
     finally:
         live.terminate()
@@ -453,7 +510,16 @@ def main() -> None:
         wait_healthy(base)
         counts = [int(n) for n in args.stock_viewers.split(",") if n]
         results["stock"] = measure(
-            "stock", stock, base, "/whip", "/whep", None, counts, args.seconds, args.per_process
+            "stock",
+            stock,
+            base,
+            "/whip",
+            "/whep",
+            None,
+            counts,
+            args.seconds,
+            args.per_process,
+            args.timed_per_process,
         )
     finally:
         stock.terminate()

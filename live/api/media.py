@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -43,6 +44,10 @@ from live.services import Services
 log = logging.getLogger("live.media")
 
 SDP = "application/sdp"
+# Which process held the session (the room's media), and which one forwarded the request
+# to it: for operators following a request across workers.
+MEDIA_WORKER = "X-Live-Media-Worker"
+FORWARDED_BY = "X-Live-Forwarded-By"
 PREFLIGHT_HEADERS = {
     "Access-Control-Allow-Methods": "POST, DELETE, PATCH, OPTIONS",
     "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match",
@@ -139,6 +144,7 @@ async def _via_owner(
                 response.headers.append(name, value)
             else:
                 response.headers[name] = value
+        response.headers[FORWARDED_BY] = str(os.getpid())
         return response
     raise Unavailable("the room's media process is not answering; retry")
 
@@ -148,7 +154,9 @@ def _sdp_answer(
 ) -> Response:
     response = Response(answer, status_code=201, media_type=SDP)
     response.headers["Location"] = f"/api/rooms/{room_id}/{role}/{session_id}"
-    for value in link_headers(services(request).settings.media):
+    response.headers[MEDIA_WORKER] = str(os.getpid())
+    svc = services(request)
+    for value in link_headers(svc.settings.media, svc.now_ms() / 1000, room_id):
         response.headers.append("Link", value)
     return response
 
@@ -193,7 +201,7 @@ async def _end(request: Request, role: str) -> Response:
     await hub.end(
         room_id, "publisher" if role == "whip" else "viewer", path_param(request, "session_id")
     )
-    return Response(status_code=200)
+    return Response(status_code=200, headers={MEDIA_WORKER: str(os.getpid())})
 
 
 async def end_whip(request: Request) -> Response:
@@ -210,16 +218,17 @@ async def patch_session(request: Request) -> Response:
 
 async def preflight(request: Request) -> Response:
     response = Response(status_code=204, headers=PREFLIGHT_HEADERS)
-    for value in link_headers(services(request).settings.media):
+    svc = services(request)
+    for value in link_headers(svc.settings.media, svc.now_ms() / 1000):
         response.headers.append("Link", value)
     return response
 
 
 async def media_config(request: Request) -> Response:
-    media = services(request).settings.media
-    return json_response(
-        {"codec": media.codec, "audio_codec": "opus", "ice_servers": ice_servers(media)}
-    )
+    svc = services(request)
+    media = svc.settings.media
+    servers = ice_servers(media, svc.now_ms() / 1000)
+    return json_response({"codec": media.codec, "audio_codec": "opus", "ice_servers": servers})
 
 
 async def end_room_media(request: Request) -> Response:

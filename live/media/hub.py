@@ -100,10 +100,10 @@ class MediaHub:
         relay = self._relay(room_id)
         relay.add_viewer(session, kinds)
         try:
-            for kind, track in session.tracks.items():
-                transceiver = session.pc.addTransceiver(track, direction="sendonly")
+            for kind, sender in session.senders.items():
+                transceiver = session.pc.addTransceiver(sender.track, direction="sendonly")
                 transceiver.setCodecPreferences(codec_preferences(kind, self.codec))
-                relay.on_viewer_sender(transceiver.sender)
+                relay.on_viewer_sender(transceiver.sender, sender)
             answer = await self._answer(session, offer)
         except BaseException:
             relay.viewers.pop(session.session_id, None)
@@ -207,8 +207,8 @@ class MediaHub:
         if self.sessions.pop(session.session_id, None) is not None:
             metrics.MEDIA_SESSIONS.labels(session.role).dec()
         metrics.MEDIA_CLOSED.labels(reason).inc()
-        for track in session.tracks.values():
-            track.stop()
+        for sender in session.senders.values():
+            sender.stop()
         log.info(
             "media closed",
             extra={"room_id": session.room_id, "role": session.role, "reason": reason},

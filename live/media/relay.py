@@ -13,7 +13,7 @@ from aiortc import RTCPeerConnection
 from live import metrics
 from live.media import aiortc_hooks
 from live.media.frames import EncodedFrame, Throttle, Timeline, is_keyframe
-from live.media.tracks import ForwardTrack, make_packet
+from live.media.sender import ViewerSender, abs_send_time, ntp_now
 
 log = logging.getLogger("live.media")
 FRAMES = {kind: metrics.MEDIA_FRAMES.labels(kind) for kind in ("audio", "video")}
@@ -37,7 +37,7 @@ class MediaSession:
     created: float = field(default_factory=time.monotonic)
     connected: bool = False
     closed: bool = False
-    tracks: dict[str, ForwardTrack] = field(default_factory=dict)
+    senders: dict[str, ViewerSender] = field(default_factory=dict)
     receivers: dict[str, Any] = field(default_factory=dict)
     ssrcs: dict[str, int] = field(default_factory=dict)
 
@@ -53,6 +53,11 @@ class RoomRelay:
         self.live = False
         self.frames_in = 0
         self._timelines = {kind: Timeline(step) for kind, step in TIMELINE_STEP.items()}
+        # Each frame is packetized once for every viewer (one VP8 picture id sequence).
+        self._packetizers = {
+            "video": aiortc_hooks.packetizer(codec),
+            "audio": aiortc_hooks.packetizer("opus"),
+        }
         self._pli = Throttle(PLI_INTERVAL_S)
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -64,9 +69,9 @@ class RoomRelay:
         """Make `session` the publisher; return the one it replaces."""
         previous, self.publisher = self.publisher, session
         for viewer in self.viewers.values():
-            track = viewer.tracks.get("video")
-            if track is not None:
-                track.wait_for_keyframe()
+            sender = viewer.senders.get("video")
+            if sender is not None:
+                sender.wait_for_keyframe()
         return previous
 
     def tap(self, session: MediaSession) -> None:
@@ -81,31 +86,38 @@ class RoomRelay:
             aiortc_hooks.tap_encoded_frames(receiver, kind, sink, self.codec)
 
     def forward(self, source: MediaSession, kind: str, frame: EncodedFrame) -> None:
+        """Send one frame to every viewer that can take it, now (no per-viewer queue)."""
         self.frames_in += 1
         FRAMES[kind].inc()
         keyframe = kind != "video" or is_keyframe(self.codec, frame.data)
-        packet = None
+        timestamp = self._timelines[kind].map(source, frame.timestamp)
+        payloads: list[bytes] | None = None
+        ntp, ast = 0, b""
         for viewer in self.viewers.values():
-            track = viewer.tracks.get(kind)
-            if track is None or (track.needs_keyframe and not keyframe):
+            sender = viewer.senders.get(kind)
+            if sender is None or not sender.ready:
                 continue
-            if packet is None:
-                pts = self._timelines[kind].map(source, frame.timestamp)
-                packet = make_packet(frame.data, pts, kind)
-            track.push(packet, keyframe)
-        if packet is None:
-            # Keep the timeline moving even when nobody is watching.
-            self._timelines[kind].map(source, frame.timestamp)
+            if sender.waiting_since is not None:
+                if not keyframe:
+                    continue
+                sender.waiting_since = None
+            if payloads is None:
+                payloads = self._packetizers[kind](frame.data)
+                # Once per frame, not per packet: the send time differs by microseconds.
+                ntp = ntp_now()
+                ast = abs_send_time(ntp)
+            if not sender.send_frame(payloads, timestamp, ntp, ast) and kind == "video":
+                sender.wait_for_keyframe()
 
     def add_viewer(self, session: MediaSession, kinds: set[str]) -> None:
         for kind in kinds:
-            session.tracks[kind] = ForwardTrack(
-                kind, on_start=self.request_keyframe, on_behind=self.request_keyframe
-            )
+            session.senders[kind] = ViewerSender(kind, on_start=self.request_keyframe)
         self.viewers[session.session_id] = session
 
-    def on_viewer_sender(self, sender: Any) -> None:
-        """A viewer's PLI/FIR becomes one throttled keyframe request to the publisher."""
+    def on_viewer_sender(self, sender: Any, viewer_sender: ViewerSender) -> None:
+        """Packets go out through `viewer_sender` once aiortc's sender has started; the
+        viewer's PLI/FIR becomes one throttled keyframe request to the publisher."""
+        aiortc_hooks.on_sender_start(sender, viewer_sender.start)
         aiortc_hooks.on_keyframe_request(sender, self.request_keyframe)
 
     def request_keyframe(self) -> None:
@@ -130,8 +142,8 @@ class RoomRelay:
         if self._pli.due(now):
             self._send_pli()
         for viewer in self.viewers.values():
-            track = viewer.tracks.get("video")
-            waiting = track.waiting_since if track is not None else None
-            if track is not None and waiting is not None and now - waiting >= KEYFRAME_RETRY_S:
-                track.waiting_since = now
+            sender = viewer.senders.get("video")
+            waiting = sender.waiting_since if sender is not None and sender.ready else None
+            if sender is not None and waiting is not None and now - waiting >= KEYFRAME_RETRY_S:
+                sender.waiting_since = now
                 self.request_keyframe()

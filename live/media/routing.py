@@ -2,14 +2,19 @@
 process, and a minimal HTTP/1.1 client that forwards a request to it.
 
 Both ends are ours: one request per connection, `Content-Length` bodies, `Connection:
-close`. The listener hands each request to an ASGI app (the media endpoints only).
+close`. The listener hands each request to an ASGI app (the media endpoints only), and
+only when it carries the workers' shared secret: any local user can reach a loopback port,
+and the forwarded request already passed the public checks on the sibling worker.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
+import os
+import secrets
 from typing import Any
 
 from starlette.types import ASGIApp, Message
@@ -26,6 +31,19 @@ HOP_BY_HOP = {"connection", "content-length", "date", "server", "transfer-encodi
 
 Headers = list[tuple[str, str]]
 
+# The secret shared by the workers of one `live serve` (set by the supervisor before it
+# starts them; generated here for a process started some other way).
+SECRET_ENV = "_LIVE_MEDIA_INTERNAL_SECRET"
+SECRET_HEADER = "x-live-internal"
+
+
+def internal_secret() -> str:
+    """This server's secret for the internal listeners (the same in every worker)."""
+    secret = os.environ.get(SECRET_ENV)
+    if not secret:
+        secret = os.environ[SECRET_ENV] = secrets.token_urlsafe(32)
+    return secret
+
 
 async def forward(
     address: str, method: str, path: str, headers: Headers, body: bytes
@@ -37,6 +55,7 @@ async def forward(
         try:
             head = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Connection: close"]
             head += [f"{k}: {v}" for k, v in headers if k.lower() in FORWARDED]
+            head.append(f"{SECRET_HEADER}: {internal_secret()}")
             head.append(f"Content-Length: {len(body)}")
             writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
             await writer.drain()
@@ -82,6 +101,7 @@ class InternalListener:
 
     def __init__(self, app: ASGIApp) -> None:
         self._app = app
+        self._secret = internal_secret().encode()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -122,6 +142,11 @@ class InternalListener:
         if length > MAX_BODY_BYTES:
             return
         body = await reader.readexactly(length) if length else b""
+        given = (_header(headers, SECRET_HEADER) or "").encode("latin-1")
+        if not hmac.compare_digest(given, self._secret):
+            writer.write(b"HTTP/1.1 403 -\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            await writer.drain()
+            return
         path, _, query = target.partition("?")
         peer = writer.get_extra_info("peername") or ("127.0.0.1", 0)
         scope = {

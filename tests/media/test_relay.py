@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
+import os
 import time
 import weakref
 from typing import Any
@@ -70,8 +71,26 @@ async def test_viewer_before_live_gets_the_publishers_frames_untouched(
         answer = await live_server.http.get(f"/api/rooms/{room_id}")
         assert answer.json()["live"] is True
         assert "live_started" in await room_events(live_server, room_id)
+
+        # The server's RTCP sender reports count what the viewer got (RTP/NTP for sync).
+        async def sender_reports() -> list[Any]:
+            reports = []
+            for transceiver in viewer.pc.getTransceivers():
+                stats = await transceiver.receiver.getStats()
+                reports += [s for s in stats.values() if s.type == "remote-outbound-rtp"]
+            return reports
+
+        await eventually(lambda: _two(sender_reports()), within=20)
+        for report in await sender_reports():
+            assert report.packetsSent > 0 and report.bytesSent > report.packetsSent
+            assert abs(report.remoteTimestamp.timestamp() - time.time()) < 10
     finally:
         await close_all(viewer, publisher)
+
+
+async def _two(reports: Any) -> bool:
+    """True once sender reports for both audio and video have arrived."""
+    return len({r.kind for r in await reports}) == 2
 
 
 async def test_late_viewer_gets_a_keyframe_within_a_second(live_server: LiveServer) -> None:
@@ -123,6 +142,7 @@ async def test_delete_ends_sessions_and_the_live_state(live_server: LiveServer) 
     room_id, token = room["room_id"], room["host_token"]
     hub = hub_of(live_server)
     tasks_before = len(asyncio.all_tasks())
+    fds_after_first: int | None = None
     for _ in range(3):
         publisher = await publish(live_server.http, room_id, token, CounterTrack())
         viewer = await watch(live_server.http, room_id)
@@ -133,7 +153,12 @@ async def test_delete_ends_sessions_and_the_live_state(live_server: LiveServer) 
         assert answer.status_code == 200
         assert (await live_server.http.delete(viewer.location)).status_code == 404
         await close_all(viewer, publisher)
+        if fds_after_first is None:
+            fds_after_first = len(os.listdir("/proc/self/fd"))
     assert not hub.sessions and not hub.relays
+    # Sockets (and the descriptors the senders duplicate for sendmsg) are all given back.
+    assert fds_after_first is not None
+    assert len(os.listdir("/proc/self/fd")) <= fds_after_first + 2
     room_now = (await live_server.http.get(f"/api/rooms/{room_id}")).json()
     assert room_now["live"] is False
     types = [t for t in await room_events(live_server, room_id) if t.startswith("live_")]

@@ -11,6 +11,7 @@ import pytest
 from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket, RtpPacket
+from pylibsrtp import Policy, Session
 
 from live.media import aiortc_hooks
 from live.media.frames import EncodedFrame
@@ -24,6 +25,22 @@ class FakeDtls:
 
 def test_aiortc_is_the_pinned_version() -> None:
     assert version("aiortc") == "1.16.0"
+    assert version("pylibsrtp") == "1.0.0"
+
+
+def test_fast_protect_matches_pylibsrtp() -> None:
+    key = bytes(range(30))
+    packets = [
+        RtpPacket(payload_type=96, sequence_number=n, timestamp=9, ssrc=7, payload=b"x" * n)
+        for n in (1, 500, 1300)
+    ]
+    plain = [p.serialize() for p in packets]
+    ours = aiortc_hooks.fast_protect(Session(Policy(key, ssrc_type=Policy.SSRC_ANY_OUTBOUND)))
+    theirs = Session(Policy(key, ssrc_type=Policy.SSRC_ANY_OUTBOUND))
+    protected = [ours(p) for p in plain]
+    assert protected == [theirs.protect(p) for p in plain]
+    receiver = Session(Policy(key, ssrc_type=Policy.SSRC_ANY_INBOUND))
+    assert [receiver.unprotect(p) for p in protected] == plain
 
 
 async def test_tapped_receiver_gives_frames_on_the_marker_bit() -> None:
