@@ -57,8 +57,9 @@ end
 -- Move a scheduled sale to open when its start has come, and any sale to closed when its
 -- end has: each transition happens once, so each event is emitted once. Returns the status
 -- (nil when the sale does not exist).
-local function advance_sale(K, maxlen, now)
-  local s = redis.call('HMGET', K[1], 'status', 'starts_at', 'ends_at', 'left', 'sale_id')
+-- `s` may hold those fields already read (status, starts_at, ends_at, left, sale_id first).
+local function advance_sale(K, maxlen, now, s)
+  s = s or redis.call('HMGET', K[1], 'status', 'starts_at', 'ends_at', 'left', 'sale_id')
   local status = s[1]
   if not status then return nil end
   if status == 'scheduled' and now >= tonumber(s[2]) then
