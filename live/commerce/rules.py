@@ -120,7 +120,7 @@ def sale_from_hash(data: dict[bytes, bytes]) -> dict[str, Any]:
     for name in SALE_NUMBERS:
         if name in sale:
             sale[name] = int(sale[name])
-    for internal in ("expire_at", "stock_at", "stock_dirty"):
+    for internal in ("expire_at", "stock_at", "stock_dirty", "rate_s"):
         sale.pop(internal, None)
     sale.setdefault("closed_at", None)
     return sale

@@ -77,3 +77,33 @@ async def test_an_order_lives_as_long_as_its_idempotency_key(live_server: LiveSe
     order_ttl = await svc.redis.pttl(svc.keys.order(room_id, order["order_id"]))
     key_ttl = await svc.redis.pttl(svc.keys.sale_idempotency(room_id, sale_id))
     assert key_ttl > 0 and order_ttl >= key_ttl - 1000
+
+
+async def test_sale_keys_expire_after_being_emptied_and_filled_again(
+    live_server: LiveServer,
+) -> None:
+    """buy.lua checks the expiry of the hold set and buyer counts only when they may have
+    been emptied (nothing held, or nothing held or sold): refilled ones must expire too."""
+    shop = await open_shop(live_server)
+    sale = await shop.new_sale()
+    svc = live_server.services
+    room_id, sale_id = shop.room_id, sale["sale_id"]
+    keys = [
+        svc.keys.sale_holds(room_id, sale_id),
+        svc.keys.sale_buyers(room_id, sale_id),
+        svc.keys.sale_idempotency(room_id, sale_id),
+    ]
+    token = shop.viewer()
+    for _ in range(2):
+        order = (await shop.buy(token, sale_id)).json()
+        for key in keys:
+            assert await svc.redis.pttl(key) > 0, key
+        cancel = await live_server.as_user(token, "POST", f"/api/orders/{order['order_id']}/cancel")
+        assert cancel.status_code == 200
+        # Nothing held or bought: the hold set and the buyer counts are gone.
+        assert await svc.redis.exists(*keys[:2]) == 0
+    second_buyer = shop.viewer("Ana")
+    assert (await shop.buy(token, sale_id)).status_code == 201
+    assert (await shop.buy(second_buyer, sale_id)).status_code == 201
+    for key in keys:
+        assert await svc.redis.pttl(key) > 0, key

@@ -8,7 +8,7 @@
 
 local SALE_NUMBERS = {'stock', 'left', 'held', 'sold', 'per_buyer_limit', 'price_cents',
   'hold_s', 'starts_at', 'ends_at', 'created_at', 'closed_at'}
-local SALE_INTERNAL = {'expire_at', 'stock_at', 'stock_dirty'}
+local SALE_INTERNAL = {'expire_at', 'stock_at', 'stock_dirty', 'rate_s'}
 
 -- The sale as the API answers it.
 local function sale_view(sale_key)

@@ -35,16 +35,21 @@ end
 local now = now_ms()
 local s = redis.call('HMGET', KEYS[1], 'status', 'starts_at', 'ends_at', 'left', 'sale_id',
   'held', 'sold', 'per_buyer_limit', 'hold_s', 'price_cents', 'room_id', 'sku', 'title',
-  'currency', 'expire_at', 'stock_at')
+  'currency', 'expire_at', 'stock_at', 'rate_s')
 local status = advance_sale(KEYS, maxlen, now, s)
 if not status then return {'not_found', ''} end
 
 -- Counted after the idempotency check, so a retried key never counts twice.
-local rate_key = KEYS[1] .. ':rate:' .. math.floor(now / 1000)
+local second = math.floor(now / 1000)
+local rate_key = KEYS[1] .. ':rate:' .. second
 local function over_rate(field, limit)
   local count = redis.call('HINCRBY', rate_key, field, 1)
-  -- NX: only the second's first count gives the expiry; the others change nothing.
-  redis.call('PEXPIRE', rate_key, 2000, 'NX')
+  -- The sale remembers which second's counts already expire (`rate_s`): once a second.
+  if tonumber(s[17]) ~= second then
+    redis.call('PEXPIRE', rate_key, 2000)
+    redis.call('HSET', KEYS[1], 'rate_s', second)
+    s[17] = tostring(second)
+  end
   return count > limit
 end
 if over_rate('u ' .. user, tonumber(ARGV[9])) then return {'rate_limited', ''} end
@@ -74,10 +79,20 @@ local json = cjson.encode(order)
 redis.call('SET', KEYS[9], json, 'PXAT', expire_at + 86400000)
 redis.call('HSET', KEYS[8], idem_field, ARGV[6] .. '|' .. ARGV[4])
 redis.call('ZADD', KEYS[2], order['expires_at'], ARGV[6])
--- Keys are kept for the order's lifetime plus a day; the first order of a sale sets it.
-if redis.call('PTTL', KEYS[8]) < 0 then redis.call('PEXPIREAT', KEYS[8], expire_at + 86400000) end
-if redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIREAT', KEYS[2], expire_at) end
-if redis.call('PTTL', KEYS[3]) < 0 then redis.call('PEXPIREAT', KEYS[3], expire_at) end
+-- Keys are kept for the order's lifetime plus a day. A key may lack its expiry only when
+-- this buy created it: the hold set when nothing was held (it is emptied as holds end),
+-- the buyers and idempotency hashes when nothing was held or sold (every unit held or sold
+-- is some buyer's, and the first order comes then). Otherwise no check is needed.
+local held_before = tonumber(s[6])
+if held_before == 0 then
+  if redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIREAT', KEYS[2], expire_at) end
+  if held_before + tonumber(s[7]) == 0 then
+    if redis.call('PTTL', KEYS[8]) < 0 then
+      redis.call('PEXPIREAT', KEYS[8], expire_at + 86400000)
+    end
+    if redis.call('PTTL', KEYS[3]) < 0 then redis.call('PEXPIREAT', KEYS[3], expire_at) end
+  end
+end
 
 -- The new numbers in one write; stock is published at most every STOCK_EVERY_MS per sale
 -- (the sweep publishes what was held back, see stock_event_soon).
