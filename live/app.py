@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from live import metrics
 from live.api import catalog, media, ops, orders, pages, rooms, sales, sessions
+from live.api.fastbuy import BuyFastPath, record_request
 from live.api.http import Endpoint, error_response
 from live.api.openapi import openapi_handler
 from live.errors import LiveError, MethodNotAllowed, NotFound, Unavailable
@@ -70,7 +71,7 @@ def create_app(
         finally:
             await redis.aclose()
 
-    app = Starlette(
+    app = LiveApp(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={
@@ -130,12 +131,18 @@ def _safe_url(url: str) -> str:
     return url
 
 
+class LiveApp(Starlette):
+    """Starlette with the buy fast path (live/api/fastbuy.py) in front of its stack."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return BuyFastPath(super().build_middleware_stack(), self)
+
+
 class AccessLogMiddleware:
     """One log line and metrics per HTTP request; the path is logged without its query."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.log = logging.getLogger("live.access")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -154,18 +161,7 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
-            route = _route_name(scope)
-            metrics.HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
-            metrics.HTTP_LATENCY.labels(route).observe(elapsed)
-            self.log.info(
-                "request",
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "ms": round(elapsed * 1000, 2),
-                },
-            )
+            record_request(scope["method"], scope["path"], _route_name(scope), status, elapsed)
 
 
 def _route_name(scope: Scope) -> str:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -36,6 +37,22 @@ MEDIA_SESSIONS = Gauge(
 )
 MEDIA_CLOSED = Counter("live_media_sessions_closed_total", "Media sessions closed", ["reason"])
 MEDIA_FRAMES = Counter("live_media_frames_total", "Publisher frames forwarded", ["kind"])
+
+
+# Label children looked up once: `labels()` takes a lock and builds a key on every call.
+@lru_cache(maxsize=1024)
+def http_requests(method: str, route: str, status: str) -> Counter:
+    return HTTP_REQUESTS.labels(method, route, status)
+
+
+@lru_cache(maxsize=256)
+def http_latency(route: str) -> Histogram:
+    return HTTP_LATENCY.labels(route)
+
+
+@lru_cache(maxsize=64)
+def orders(outcome: str) -> Counter:
+    return ORDERS.labels(outcome)
 
 
 def render() -> tuple[bytes, str]:

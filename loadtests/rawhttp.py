@@ -87,10 +87,17 @@ class Tally:
 
 
 async def closed_loop(
-    host: str, port: int, connections: int, seconds: float, warmup: float, make: RequestFactory
+    host: str,
+    port: int,
+    connections: int,
+    seconds: float,
+    warmup: float,
+    make: RequestFactory,
+    on_window: Callable[[bool], None] | None = None,
 ) -> tuple[float, Tally]:
     """Each connection sends its next request as soon as the answer arrives; returns the
-    requests per second measured after `warmup`, and the tally."""
+    requests per second measured after `warmup`, and the tally. `on_window(True)` and
+    `on_window(False)` are called as the measured window opens and closes."""
     tally = Tally()
     state = {"measuring": False, "running": True, "count": 0}
 
@@ -105,11 +112,15 @@ async def closed_loop(
     for conn in conns:
         conn.send(make())
     await asyncio.sleep(warmup)
+    if on_window:
+        on_window(True)
     state["measuring"] = True
     started = time.perf_counter()
     await asyncio.sleep(seconds)
     state["measuring"] = False
     elapsed = time.perf_counter() - started
+    if on_window:
+        on_window(False)
     state["running"] = False
     await asyncio.sleep(0.5)
     for conn in conns:

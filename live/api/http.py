@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import orjson
@@ -57,9 +57,7 @@ def services(conn: HTTPConnection) -> Services:
 async def read_json(request: Request) -> Any:
     """The decoded JSON body, or 400/413 with a clear message."""
     limit = services(request).settings.server.max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the body must be at most {limit} bytes")
+    check_declared_length(request.headers.get("content-length"), limit)
     chunks = []
     size = 0
     async for chunk in request.stream():
@@ -67,7 +65,16 @@ async def read_json(request: Request) -> Any:
         if size > limit:
             raise PayloadTooLarge(f"the body must be at most {limit} bytes")
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return decode_json(b"".join(chunks))
+
+
+def check_declared_length(declared: str | None, limit: int) -> None:
+    """413 before reading when `Content-Length` already says the body is too large."""
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the body must be at most {limit} bytes")
+
+
+def decode_json(raw: bytes) -> Any:
     if not raw:
         raise BadRequest("the body must be JSON; it is empty")
     try:
@@ -77,7 +84,11 @@ async def read_json(request: Request) -> Any:
 
 
 def bearer_token(conn: HTTPConnection) -> str | None:
-    header = conn.headers.get("authorization")
+    return bearer_of(conn.headers.get("authorization"))
+
+
+def bearer_of(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header (None without one), or 401."""
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -101,7 +112,9 @@ def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress
     return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
 
 
+@lru_cache(maxsize=4096)
 def in_networks(address: str, cidrs: tuple[str, ...]) -> bool:
+    # Cached: every buy asks whether its address is exempt, and parsing one costs.
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -113,7 +126,11 @@ def client_ip(conn: HTTPConnection) -> str:
     """The client's address; X-Forwarded-For counts only from `[server] trusted_proxies`."""
     peer = conn.client.host if conn.client else "0.0.0.0"
     trusted = services(conn).settings.server.trusted_proxies
-    forwarded = conn.headers.get("x-forwarded-for")
+    return client_address(peer, conn.headers.get("x-forwarded-for"), trusted)
+
+
+def client_address(peer: str, forwarded: str | None, trusted: tuple[str, ...]) -> str:
+    """The client's address from the peer's and its X-Forwarded-For (see `client_ip`)."""
     if forwarded and trusted and in_networks(peer, trusted):
         # Walk from the nearest hop; the first untrusted address is the client.
         for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):

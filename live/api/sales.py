@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -9,6 +12,7 @@ from live import metrics
 from live.api.catalog import parse_sku
 from live.api.http import (
     Endpoint,
+    bearer_of,
     client_ip,
     identity_of,
     in_networks,
@@ -28,6 +32,7 @@ from live.commerce.rules import (
     parse_sale_request,
 )
 from live.errors import LiveError
+from live.services import Services
 from live.validation import expect_object
 
 
@@ -57,23 +62,42 @@ async def close_sale(request: Request) -> Response:
 
 
 async def buy(request: Request) -> Response:
-    svc = services(request)
-    identity = require_buyer(
-        identity_of(request), anonymous_can_buy=svc.settings.auth.anonymous_can_buy
+    order, status = await place_order(
+        services(request),
+        path_param(request, "sale_id"),
+        request.headers.get("authorization"),
+        request.headers.get("idempotency-key"),
+        lambda: read_json(request),
+        client_ip(request),
     )
-    key = parse_idempotency_key(request.headers.get("idempotency-key"))
-    qty = parse_qty(expect_object(await read_json(request)))
-    ip = client_ip(request)
+    return json_response(order, status)
+
+
+async def place_order(
+    svc: Services,
+    sale_id: str,
+    authorization: str | None,
+    idempotency_key: str | None,
+    read_body: Callable[[], Awaitable[Any]],
+    ip: str,
+) -> tuple[dict[str, Any], int]:
+    """A buy, from the request's parts to the order and its status (201, or 200 for a
+    replay); the routed handler and the fast path (live/api/fastbuy.py) both answer with it."""
+    token = bearer_of(authorization)
+    identity = require_buyer(
+        svc.verify_token(token) if token is not None else None,
+        anonymous_can_buy=svc.settings.auth.anonymous_can_buy,
+    )
+    key = parse_idempotency_key(idempotency_key)
+    qty = parse_qty(expect_object(await read_body()))
     exempt = in_networks(ip, svc.settings.limits.exempt_networks)
     try:
-        outcome = await svc.sales.buy(
-            path_param(request, "sale_id"), identity.user_id, key, qty, None if exempt else ip
-        )
+        outcome = await svc.sales.buy(sale_id, identity.user_id, key, qty, None if exempt else ip)
     except LiveError as exc:
-        metrics.ORDERS.labels(exc.code).inc()
+        metrics.orders(exc.code).inc()
         raise
-    metrics.ORDERS.labels("created" if outcome.created else "replayed").inc()
-    return json_response(outcome.order, 201 if outcome.created else 200)
+    metrics.orders("created" if outcome.created else "replayed").inc()
+    return outcome.order, 201 if outcome.created else 200
 
 
 SALE_SCHEMA = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from live.validation import JsonObject, int_field
 MAX_PRICE_CENTS = 100_000_000
 MAX_PER_BUYER = 1000
 IDEMPOTENCY_KEY_MAX = 200
+_VISIBLE_ASCII = re.compile(r"[!-~]+")
 SALE_STATUSES = ("scheduled", "open", "sold_out", "closed")
 ORDER_STATUSES = ("held", "paid", "cancelled", "expired")
 SALE_NUMBERS = (
@@ -99,7 +101,7 @@ def parse_idempotency_key(value: str | None) -> str:
     """The `Idempotency-Key` header: required, 1 to 200 visible ASCII characters."""
     if value is None or not value.strip():
         raise BadRequest("the `Idempotency-Key` header is required", field="Idempotency-Key")
-    if len(value) > IDEMPOTENCY_KEY_MAX or not all(33 <= ord(ch) < 127 for ch in value):
+    if len(value) > IDEMPOTENCY_KEY_MAX or not _VISIBLE_ASCII.fullmatch(value):
         raise BadRequest(
             f"`Idempotency-Key` must be 1 to {IDEMPOTENCY_KEY_MAX} visible ASCII characters",
             field="Idempotency-Key",
@@ -118,7 +120,7 @@ def sale_from_hash(data: dict[bytes, bytes]) -> dict[str, Any]:
     for name in SALE_NUMBERS:
         if name in sale:
             sale[name] = int(sale[name])
-    for internal in ("expire_at", "stock_at", "stock_dirty"):
+    for internal in ("expire_at", "stock_at", "stock_dirty", "rate_s"):
         sale.pop(internal, None)
     sale.setdefault("closed_at", None)
     return sale

@@ -41,6 +41,7 @@ class SaleStore:
         self._settings = settings
         self._maxlen = settings.realtime.history_min_events
         self._buys = ScriptBatcher(redis, scripts, "buy")
+        self._buy_keys: dict[str, tuple[str, list[str], str, str]] = {}
 
     def sale_keys(self, room_id: str, sale_id: str) -> list[str]:
         """The seven keys every sale script takes first (see lua/_sale.lua)."""
@@ -128,17 +129,14 @@ class SaleStore:
         self, sale_id: str, user_id: str, idempotency_key: str, qty: int, ip: str | None
     ) -> BuyOutcome:
         """Take `qty` units for the buyer (one round trip); `ip` None lifts the per-IP limit."""
-        room_id = room_of(sale_id, "s")
+        found = self._buy_keys.get(sale_id)
+        if found is None:
+            found = self._buy_keys_of(sale_id)
+        room_id, keys, order_seq, order_prefix = found
         order_id = new_order_id(room_id)
         limits = self._settings.limits
-        k = self._keys
         code, detail = await self._buys.call(
-            [
-                *self.sale_keys(room_id, sale_id),
-                k.sale_idempotency(room_id, sale_id),
-                k.order(room_id, order_id),
-                k.room_order_seq(room_id),
-            ],
+            [*keys, order_prefix + order_id, order_seq],
             [
                 self._maxlen,
                 user_id,
@@ -146,7 +144,7 @@ class SaleStore:
                 buy_fingerprint(qty),
                 qty,
                 order_id,
-                k.order_prefix(room_id),
+                order_prefix,
                 ip or "",
                 limits.buys_per_user_per_s,
                 limits.buys_per_ip_per_s,
@@ -155,6 +153,18 @@ class SaleStore:
         if code in (b"created", b"replay"):
             return BuyOutcome(public_order(detail), code == b"created")
         raise outcome_error(code.decode(), detail.decode())
+
+    def _buy_keys_of(self, sale_id: str) -> tuple[str, list[str], str, str]:
+        """The room, KEYS[1..8] of buy.lua, the room's order counter and its order key
+        prefix; remembered per sale, since a flash sale's buys all need the same."""
+        room_id = room_of(sale_id, "s")
+        k = self._keys
+        keys = [*self.sale_keys(room_id, sale_id), k.sale_idempotency(room_id, sale_id)]
+        found = (room_id, keys, k.room_order_seq(room_id), k.order_prefix(room_id))
+        if len(self._buy_keys) >= 1000:
+            self._buy_keys.clear()
+        self._buy_keys[sale_id] = found
+        return found
 
     async def get_order(self, order_id: str) -> dict[str, Any]:
         room_id = room_of(order_id, "o")

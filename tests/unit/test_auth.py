@@ -26,6 +26,17 @@ def test_expired_token_is_refused() -> None:
         SIGNER.verify(token, now=1060)
 
 
+def test_a_token_verified_before_still_expires() -> None:
+    """Verified tokens are remembered; the memory must not outlive the token."""
+    token = SIGNER.issue(VIEWER, ttl_s=60, now=1000)
+    assert SIGNER.verify(token, now=1010) == VIEWER
+    assert SIGNER.verify(token, now=1020) == VIEWER
+    with pytest.raises(Unauthorized, match="expired"):
+        SIGNER.verify(token, now=1060)
+    with pytest.raises(Unauthorized):
+        SIGNER.verify(token[:-1] + ("A" if token[-1] != "A" else "B"), now=1010)
+
+
 def test_tampered_or_foreign_token_is_refused() -> None:
     token = SIGNER.issue(VIEWER, ttl_s=60, now=1000)
     sig = token.partition(".")[2]

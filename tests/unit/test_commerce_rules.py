@@ -112,3 +112,9 @@ def test_answers_from_stored_forms() -> None:
 def test_conversion_is_buyers_over_peak_viewers() -> None:
     assert conversion(3, 0) == 0.0
     assert conversion(1, 3) == 0.3333
+
+
+def test_order_ids_are_distinct_and_carry_their_room() -> None:
+    ids = {new_order_id("r_Room-1") for _ in range(2000)}
+    assert len(ids) == 2000
+    assert {room_of(order_id, "o") for order_id in ids} == {"r_Room-1"}

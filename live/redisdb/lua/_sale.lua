@@ -8,7 +8,7 @@
 
 local SALE_NUMBERS = {'stock', 'left', 'held', 'sold', 'per_buyer_limit', 'price_cents',
   'hold_s', 'starts_at', 'ends_at', 'created_at', 'closed_at'}
-local SALE_INTERNAL = {'expire_at', 'stock_at', 'stock_dirty'}
+local SALE_INTERNAL = {'expire_at', 'stock_at', 'stock_dirty', 'rate_s'}
 
 -- The sale as the API answers it.
 local function sale_view(sale_key)
@@ -57,8 +57,9 @@ end
 -- Move a scheduled sale to open when its start has come, and any sale to closed when its
 -- end has: each transition happens once, so each event is emitted once. Returns the status
 -- (nil when the sale does not exist).
-local function advance_sale(K, maxlen, now)
-  local s = redis.call('HMGET', K[1], 'status', 'starts_at', 'ends_at', 'left', 'sale_id')
+-- `s` may hold those fields already read (status, starts_at, ends_at, left, sale_id first).
+local function advance_sale(K, maxlen, now, s)
+  s = s or redis.call('HMGET', K[1], 'status', 'starts_at', 'ends_at', 'left', 'sale_id')
   local status = s[1]
   if not status then return nil end
   if status == 'scheduled' and now >= tonumber(s[2]) then

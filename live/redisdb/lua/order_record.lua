@@ -22,6 +22,9 @@ else
     'STREAMS', KEYS[1], '>')
   entries = reply and reply[1][2] or {}
 end
+-- Counters are added and entries acknowledged once per batch: fewer writes per order.
+local placed = 0
+local ids = {}
 for _, entry in ipairs(entries) do
   local fields = entry[2]
   local json = fields and fields[2]
@@ -34,7 +37,7 @@ for _, entry in ipairs(entries) do
       redis.call('HSET', KEYS[3], id, json)
       if not prev then
         redis.call('ZADD', KEYS[2], order['order_no'], id)
-        redis.call('HINCRBY', KEYS[4], 'orders_placed', 1)
+        placed = placed + 1
       end
       if order['status'] == 'paid' then
         redis.call('HINCRBY', KEYS[4], 'orders', 1)
@@ -44,8 +47,10 @@ for _, entry in ipairs(entries) do
       end
     end
   end
-  redis.call('XACK', KEYS[1], ARGV[1], entry[1])
+  ids[#ids + 1] = entry[1]
 end
+if placed > 0 then redis.call('HINCRBY', KEYS[4], 'orders_placed', placed) end
+if #ids > 0 then redis.call('XACK', KEYS[1], ARGV[1], unpack(ids)) end
 if #entries > 0 then
   for k = 2, 5 do
     if redis.call('EXISTS', KEYS[k]) == 1 then redis.call('PEXPIRE', KEYS[k], ARGV[2]) end

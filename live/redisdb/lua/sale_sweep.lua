@@ -6,6 +6,8 @@
 -- ARGV[1] room history length to keep
 -- ARGV[2] the room's order key prefix ({r:<room>}:order:)
 -- ARGV[3] most holds released in one call
+-- Keys built here, under the room's tag of KEYS[1]: ARGV[2] .. <order_id>, the order of
+-- each due hold (the hold set names them; they cannot be known before the script runs).
 -- Returns {released, state}: state 1 when the sale is closed with no hold left (nothing
 -- will change any more), -1 when the sale no longer exists, 0 otherwise.
 -- include: _sale.lua
