@@ -122,6 +122,7 @@ class MediaSettings:
     turn_credential: str = ""
     turn_secret: str = ""
     turn_ttl_s: int = 86400
+    worker_headers: bool = False
     udp_port_min: int = 0
     udp_port_max: int = 0
     public_ip: str = ""

@@ -116,6 +116,11 @@ async def read_sdp(request: Request) -> str:
         raise BadRequest("the body must be an SDP offer (application/sdp)") from exc
 
 
+def worker_headers(svc: Services) -> dict[str, str]:
+    """Which process held the room's media, when `[media] worker_headers` asks for it."""
+    return {MEDIA_WORKER: str(os.getpid())} if svc.settings.media.worker_headers else {}
+
+
 async def _via_owner(
     request: Request, hub: MediaHub, room_id: str, body: bytes, *, claim: bool
 ) -> Response | None:
@@ -144,7 +149,8 @@ async def _via_owner(
                 response.headers.append(name, value)
             else:
                 response.headers[name] = value
-        response.headers[FORWARDED_BY] = str(os.getpid())
+        if services(request).settings.media.worker_headers:
+            response.headers[FORWARDED_BY] = str(os.getpid())
         return response
     raise Unavailable("the room's media process is not answering; retry")
 
@@ -154,8 +160,8 @@ def _sdp_answer(
 ) -> Response:
     response = Response(answer, status_code=201, media_type=SDP)
     response.headers["Location"] = f"/api/rooms/{room_id}/{role}/{session_id}"
-    response.headers[MEDIA_WORKER] = str(os.getpid())
     svc = services(request)
+    response.headers.update(worker_headers(svc))
     for value in link_headers(svc.settings.media, svc.now_ms() / 1000, room_id):
         response.headers.append("Link", value)
     return response
@@ -201,7 +207,7 @@ async def _end(request: Request, role: str) -> Response:
     await hub.end(
         room_id, "publisher" if role == "whip" else "viewer", path_param(request, "session_id")
     )
-    return Response(status_code=200, headers={MEDIA_WORKER: str(os.getpid())})
+    return Response(status_code=200, headers=worker_headers(svc))
 
 
 async def end_whip(request: Request) -> Response:

@@ -37,6 +37,7 @@ async def test_codec_ice_servers_and_public_address_from_settings(live_server: L
     answer = await live_server.http.post(url, content=await offer_sdp("video"), headers=SDP_HEADERS)
     assert answer.status_code == 201
     assert "H264/90000" in answer.text and "VP8/90000" not in answer.text
+    assert "x-live-media-worker" not in answer.headers  # no process ids unless asked
     candidates = [line for line in answer.text.splitlines() if line.startswith("a=candidate")]
     assert candidates and all(" 203.0.113.7 " in line for line in candidates)
     assert answer.headers.get_list("link") == [

@@ -82,6 +82,7 @@ async def test_live_serve_with_two_workers(redis_server: test_redis.TestRedis) -
         "LIVE_ADMIN_TOKEN": ADMIN_TOKEN,
         "LIVE_REDIS_KEY_PREFIX": settings.redis.key_prefix,
         "LIVE_LOGGING_LEVEL": "warning",
+        "LIVE_MEDIA_WORKER_HEADERS": "true",
     }
     command = ["serve", "--port", str(port), "--workers", "2"]
     process = await asyncio.create_subprocess_exec(
