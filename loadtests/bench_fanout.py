@@ -220,7 +220,7 @@ def _start_clients(url: str, args: argparse.Namespace) -> list[subprocess.Popen[
     clients = []
     for n in range(procs):
         viewers = args.viewers // procs + (n < args.viewers % procs)
-        mine = ips[n % len(ips) :: procs] or ips if ips else []
+        mine = (ips[n % len(ips) :: procs] or ips) if ips else []
         rate = args.connect_rate / procs
         clients.append(_spawn(["client", url, str(viewers), str(rate), ",".join(mine)]))
     for client in clients:

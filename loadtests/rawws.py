@@ -20,11 +20,9 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 import orjson
+from websockets.frames import Frame, Opcode
 
 MAX_LATENCY_MS = 60_000
-CLOSED = 8
-PING = 9
-PONG = 10
 
 
 class Stats:
@@ -168,7 +166,7 @@ class Viewer(asyncio.Protocol):
             payload = data[pos + head : end]
             pos = end
             opcode = first & 0x0F
-            if opcode == 1 or opcode == 0:
+            if opcode == Opcode.TEXT or opcode == Opcode.CONT:
                 if first & 0x80 and self.fragments is None:
                     self._on_frame(payload)
                 elif self.fragments is None:
@@ -179,20 +177,20 @@ class Viewer(asyncio.Protocol):
                         whole = b"".join(self.fragments)
                         self.fragments = None
                         self._on_frame(whole)
-            elif opcode == PING:
-                self._send(PONG, payload)
-            elif opcode == CLOSED:
-                self._send(CLOSED, payload[:2])
+            elif opcode == Opcode.PING:
+                self._send(Opcode.PONG, payload)
+            elif opcode == Opcode.CLOSE:
+                self._send(Opcode.CLOSE, payload[:2])
                 assert self.transport is not None
                 self.transport.close()
                 return
         if pos < size:
             self.buffer = data[pos:]
 
-    def _send(self, opcode: int, payload: bytes) -> None:
-        # Client frames must be masked; a zero mask leaves the payload as it is.
-        assert self.transport is not None and len(payload) < 126
-        self.transport.write(bytes((0x80 | opcode, 0x80 | len(payload), 0, 0, 0, 0)) + payload)
+    def _send(self, opcode: Opcode, payload: bytes) -> None:
+        # Rare (pongs, the close reply): websockets' own serializer masks as a client must.
+        assert self.transport is not None
+        self.transport.write(Frame(opcode, payload).serialize(mask=True))
 
     def _fail(self) -> None:
         if not self.lost.done():

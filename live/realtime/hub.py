@@ -275,7 +275,7 @@ class RoomHub:
     def _fan_out(self, room_id: str, room: LocalRoom, batch: RoomBatch) -> None:
         events = batch.broadcast()
         message: dict[str, Any] | None = None
-        wire = b""
+        wire: bytes | None = None
         if events:
             # Encoded once for every connection of the room: text and ready-made frame.
             payload = frame_bytes([e.raw for e in events])

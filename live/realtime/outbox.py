@@ -23,6 +23,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from websockets.frames import Frame, Opcode
+
 log = logging.getLogger("live.realtime")
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -36,17 +38,11 @@ def text_message(text: str) -> dict[str, Any]:
 
 
 def wire_frame(payload: bytes) -> bytes:
-    """One unfragmented, uncompressed, unmasked text frame (RFC 6455 5.2) of `payload`.
+    """One unfragmented, uncompressed, unmasked text frame (RFC 6455 5.2) of `payload`,
+    serialized by websockets.
 
     Uncompressed frames stay valid when permessage-deflate was negotiated (RFC 7692 6)."""
-    size = len(payload)
-    if size < 126:
-        head = bytes((0x81, size))
-    elif size < 1 << 16:
-        head = bytes((0x81, 126)) + size.to_bytes(2, "big")
-    else:
-        head = bytes((0x81, 127)) + size.to_bytes(8, "big")
-    return head + payload
+    return Frame(Opcode.TEXT, payload).serialize(mask=False)
 
 
 class DirectWriter:
@@ -118,7 +114,9 @@ class Outbox:
 
     def push(self, text: str) -> bool:
         """Queue one text frame; False when the connection is closed or was just dropped."""
-        wire = wire_frame(text.encode()) if self._direct is not None else None
+        # Built only when it can be written now: behind a drain, frames wait in the backlog.
+        direct = self._direct is not None and self._drain is None
+        wire = wire_frame(text.encode()) if direct else None
         return self.push_message(text_message(text), wire)
 
     def push_message(self, message: dict[str, Any], wire: bytes | None = None) -> bool:
