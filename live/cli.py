@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from live.logs import configure_logging
-from live.media.routing import SECRET_ENV as MEDIA_SECRET_ENV
+from live.media.routing import internal_secret
 from live.redisdb.client import RedisCheckError, check_server, connect
 from live.redisdb.embedded import SUPERVISOR_PID_ENV, EmbeddedRedis, EmbeddedRedisError
 from live.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
@@ -110,7 +110,7 @@ def serve(
         return 1
     _prepare_metrics_dir(workers)
     # Workers forward media requests to each other over loopback with this secret.
-    os.environ.setdefault(MEDIA_SECRET_ENV, secrets.token_urlsafe(32))
+    internal_secret()  # generated once here, inherited by every worker
     if workers > 1:
         os.environ[SUPERVISOR_PID_ENV] = str(os.getpid())
     # uvicorn re-raises SIGTERM/SIGINT after draining; these handlers turn that into a

@@ -143,7 +143,8 @@ class RoomRelay:
             self._send_pli()
         for viewer in self.viewers.values():
             sender = viewer.senders.get("video")
-            waiting = sender.waiting_since if sender is not None and sender.ready else None
-            if sender is not None and waiting is not None and now - waiting >= KEYFRAME_RETRY_S:
+            if sender is None or not sender.ready or sender.waiting_since is None:
+                continue
+            if now - sender.waiting_since >= KEYFRAME_RETRY_S:
                 sender.waiting_since = now
                 self.request_keyframe()

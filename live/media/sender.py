@@ -76,14 +76,14 @@ class ViewerSender:
         self.track = ParkedTrack(kind)
         self._on_start: Callable[[], None] | None = on_start
         self.waiting_since: float | None = time.monotonic() if kind == "video" else None
-        self.ready = False
         self.frames_sent = 0
         self._link: RtpLink | None = None
         self._history: list[bytes | None] = [None] * HISTORY
 
     @property
-    def needs_keyframe(self) -> bool:
-        return self.waiting_since is not None
+    def ready(self) -> bool:
+        """Started and not stopped: packets may flow."""
+        return self._link is not None
 
     def wait_for_keyframe(self) -> None:
         if self.kind == "video" and self.waiting_since is None:
@@ -108,13 +108,11 @@ class ViewerSender:
         link.on_nack(self.retransmit)
         if self.waiting_since is not None:
             self.waiting_since = time.monotonic()
-        self.ready = True
         if self._on_start is not None:
             start, self._on_start = self._on_start, None
             start()
 
     def stop(self) -> None:
-        self.ready = False
         if self._link is not None:
             self._link.close()
         self._link = None

@@ -5,18 +5,18 @@ from __future__ import annotations
 import pytest
 
 from live.settings import Settings
-from tests.conftest import LiveServer, make_settings
+from tests.conftest import LiveServer
 from tests.media.peers import CounterTrack, counter_of, publish, synthetic_h264, watch
-from tests.media.test_signalling import SDP_HEADERS, offer_sdp
+from tests.media.test_signalling import SDP_HEADERS, ice_settings, offer_sdp
 
 
 @pytest.fixture
 async def settings() -> Settings:
-    return make_settings(
+    return ice_settings(
+        "turn:turn.example.org:3478?transport=udp",
+        "live",
+        "s3cret",
         LIVE_MEDIA_CODEC="h264",
-        LIVE_MEDIA_ICE_SERVERS="stun:stun.example.org:3478,turn:turn.example.org:3478?transport=udp",
-        LIVE_MEDIA_TURN_USERNAME="live",
-        LIVE_MEDIA_TURN_CREDENTIAL="s3cret",
         LIVE_MEDIA_PUBLIC_IP="203.0.113.7",
     )
 

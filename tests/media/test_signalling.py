@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiortc import RTCConfiguration, RTCPeerConnection
 
-from tests.conftest import LiveServer
+from live.settings import Settings
+from tests.conftest import LiveServer, make_settings
 from tests.unit.test_media_sdp import OFFER
 
 
@@ -19,6 +20,16 @@ async def offer_sdp(*kinds: str) -> str:
 
 
 SDP_HEADERS = {"Content-Type": "application/sdp"}
+
+
+def ice_settings(turn_url: str, username: str, credential: str, **env: str) -> Settings:
+    """Settings with one STUN and one TURN server (static TURN credentials), plus `env`."""
+    return make_settings(
+        LIVE_MEDIA_ICE_SERVERS=f"stun:stun.example.org:3478,{turn_url}",
+        LIVE_MEDIA_TURN_USERNAME=username,
+        LIVE_MEDIA_TURN_CREDENTIAL=credential,
+        **env,
+    )
 
 
 async def test_garbage_and_foreign_codecs_are_refused(live_server: LiveServer) -> None:

@@ -11,18 +11,18 @@ import pytest
 
 from live.media.signalling import turn_rest_credentials
 from live.settings import Settings
-from tests.conftest import LiveServer, make_settings
-from tests.media.test_signalling import SDP_HEADERS, offer_sdp
+from tests.conftest import LiveServer
+from tests.media.test_signalling import SDP_HEADERS, ice_settings, offer_sdp
 
 SECRET = "coturn-static-auth-secret"
 
 
 @pytest.fixture
 async def settings() -> Settings:
-    return make_settings(
-        LIVE_MEDIA_ICE_SERVERS="stun:stun.example.org:3478,turn:turn.example.org:3478",
-        LIVE_MEDIA_TURN_USERNAME="ignored",
-        LIVE_MEDIA_TURN_CREDENTIAL="ignored",
+    return ice_settings(
+        "turn:turn.example.org:3478",
+        "ignored",
+        "ignored",
         LIVE_MEDIA_TURN_SECRET=SECRET,
         LIVE_MEDIA_TURN_TTL_S="600",
     )
