@@ -7,6 +7,7 @@ A token is `base64url(json claims) "." base64url(hmac-sha256)`. The admin's toke
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -61,14 +62,15 @@ def derive_secret(configured: str, admin_token: str | None) -> bytes:
 class TokenSigner:
     """Issues and verifies tokens with one secret."""
 
-    # Tokens already verified, with their expiry: a buyer sends the same token with every
-    # request, and checking its signature again costs more than the rest of a buy's checks.
     CACHE_SIZE = 10_000
 
     def __init__(self, secret: bytes, admin_token: str | None) -> None:
         self._secret = secret
         self._admin_token = admin_token.encode() if admin_token else None
-        self._verified: dict[str, tuple[Identity, int]] = {}
+        # Tokens already verified, with their expiry: a buyer sends the same token with every
+        # request, and checking its signature again costs more than the rest of a buy's
+        # checks. Refused tokens raise, so they are never remembered.
+        self._claims = functools.lru_cache(maxsize=self.CACHE_SIZE)(self._read)
 
     def issue(self, identity: Identity, *, ttl_s: int, now: float) -> str:
         """A token for `identity` valid for `ttl_s` seconds from `now`."""
@@ -89,11 +91,13 @@ class TokenSigner:
             token.encode(errors="replace"), self._admin_token
         ):
             return ADMIN_IDENTITY
-        known = self._verified.get(token)
-        if known is not None:
-            if known[1] <= now:
-                raise Unauthorized("token expired")
-            return known[0]
+        identity, expires = self._claims(token)
+        if expires <= now:
+            raise Unauthorized("token expired")
+        return identity
+
+    def _read(self, token: str) -> tuple[Identity, int]:
+        """The identity in a signed token and its expiry, or `Unauthorized` (forged, garbled)."""
         body, _, signature = token.partition(".")
         if not body or not hmac.compare_digest(signature.encode(), self._sign(body).encode()):
             raise Unauthorized("invalid token")
@@ -106,13 +110,7 @@ class TokenSigner:
             raise Unauthorized("invalid token") from exc
         if role is Role.ADMIN:
             raise Unauthorized("invalid token")
-        if expires <= now:
-            raise Unauthorized("token expired")
-        if len(self._verified) >= self.CACHE_SIZE:
-            # Drop the oldest entry (dicts keep insertion order).
-            del self._verified[next(iter(self._verified))]
-        self._verified[token] = (identity, expires)
-        return identity
+        return identity, expires
 
     def _sign(self, body: str) -> str:
         return _b64(hmac.new(self._secret, body.encode(), hashlib.sha256).digest())

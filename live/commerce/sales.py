@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +42,8 @@ class SaleStore:
         self._settings = settings
         self._maxlen = settings.realtime.history_min_events
         self._buys = ScriptBatcher(redis, scripts, "buy")
-        self._buy_keys: dict[str, tuple[str, list[str], str, str]] = {}
+        # Remembered per sale, since a flash sale's buys all need the same keys.
+        self._buy_keys = functools.lru_cache(maxsize=1000)(self._buy_keys_of)
 
     def sale_keys(self, room_id: str, sale_id: str) -> list[str]:
         """The seven keys every sale script takes first (see lua/_sale.lua)."""
@@ -129,10 +131,7 @@ class SaleStore:
         self, sale_id: str, user_id: str, idempotency_key: str, qty: int, ip: str | None
     ) -> BuyOutcome:
         """Take `qty` units for the buyer (one round trip); `ip` None lifts the per-IP limit."""
-        found = self._buy_keys.get(sale_id)
-        if found is None:
-            found = self._buy_keys_of(sale_id)
-        room_id, keys, order_seq, order_prefix = found
+        room_id, keys, order_seq, order_prefix = self._buy_keys(sale_id)
         order_id = new_order_id(room_id)
         limits = self._settings.limits
         code, detail = await self._buys.call(
@@ -156,15 +155,11 @@ class SaleStore:
 
     def _buy_keys_of(self, sale_id: str) -> tuple[str, list[str], str, str]:
         """The room, KEYS[1..8] of buy.lua, the room's order counter and its order key
-        prefix; remembered per sale, since a flash sale's buys all need the same."""
+        prefix."""
         room_id = room_of(sale_id, "s")
         k = self._keys
         keys = [*self.sale_keys(room_id, sale_id), k.sale_idempotency(room_id, sale_id)]
-        found = (room_id, keys, k.room_order_seq(room_id), k.order_prefix(room_id))
-        if len(self._buy_keys) >= 1000:
-            self._buy_keys.clear()
-        self._buy_keys[sale_id] = found
-        return found
+        return room_id, keys, k.room_order_seq(room_id), k.order_prefix(room_id)
 
     async def get_order(self, order_id: str) -> dict[str, Any]:
         room_id = room_of(order_id, "o")
