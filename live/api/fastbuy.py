@@ -62,6 +62,7 @@ class BuyFastPath:
     async def _buy(self, scope: Scope, receive: Receive, send: Send, sale_id: str) -> None:
         started = time.perf_counter()
         status = 500
+        answered = False  # whether a response has begun: then no 500 can follow
         try:
             headers: dict[bytes, str] = {}
             for name, value in scope["headers"]:
@@ -94,10 +95,11 @@ class BuyFastPath:
                 if handler is None or handler is self.owner.exception_handlers.get(Exception):
                     raise
                 response = await handler(Request(scope, receive), exc)
-                status = response.status_code
+                status, answered = response.status_code, True
                 await response(scope, receive, send)
                 return
             body = orjson.dumps(order)
+            answered = True
             await send(
                 {
                     "type": "http.response.start",
@@ -112,7 +114,6 @@ class BuyFastPath:
         except Exception as exc:
             # As ServerErrorMiddleware: the app's catch-all answers 500 (unless an answer has
             # begun), and the error goes on to the server.
-            answered = status != 500
             status = 500
             handler = self.owner.exception_handlers.get(Exception)
             if handler is not None and not answered:

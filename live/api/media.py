@@ -116,9 +116,10 @@ async def read_sdp(request: Request) -> str:
         raise BadRequest("the body must be an SDP offer (application/sdp)") from exc
 
 
-def worker_headers(svc: Services) -> dict[str, str]:
-    """Which process held the room's media, when `[media] worker_headers` asks for it."""
-    return {MEDIA_WORKER: str(os.getpid())} if svc.settings.media.worker_headers else {}
+def worker_headers(svc: Services, name: str = MEDIA_WORKER) -> dict[str, str]:
+    """This process's id under `name` (which held the room's media, or which forwarded the
+    request), when `[media] worker_headers` asks for it."""
+    return {name: str(os.getpid())} if svc.settings.media.worker_headers else {}
 
 
 async def _via_owner(
@@ -149,8 +150,7 @@ async def _via_owner(
                 response.headers.append(name, value)
             else:
                 response.headers[name] = value
-        if services(request).settings.media.worker_headers:
-            response.headers[FORWARDED_BY] = str(os.getpid())
+        response.headers.update(worker_headers(services(request), FORWARDED_BY))
         return response
     raise Unavailable("the room's media process is not answering; retry")
 
