@@ -26,6 +26,8 @@ from live.api.openapi import openapi_handler
 from live.errors import LiveError, MethodNotAllowed, NotFound, Unavailable
 from live.logs import configure_logging, silence_uvicorn_access_log
 from live.redisdb.client import check_server, connect
+from live.redisdb.keys import Keys
+from live.security.signing import signing_secrets
 from live.services import Services
 from live.settings import Settings
 
@@ -61,7 +63,8 @@ def create_app(
         redis = connect(redis_url, settings)
         try:
             await check_server(redis, settings)
-            svc = Services.build(settings, redis)
+            signing = await signing_secrets(redis, Keys(settings.redis.key_prefix), settings.auth)
+            svc = Services.build(settings, redis, signing)
             app.state.services = svc
             async with contextlib.AsyncExitStack() as stack:
                 for component in components:

@@ -22,6 +22,7 @@ from live.logs import configure_logging
 from live.media.routing import internal_secret
 from live.redisdb.client import RedisCheckError, check_server, connect
 from live.redisdb.embedded import SUPERVISOR_PID_ENV, EmbeddedRedis, EmbeddedRedisError
+from live.security.admin_token import weakness
 from live.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
 
 VAR_DIR = PROJECT_ROOT / "var"
@@ -67,6 +68,8 @@ def admin_token() -> str:
     else:
         VAR_DIR.mkdir(parents=True, exist_ok=True)
         token = secrets.token_urlsafe(32)
+        while weakness(token) is not None:  # a random one is weak about once in 10,000
+            token = secrets.token_urlsafe(32)
         path.write_text(token + "\n")
         path.chmod(0o600)
     os.environ["LIVE_ADMIN_TOKEN"] = token
@@ -86,6 +89,15 @@ def serve(
     import uvicorn
 
     token = admin_token()
+    problem = weakness(token)
+    if problem is not None:
+        print(
+            f"live: LIVE_ADMIN_TOKEN is too weak ({problem}); unset it to have one generated,"
+            " or use 32+ random characters (python -c 'import secrets;"
+            " print(secrets.token_urlsafe(32))')",
+            file=sys.stderr,
+        )
+        return 2
     embedded: EmbeddedRedis | None = None
     if not settings.redis_url:
         embedded = EmbeddedRedis(

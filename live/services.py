@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from live.auth import Identity, TokenSigner, derive_secret
+from live.auth import Identity, TokenSigner
 from live.commerce.catalog import Catalog
 from live.commerce.payments import InstantPayments, PaymentProvider
 from live.commerce.sales import SaleStore
@@ -49,12 +50,16 @@ class Services:
     extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, settings: Settings, redis: Redis) -> Services:
+    def build(
+        cls, settings: Settings, redis: Redis, signing: list[bytes] | None = None
+    ) -> Services:
+        """`signing`: the signing secrets (live.security.signing); without them, the
+        configured secret or one random to this process."""
         keys = Keys(settings.redis.key_prefix)
         scripts = Scripts(redis, history_min_age_s=settings.realtime.history_min_age_s)
-        signer = TokenSigner(
-            derive_secret(settings.auth.secret, settings.admin_token), settings.admin_token
-        )
+        if not signing:
+            signing = [settings.auth.secret.encode() or secrets.token_bytes(32)]
+        signer = TokenSigner(signing[0], settings.admin_token, signing[1:])
         return cls(
             settings=settings,
             redis=redis,

@@ -49,8 +49,9 @@ class RedisSettings:
 @dataclass(frozen=True)
 class AuthSettings:
     secret: str = ""
+    previous_secrets: tuple[str, ...] = ()
     viewer_token_ttl_s: int = 604800
-    host_token_ttl_s: int = 2592000
+    host_token_ttl_s: int = 86400
     jwt_hs256_secret: str = ""
     jwt_rs256_public_key: str = ""
     jwt_issuer: str = ""

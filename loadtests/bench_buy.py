@@ -282,7 +282,7 @@ def main() -> None:
         env = {
             **os.environ,
             "LIVE_REDIS_URL": redis.start(),
-            "LIVE_ADMIN_TOKEN": secrets.token_urlsafe(16),
+            "LIVE_ADMIN_TOKEN": secrets.token_urlsafe(32),
             "LIVE_AUTH_SECRET": secrets.token_urlsafe(16),
             "LIVE_LIMITS_EXEMPT_NETWORKS": "127.0.0.0/8",
             "LIVE_LOGGING_LEVEL": "warning",

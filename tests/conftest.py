@@ -21,7 +21,8 @@ from live.settings import Settings, load_settings
 from live.wiring import default_components, default_routes
 from tests.redis_server import TestRedis
 
-ADMIN_TOKEN = "test-admin-token-" + "x" * 16
+# Strong, as `live serve` requires (live.security.admin_token); one per test run.
+ADMIN_TOKEN = secrets.token_urlsafe(32)
 
 
 @pytest.fixture(scope="session")

@@ -32,6 +32,10 @@ class Keys:
     def user(self, user_id: str) -> str:
         return f"{self.prefix}:user:{user_id}"
 
+    def signing_secret(self) -> str:
+        """String: the random token signing secret, made once (live.security.signing)."""
+        return f"{self.prefix}:auth:signing_secret"
+
     def rate(self, scope: str, subject: str) -> str:
         return f"{self.prefix}:rate:{scope}:{subject}"
 

@@ -23,7 +23,7 @@ from tests.conftest import free_port
 from tests.redis_server import TestRedis as RedisProcess
 
 pytestmark = pytest.mark.slow
-ADMIN = "crash-admin-" + "x" * 16
+ADMIN = secrets.token_urlsafe(32)
 SECRET = "crash-secret-" + secrets.token_hex(8)
 
 
