@@ -11,7 +11,7 @@ from live.auth import Identity, Role, new_id, require_admin, require_manager
 from live.errors import BadRequest, Conflict, NotFound
 from live.rooms.model import Room
 from live.services import Services
-from live.validation import expect_object, query_limit, text_field
+from live.validation import expect_object, name_field, query_limit, text_field
 
 ROOM_ID_MAX = 40
 
@@ -33,7 +33,7 @@ async def create_room(request: Request) -> Response:
     require_admin(identity_of(request))
     body = expect_object(await read_json(request))
     title = text_field(body, "title", max_len=svc.settings.rooms.max_title_len)
-    host_name = text_field(body, "host_name", max_len=40)
+    host_name = name_field(body, "host_name", max_len=40)
     room = Room(
         room_id=new_id("r"),
         title=title,

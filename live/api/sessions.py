@@ -10,7 +10,7 @@ from live.api.http import Endpoint, client_ip, in_networks, json_response, read_
 from live.auth import Identity, Role, new_id
 from live.errors import RateLimited
 from live.ratelimit import within_limit
-from live.validation import expect_object, text_field
+from live.validation import expect_object, name_field
 
 NAME_MAX = 40
 
@@ -18,7 +18,7 @@ NAME_MAX = 40
 async def create_session(request: Request) -> Response:
     svc = services(request)
     body = expect_object(await read_json(request))
-    name = text_field(body, "name", max_len=NAME_MAX)
+    name = name_field(body, "name", max_len=NAME_MAX)
     ip = client_ip(request)
     limits = svc.settings.limits
     if not in_networks(ip, limits.exempt_networks) and not await within_limit(

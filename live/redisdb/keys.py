@@ -97,6 +97,22 @@ class Keys:
     def room_banned(self, room_id: str) -> str:
         return f"{self.room_tag(room_id)}:banned"
 
+    def room_staff(self, room_id: str) -> str:
+        """Set: user ids of the hosts and admins who chatted (never muted or banned)."""
+        return f"{self.room_tag(room_id)}:staff"
+
+    def room_banned_ips(self, room_id: str) -> str:
+        """Set: client addresses banned from the room (`ban` with scope ip)."""
+        return f"{self.room_tag(room_id)}:banned_ips"
+
+    def room_muted_ips(self, room_id: str) -> str:
+        """Sorted set: client addresses scored by the ms their mute ends."""
+        return f"{self.room_tag(room_id)}:muted_ips"
+
+    def room_addresses(self, room_id: str) -> str:
+        """Hash: user id -> the address it last connected from (for scope ip)."""
+        return f"{self.room_tag(room_id)}:addresses"
+
     def room_chat_rate(self, room_id: str, user_id: str) -> str:
         return f"{self.room_tag(room_id)}:chatrate:{user_id}"
 
@@ -114,6 +130,10 @@ class Keys:
             self.room_moderation(room_id),
             self.room_muted(room_id),
             self.room_banned(room_id),
+            self.room_staff(room_id),
+            self.room_banned_ips(room_id),
+            self.room_muted_ips(room_id),
+            self.room_addresses(room_id),
         ]
 
     # --- sales and orders (see live/commerce/ids.py: sale and order ids embed the room id,
