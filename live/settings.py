@@ -104,6 +104,7 @@ class CommerceSettings:
     max_stock: int = 1000000
     max_hold_s: int = 3600
     max_duration_s: int = 86400
+    anonymous_limit_by_ip: bool = False
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from live.commerce.ids import room_of
 from live.commerce.rules import (
     MAX_PER_BUYER,
     MAX_PRICE_CENTS,
+    address_limit_key,
     parse_idempotency_key,
     parse_qty,
     parse_sale_request,
@@ -91,8 +92,13 @@ async def place_order(
     key = parse_idempotency_key(idempotency_key)
     qty = parse_qty(expect_object(await read_body()))
     exempt = in_networks(ip, svc.settings.limits.exempt_networks)
+    # Anonymous sessions cost nothing to make: their limit is also counted per address.
+    by_address = svc.settings.commerce.anonymous_limit_by_ip and not identity.verified
+    address = address_limit_key(ip) if by_address and not exempt else ""
     try:
-        outcome = await svc.sales.buy(sale_id, identity.user_id, key, qty, None if exempt else ip)
+        outcome = await svc.sales.buy(
+            sale_id, identity.user_id, key, qty, None if exempt else ip, address
+        )
     except LiveError as exc:
         metrics.orders(exc.code).inc()
         raise

@@ -92,6 +92,10 @@ local function release_hold(K, maxlen, order_key, order, new_status, now)
   if redis.call('HINCRBY', K[3], order['user_id'], -qty) <= 0 then
     redis.call('HDEL', K[3], order['user_id'])
   end
+  local address = order['limit_address']
+  if address and redis.call('HINCRBY', K[3], address, -qty) <= 0 then
+    redis.call('HDEL', K[3], address)
+  end
   local s = redis.call('HMGET', K[1], 'status', 'ends_at')
   if s[1] == 'sold_out' and now < tonumber(s[2]) then
     redis.call('HSET', K[1], 'status', 'open')
