@@ -23,6 +23,7 @@ from live.media.routing import internal_secret
 from live.redisdb.client import RedisCheckError, check_server, connect
 from live.redisdb.embedded import SUPERVISOR_PID_ENV, EmbeddedRedis, EmbeddedRedisError
 from live.security.admin_token import weakness
+from live.uvicorn_options import uvicorn_options
 from live.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
 
 VAR_DIR = PROJECT_ROOT / "var"
@@ -150,7 +151,7 @@ def serve(
             # uvicorn's own rewrite would trust 127.0.0.1 blindly.
             proxy_headers=False,
             timeout_graceful_shutdown=int(settings.server.shutdown_grace_s),
-            ws_max_size=settings.realtime.max_frame_bytes,
+            **uvicorn_options(settings),
             ssl_keyfile=tls[0] if tls else None,
             ssl_certfile=tls[1] if tls else None,
         )

@@ -35,6 +35,9 @@ class ServerSettings:
     public_url: str = ""
     shutdown_grace_s: float = 10.0
     max_body_bytes: int = 65536
+    max_header_bytes: int = 16384
+    embed_origins: tuple[str, ...] = ()
+    metrics_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,8 @@ class RealtimeSettings:
     max_frame_bytes: int = 4096
     inbound_rate: float = 20.0
     presence_heartbeat_s: float = 5.0
+    ping_s: float = 20.0
+    ping_timeout_s: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -128,7 +133,9 @@ class MediaSettings:
     udp_port_min: int = 0
     udp_port_max: int = 0
     public_ip: str = ""
-    connect_timeout_s: float = 30.0
+    connect_timeout_s: float = 10.0
+    max_sessions_per_ip: int = 50
+    max_viewers_per_room: int = 1000
 
 
 @dataclass(frozen=True)

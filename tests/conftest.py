@@ -18,6 +18,7 @@ from live.app import create_app
 from live.redisdb.client import Redis, connect
 from live.services import Services
 from live.settings import Settings, load_settings
+from live.uvicorn_options import uvicorn_options
 from live.wiring import default_components, default_routes
 from tests.redis_server import TestRedis
 
@@ -108,7 +109,7 @@ async def start_server(
         lifespan="on",
         proxy_headers=False,
         ws="websockets-sansio",
-        ws_max_size=settings.realtime.max_frame_bytes,
+        **uvicorn_options(settings),
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
