@@ -23,8 +23,8 @@ from live.media.routing import internal_secret
 from live.redisdb.client import RedisCheckError, check_server, connect
 from live.redisdb.embedded import SUPERVISOR_PID_ENV, EmbeddedRedis, EmbeddedRedisError
 from live.security.admin_token import weakness
-from live.uvicorn_options import uvicorn_options
 from live.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
+from live.uvicorn_options import uvicorn_options
 
 VAR_DIR = PROJECT_ROOT / "var"
 
