@@ -39,6 +39,7 @@ from live.media.hub import MediaHub
 from live.media.routing import forward
 from live.media.sdp import MAX_SDP_BYTES
 from live.media.signalling import ice_servers, link_headers
+from live.security.client_address import CLIENT_HEADER, client_address
 from live.services import Services
 
 log = logging.getLogger("live.media")
@@ -135,8 +136,12 @@ async def _via_owner(
         if owner == hub.address:
             return None
         try:
+            # The owner counts limits on the client's address, not on ours (and never on
+            # one the client wrote itself).
+            carried = (CLIENT_HEADER, client_address(request, services(request).settings))
+            passed = [(k, v) for k, v in request.headers.items() if k.lower() != CLIENT_HEADER]
             status, headers, data = await forward(
-                owner, request.method, request.url.path, list(request.headers.items()), body
+                owner, request.method, request.url.path, [*passed, carried], body
             )
         except (OSError, TimeoutError):
             log.warning("media owner unreachable", extra={"room_id": room_id, "owner": owner})
@@ -177,7 +182,8 @@ async def whip(request: Request) -> Response:
     forwarded = await _via_owner(request, hub, room_id, body, claim=True)
     if forwarded is not None:
         return forwarded
-    session_id, answer = await hub.publish(room_id, await read_sdp(request), room.live)
+    client = client_address(request, svc.settings)
+    session_id, answer = await hub.publish(room_id, await read_sdp(request), room.live, client)
     return _sdp_answer(request, "whip", room_id, session_id, answer)
 
 
@@ -191,7 +197,8 @@ async def whep(request: Request) -> Response:
     forwarded = await _via_owner(request, hub, room_id, body, claim=True)
     if forwarded is not None:
         return forwarded
-    session_id, answer = await hub.play(room_id, await read_sdp(request), room.live)
+    client = client_address(request, svc.settings)
+    session_id, answer = await hub.play(room_id, await read_sdp(request), room.live, client)
     return _sdp_answer(request, "whep", room_id, session_id, answer)
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 
+from live.auth import new_id
 from live.media import aiortc_hooks
 from live.media.hub import MediaHub
+from live.media.limits import MediaLimits
 from live.media.routing import InternalListener, forward
 from live.services import Services
 
@@ -22,6 +25,8 @@ async def media_component(svc: Services) -> AsyncIterator[MediaHub]:
 
     listener = InternalListener(internal_app(svc))
     hub = MediaHub(svc, await listener.start())
+    hub.limits = MediaLimits(svc, f"{os.getpid()}-{new_id('m')}")
+    hub.limits.start()
     svc.extras["media"] = hub
 
     async def on_room_ended(room_id: str) -> None:
@@ -41,5 +46,6 @@ async def media_component(svc: Services) -> AsyncIterator[MediaHub]:
     finally:
         svc.room_ended_listeners.remove(on_room_ended)
         await hub.aclose()
+        await hub.limits.aclose()
         await listener.aclose()
         svc.extras.pop("media", None)

@@ -25,6 +25,7 @@ from aiortc.exceptions import OperationError
 
 from live import metrics
 from live.errors import BadRequest, NotFound, UnsupportedCodec
+from live.media.limits import MediaLimits, Ticket
 from live.media.relay import MediaSession, RoomRelay
 from live.media.sdp import VIDEO_CODECS, check_offer, rewrite_host_candidates
 from live.rooms import events
@@ -55,6 +56,8 @@ class MediaHub:
         self.sessions: dict[str, MediaSession] = {}
         self._closing: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
+        # Set by the media component: per-address and per-room session limits.
+        self.limits: MediaLimits | None = None
 
     # --- lifecycle ------------------------------------------------------------
     def start(self) -> None:
@@ -71,15 +74,23 @@ class MediaHub:
             await asyncio.gather(*self._closing, return_exceptions=True)
 
     # --- signalling -------------------------------------------------------------
-    async def publish(self, room_id: str, offer: str, room_live: bool = False) -> tuple[str, str]:
+    async def publish(
+        self, room_id: str, offer: str, room_live: bool = False, client: str = ""
+    ) -> tuple[str, str]:
         """WHIP: a new publishing session (replacing the previous one); (id, answer)."""
         kinds = check_offer(offer, self.codec)
+        ticket = await self._admit(client, room_id, "publisher")
         await self._forget_stale_live(room_id, room_live)
         session = self._new_session(room_id, "publisher")
+        self._bind(session, ticket)
         for kind in kinds:
             transceiver = session.pc.addTransceiver(kind, direction="recvonly")
             transceiver.setCodecPreferences(codec_preferences(kind, self.codec))
-        answer = await self._answer(session, offer)
+        try:
+            answer = await self._answer(session, offer)
+        except BaseException:
+            self._unbind(session)
+            raise
         for transceiver in session.pc.getTransceivers():
             if transceiver.kind not in session.receivers:
                 session.receivers[transceiver.kind] = transceiver.receiver
@@ -92,11 +103,15 @@ class MediaHub:
             self._close_soon(previous, "replaced")
         return session.session_id, answer
 
-    async def play(self, room_id: str, offer: str, room_live: bool = False) -> tuple[str, str]:
+    async def play(
+        self, room_id: str, offer: str, room_live: bool = False, client: str = ""
+    ) -> tuple[str, str]:
         """WHEP: a new viewing session; frames flow once the room has a publisher."""
         kinds = check_offer(offer, self.codec)
+        ticket = await self._admit(client, room_id, "viewer")
         await self._forget_stale_live(room_id, room_live)
         session = self._new_session(room_id, "viewer")
+        self._bind(session, ticket)
         relay = self._relay(room_id)
         relay.add_viewer(session, kinds)
         try:
@@ -108,6 +123,7 @@ class MediaHub:
         except BaseException:
             relay.viewers.pop(session.session_id, None)
             self._drop_relay_if_empty(relay)
+            self._unbind(session)
             raise
         self._register(session)
         return session.session_id, answer
@@ -129,6 +145,17 @@ class MediaHub:
         # process that held the publisher died. The room is not live until a new publish.
         if room_live and room_id not in self.relays:
             await self._set_live(room_id, False)
+
+    async def _admit(self, client: str, room_id: str, role: str) -> Ticket | None:
+        return None if self.limits is None else await self.limits.admit(client, room_id, role)
+
+    def _bind(self, session: MediaSession, ticket: Ticket | None) -> None:
+        if self.limits is not None and ticket is not None:
+            self.limits.bind(session.session_id, ticket)
+
+    def _unbind(self, session: MediaSession) -> None:
+        if self.limits is not None:
+            self.limits.session_ended(session.session_id)
 
     def _new_session(self, room_id: str, role: str) -> MediaSession:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
@@ -204,6 +231,7 @@ class MediaHub:
         if session.closed:
             return
         session.closed = True
+        self._unbind(session)
         if self.sessions.pop(session.session_id, None) is not None:
             metrics.MEDIA_SESSIONS.labels(session.role).dec()
         metrics.MEDIA_CLOSED.labels(reason).inc()

@@ -25,7 +25,7 @@ MAX_HEADER_BYTES = 16384
 MAX_BODY_BYTES = 1 << 20
 TIMEOUT_S = 15.0
 # Request headers that travel to the owner (the rest are hop-by-hop or irrelevant).
-FORWARDED = ("authorization", "content-type", "origin", "x-forwarded-for")
+FORWARDED = ("authorization", "content-type", "origin", "x-forwarded-for", "x-live-client-address")
 # Response headers not copied back.
 HOP_BY_HOP = {"connection", "content-length", "date", "server", "transfer-encoding"}
 

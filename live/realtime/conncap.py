@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from redis.exceptions import RedisError
 
@@ -22,10 +23,21 @@ log = logging.getLogger("live.realtime")
 
 
 class ConnectionCap:
-    def __init__(self, svc: Services, process_id: str) -> None:
+    """Leases of one kind over every process. By default websocket connections per address
+    (`[limits] connections_per_ip`); `limit` and `key_of` count other things (media
+    sessions per address or per room, live.media.limits) the same way."""
+
+    def __init__(
+        self,
+        svc: Services,
+        process_id: str,
+        limit: int | None = None,
+        key_of: Callable[[str], str] | None = None,
+    ) -> None:
         self._svc = svc
         self._process_id = process_id
-        self._limit = svc.settings.limits.connections_per_ip
+        self._limit = svc.settings.limits.connections_per_ip if limit is None else limit
+        self._key_of = svc.keys.conn_leases if key_of is None else key_of
         self.lease_ms = int(svc.settings.realtime.presence_heartbeat_s * 3000)
         # This process's leases: member -> address, and how many per address.
         self._leases: dict[str, str] = {}
@@ -44,7 +56,7 @@ class ConnectionCap:
             return None
         member = f"{self._process_id}:{new_id('c')}"
         admitted, _count = await self._svc.scripts.call(
-            "conn_admit", [self._svc.keys.conn_leases(ip)], [member, self._limit, self.lease_ms]
+            "conn_admit", [self._key_of(ip)], [member, self._limit, self.lease_ms]
         )
         if not int(admitted):
             return None
@@ -66,7 +78,7 @@ class ConnectionCap:
 
     async def _remove(self, ip: str, lease: str) -> None:
         try:
-            await self._svc.redis.zrem(self._svc.keys.conn_leases(ip), lease)
+            await self._svc.redis.zrem(self._key_of(ip), lease)
         except (RedisError, OSError) as exc:
             # Not renewed any more, the lease runs out by itself within 3 heartbeats.
             log.warning("connection lease not removed", extra={"error": str(exc)})
@@ -78,12 +90,10 @@ class ConnectionCap:
             by_ip.setdefault(ip, []).append(member)
         if not by_ip:
             return
-        keys, scripts = self._svc.keys, self._svc.scripts
+        scripts = self._svc.scripts
         async with self._svc.redis.pipeline(transaction=False) as pipe:
             for ip, members in by_ip.items():
-                scripts.queue(
-                    pipe, "conn_refresh", [keys.conn_leases(ip)], [self.lease_ms, *members]
-                )
+                scripts.queue(pipe, "conn_refresh", [self._key_of(ip)], [self.lease_ms, *members])
             await pipe.execute()
 
     async def release_all(self) -> None:
@@ -93,7 +103,7 @@ class ConnectionCap:
         if leases:
             async with self._svc.redis.pipeline(transaction=False) as pipe:
                 for member, ip in leases.items():
-                    pipe.zrem(self._svc.keys.conn_leases(ip), member)
+                    pipe.zrem(self._key_of(ip), member)
                 await pipe.execute()
         if self._removing:
             await asyncio.gather(*self._removing, return_exceptions=True)

@@ -44,6 +44,11 @@ class Keys:
         member `<process_id>:<conn_id>`, score the lease's deadline (Redis ms)."""
         return self.rate("conn", ip)
 
+    def media_leases(self, ip: str) -> str:
+        """Sorted set of one address's media sessions (WHIP and WHEP), over every process;
+        members and scores as `conn_leases`."""
+        return self.rate("media", ip)
+
     # --- per room (one hash tag) ----------------------------------------------
     def room_tag(self, room_id: str) -> str:
         return f"{self.prefix}:{{r:{room_id}}}"
@@ -190,6 +195,11 @@ class Keys:
     def room_paying_buyers(self, room_id: str) -> str:
         """Set of user ids with at least one paid order in the room."""
         return f"{self.room_tag(room_id)}:orders:buyers"
+
+    def room_media_viewers(self, room_id: str) -> str:
+        """Sorted set of the room's WHEP sessions over every process (leases, as
+        `conn_leases`): `[media] max_viewers_per_room`."""
+        return f"{self.room_tag(room_id)}:media_viewers"
 
     def room_media_owner(self, room_id: str) -> str:
         """The internal address of the process holding the room's media (TTL, heartbeat)."""

@@ -1,0 +1,92 @@
+"""`[media] max_sessions_per_ip` and `max_viewers_per_room`, counted over every process in
+Redis (leases, as live.realtime.conncap): a flood of offers from one address, or into one
+room, meets 429 `rate_limited` before it costs a peer connection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from redis.exceptions import RedisError
+
+from live.api.http import in_networks
+from live.errors import RateLimited
+from live.realtime.conncap import ConnectionCap
+from live.services import Services
+
+log = logging.getLogger("live.media")
+
+
+@dataclass
+class Ticket:
+    """The leases one media session holds (released together when it ends)."""
+
+    leases: list[tuple[ConnectionCap, str]] = field(default_factory=list)
+
+
+class MediaLimits:
+    def __init__(self, svc: Services, process_id: str) -> None:
+        media = svc.settings.media
+        self._exempt = svc.settings.limits.exempt_networks
+        self._per_ip = ConnectionCap(
+            svc, process_id, media.max_sessions_per_ip, svc.keys.media_leases
+        )
+        self._per_room = ConnectionCap(
+            svc, process_id, media.max_viewers_per_room, svc.keys.room_media_viewers
+        )
+        self._every_s = svc.settings.realtime.presence_heartbeat_s
+        self._held: dict[str, Ticket] = {}
+        self._renewer: asyncio.Task[None] | None = None
+
+    async def admit(self, address: str, room_id: str, role: str) -> Ticket:
+        """Leases for one more session, or 429 `rate_limited` (nothing held then)."""
+        ticket = Ticket()
+        if address and not in_networks(address, self._exempt):
+            lease = await self._per_ip.admit(address)
+            if lease is None:
+                raise RateLimited("too many media sessions from this address")
+            ticket.leases.append((self._per_ip, lease))
+        if role == "viewer":
+            lease = await self._per_room.admit(room_id)
+            if lease is None:
+                self.release(ticket)
+                raise RateLimited("this room has as many viewers as it can take; retry later")
+            ticket.leases.append((self._per_room, lease))
+        return ticket
+
+    def bind(self, session_id: str, ticket: Ticket) -> None:
+        self._held[session_id] = ticket
+
+    def session_ended(self, session_id: str) -> None:
+        ticket = self._held.pop(session_id, None)
+        if ticket is not None:
+            self.release(ticket)
+
+    @staticmethod
+    def release(ticket: Ticket) -> None:
+        for cap, lease in ticket.leases:
+            cap.release(lease)
+        ticket.leases.clear()
+
+    def start(self) -> None:
+        self._renewer = asyncio.create_task(self._renew_forever())
+
+    async def aclose(self) -> None:
+        if self._renewer is not None:
+            self._renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewer
+        for cap in (self._per_ip, self._per_room):
+            with contextlib.suppress(RedisError, OSError):
+                await cap.release_all()
+
+    async def _renew_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._every_s)
+            try:
+                await self._per_ip.refresh()
+                await self._per_room.refresh()
+            except (RedisError, OSError) as exc:
+                log.warning("media session leases not renewed", extra={"error": str(exc)})
