@@ -27,9 +27,11 @@ from live.errors import LiveError, MethodNotAllowed, NotFound, Unavailable
 from live.logs import configure_logging, silence_uvicorn_access_log
 from live.redisdb.client import check_server, connect
 from live.redisdb.keys import Keys
+from live.security.header_limit import HeaderLimit
+from live.security.middleware import SecurityHeaders
 from live.security.signing import signing_secrets
 from live.services import Services
-from live.settings import Settings
+from live.settings import ServerSettings, Settings
 
 log = logging.getLogger("live.app")
 
@@ -75,6 +77,7 @@ def create_app(
             await redis.aclose()
 
     app = LiveApp(
+        settings.server,
         routes=routes,
         lifespan=lifespan,
         exception_handlers={
@@ -135,10 +138,17 @@ def _safe_url(url: str) -> str:
 
 
 class LiveApp(Starlette):
-    """Starlette with the buy fast path (live/api/fastbuy.py) in front of its stack."""
+    """Starlette with the buy fast path (live/api/fastbuy.py) in front of its stack, and
+    in front of that the request header limit and the security headers."""
+
+    def __init__(self, server: ServerSettings, **options: Any) -> None:
+        self._server_settings = server
+        super().__init__(**options)
 
     def build_middleware_stack(self) -> ASGIApp:
-        return BuyFastPath(super().build_middleware_stack(), self)
+        server = self._server_settings
+        stack = BuyFastPath(super().build_middleware_stack(), self)
+        return HeaderLimit(SecurityHeaders(stack, server.embed_origins), server.max_header_bytes)
 
 
 class AccessLogMiddleware:

@@ -34,6 +34,7 @@ from live.errors import (
     NotFound,
     PayloadTooLarge,
     Unavailable,
+    UnsupportedMediaType,
 )
 from live.media.hub import MediaHub
 from live.media.routing import forward
@@ -97,6 +98,13 @@ def with_cors(handler: Handler, name: str = "") -> Handler:
     if name:
         wrapped.__name__ = name
     return wrapped
+
+
+def require_sdp(request: Request) -> None:
+    """415 unless the body is declared `application/sdp` (RFC 9725)."""
+    declared = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if declared != SDP:
+        raise UnsupportedMediaType("WHIP and WHEP offers are sent as Content-Type: application/sdp")
 
 
 async def read_body(request: Request) -> bytes:
@@ -176,6 +184,7 @@ async def whip(request: Request) -> Response:
     svc = services(request)
     room_id = room_id_of(request)
     require_manager(identity_of(request), room_id)
+    require_sdp(request)
     room = await svc.rooms.get_open(room_id)
     body = await read_body(request)
     hub = hub_of(svc)
@@ -191,6 +200,7 @@ async def whep(request: Request) -> Response:
     svc = services(request)
     room_id = room_id_of(request)
     identity_of(request)  # a token is optional, but a bad one is refused
+    require_sdp(request)
     room = await svc.rooms.get_open(room_id)
     body = await read_body(request)
     hub = hub_of(svc)

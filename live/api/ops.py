@@ -7,7 +7,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from live import metrics
-from live.api.http import Endpoint, json_response, services
+from live.api.http import Endpoint, identity_of, in_networks, json_response, services
+from live.auth import require_admin
+from live.security.client_address import client_address
 
 
 async def healthz(request: Request) -> Response:
@@ -28,6 +30,11 @@ async def healthz(request: Request) -> Response:
 
 
 async def metrics_text(request: Request) -> Response:
+    """Only from `[server] metrics_networks` (loopback by default) or with the admin token:
+    the figures show traffic, orders and internals an outsider has no business reading."""
+    svc = services(request)
+    if not in_networks(client_address(request, svc.settings), svc.settings.server.metrics_networks):
+        require_admin(identity_of(request))
     body, content_type = metrics.render()
     return Response(body, media_type=content_type)
 

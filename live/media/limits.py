@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 
 from live.api.http import in_networks
 from live.errors import RateLimited
+from live.media.memory import FreedMemory
 from live.realtime.conncap import ConnectionCap
 from live.services import Services
 
@@ -38,6 +39,7 @@ class MediaLimits:
         )
         self._every_s = svc.settings.realtime.presence_heartbeat_s
         self._held: dict[str, Ticket] = {}
+        self.freed = FreedMemory()
         self._renewer: asyncio.Task[None] | None = None
 
     async def admit(self, address: str, room_id: str, role: str) -> Ticket:
@@ -61,6 +63,7 @@ class MediaLimits:
 
     def session_ended(self, session_id: str) -> None:
         ticket = self._held.pop(session_id, None)
+        self.freed.note_closed()
         if ticket is not None:
             self.release(ticket)
 
@@ -85,6 +88,7 @@ class MediaLimits:
     async def _renew_forever(self) -> None:
         while True:
             await asyncio.sleep(self._every_s)
+            self.freed.maybe_trim()
             try:
                 await self._per_ip.refresh()
                 await self._per_room.refresh()
