@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
@@ -34,6 +35,21 @@ async def get_order(request: Request) -> Response:
     return json_response(await _order_for(svc, identity, path_param(request, "order_id")))
 
 
+PAY_CLAIM_MS = 60_000
+
+
+async def _outcome_of_other_pay(svc: Services, order_id: str) -> dict[str, Any]:
+    """The order once the concurrent pay that claimed it is done (paid), or 409."""
+    for _ in range(100):
+        order = await svc.sales.get_order(order_id)
+        if order["status"] == "paid":
+            return order
+        if order["status"] != "held":
+            break
+        await asyncio.sleep(0.05)
+    raise Conflict("a payment of this order is in progress; retry", code="payment_in_progress")
+
+
 async def pay_order(request: Request) -> Response:
     svc = services(request)
     identity = require_user(identity_of(request))
@@ -44,8 +60,18 @@ async def pay_order(request: Request) -> Response:
         return json_response(order)
     if order["status"] != "held":
         raise outcome_error("order_cancelled" if order["status"] == "cancelled" else "hold_expired")
-    payment = await svc.payments.charge(order)
+    claim = svc.keys.order(order["room_id"], order["order_id"]) + ":pay_claim"
+    # One charge per order however many pay calls race: only the call that claims the
+    # payment in Redis (SET NX) calls the provider; the others wait for its outcome.
+    if not await svc.redis.set(claim, "1", nx=True, px=PAY_CLAIM_MS):
+        return json_response(await _outcome_of_other_pay(svc, order["order_id"]))
+    try:
+        payment = await svc.payments.charge(order)
+    except BaseException:
+        await svc.redis.delete(claim)
+        raise
     if payment.status == "declined":
+        await svc.redis.delete(claim)
         raise Conflict(payment.message or "the payment was declined", code="payment_declined")
     if payment.status == "pending":
         # The provider's signed webhook completes it (docs/protocol.md, "Payments").

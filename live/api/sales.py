@@ -32,7 +32,7 @@ from live.commerce.rules import (
     parse_qty,
     parse_sale_request,
 )
-from live.errors import LiveError
+from live.errors import Conflict, LiveError
 from live.services import Services
 from live.validation import expect_object
 
@@ -47,6 +47,9 @@ async def create_sale(request: Request) -> Response:
     parse_sku(sale_request.sku)
     await svc.rooms.get_open(room_id)
     product = await svc.catalog.get(sale_request.sku)
+    # A host may only sell what the room shows (a host token must not sell any SKU).
+    if not await svc.rooms.in_lineup(room_id, sale_request.sku):
+        raise Conflict("add the product to the room's line-up first", code="not_in_lineup")
     return json_response(await svc.sales.create(room_id, sale_request, product), 201)
 
 
