@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from live import metrics
-from live.api import catalog, media, ops, orders, pages, rooms, sales, sessions
+from live.api import catalog, host_token, media, ops, orders, pages, rooms, sales, sessions
 from live.api.fastbuy import BuyFastPath, record_request
 from live.api.http import Endpoint, error_response
 from live.api.openapi import openapi_handler
@@ -28,6 +28,7 @@ from live.logs import configure_logging, silence_uvicorn_access_log
 from live.redisdb.client import check_server, connect
 from live.redisdb.keys import Keys
 from live.security.header_limit import HeaderLimit
+from live.security.host_tokens import HostTokenGate, HostTokenGuard
 from live.security.middleware import SecurityHeaders
 from live.security.signing import signing_secrets
 from live.services import Services
@@ -42,7 +43,7 @@ Component = Callable[[Services], contextlib.AbstractAsyncContextManager[Any]]
 def all_endpoints() -> list[Endpoint]:
     endpoints = [*sessions.ENDPOINTS, *rooms.ENDPOINTS, *catalog.ENDPOINTS, *ops.ENDPOINTS]
     endpoints += [*sales.ENDPOINTS, *orders.ENDPOINTS, *media.ENDPOINTS]
-    endpoints += pages.ENDPOINTS
+    endpoints += [*pages.ENDPOINTS, *host_token.ENDPOINTS]
     return [*endpoints, openapi_handler(endpoints)]
 
 
@@ -143,11 +144,12 @@ class LiveApp(Starlette):
 
     def __init__(self, server: ServerSettings, **options: Any) -> None:
         self._server_settings = server
+        self.host_gate = HostTokenGate()
         super().__init__(**options)
 
     def build_middleware_stack(self) -> ASGIApp:
         server = self._server_settings
-        stack = BuyFastPath(super().build_middleware_stack(), self)
+        stack = HostTokenGuard(BuyFastPath(super().build_middleware_stack(), self), self.host_gate)
         return HeaderLimit(SecurityHeaders(stack, server.embed_origins), server.max_header_bytes)
 
 

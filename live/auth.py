@@ -36,6 +36,9 @@ class Identity:
     room_id: str | None = None
     # True for accounts the shop vouches for (its own JWTs); anonymous sessions are not.
     verified: bool = False
+    # Host tokens: the room's host-token generation they were issued in; a newer one
+    # (POST /api/rooms/{room_id}/host-token) retires them (live.security.host_tokens).
+    generation: int = 0
 
     @property
     def is_staff(self) -> bool:
@@ -77,6 +80,8 @@ class TokenSigner:
         }
         if identity.room_id is not None:
             claims["room"] = identity.room_id
+        if identity.generation:
+            claims["g"] = identity.generation
         claims["exp"] = int(now) + ttl_s
         body = _b64(orjson.dumps(claims))
         return f"{body}.{self._sign(body)}"
@@ -101,7 +106,13 @@ class TokenSigner:
             claims = orjson.loads(_unb64(body))
             role = Role(claims["r"])
             expires = int(claims["exp"])
-            identity = Identity(role, str(claims["u"]), str(claims["n"]), claims.get("room"))
+            identity = Identity(
+                role,
+                str(claims["u"]),
+                str(claims["n"]),
+                claims.get("room"),
+                generation=int(claims.get("g", 0)),
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise Unauthorized("invalid token") from exc
         if role is Role.ADMIN:
