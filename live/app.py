@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
@@ -25,6 +26,8 @@ from live.api.http import Endpoint, error_response
 from live.api.openapi import openapi_handler
 from live.errors import LiveError, MethodNotAllowed, NotFound, Unavailable
 from live.logs import configure_logging, silence_uvicorn_access_log
+from live.private_attrs import MissingPrivateAttribute
+from live.private_checks import check_private_attributes
 from live.redisdb.client import check_server, connect
 from live.services import Services
 from live.settings import Settings
@@ -180,6 +183,11 @@ def app_from_environment() -> Starlette:
     if supervisor:
         die_with_parent(int(supervisor))
     settings = load_settings()
+    # `live serve` checked already; a worker checks again, as its environment may differ.
+    try:
+        check_private_attributes()
+    except MissingPrivateAttribute as exc:
+        sys.exit(f"live: {exc}")
     configure_logging(settings.logging.level, settings.logging.format)
     # `live serve` points LIVE_REDIS_URL at the embedded Redis before starting workers.
     redis_url = settings.redis_url

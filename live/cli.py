@@ -20,6 +20,8 @@ import orjson
 
 from live.logs import configure_logging
 from live.media.routing import internal_secret
+from live.private_attrs import MissingPrivateAttribute
+from live.private_checks import check_private_attributes
 from live.redisdb.client import RedisCheckError, check_server, connect
 from live.redisdb.embedded import SUPERVISOR_PID_ENV, EmbeddedRedis, EmbeddedRedisError
 from live.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
@@ -44,6 +46,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         settings = load_settings()
     except SettingsError as exc:
+        sys.exit(f"live: {exc}")
+    try:
+        check_private_attributes()
+    except MissingPrivateAttribute as exc:
         sys.exit(f"live: {exc}")
     configure_logging(settings.logging.level, settings.logging.format)
     host = args.host or settings.server.host

@@ -6,7 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from live.media import aiortc_hooks
+from live.media import aioice_private
 from live.media.hub import MediaHub
 from live.media.routing import InternalListener, forward
 from live.services import Services
@@ -17,7 +17,10 @@ log = logging.getLogger("live.media")
 @contextlib.asynccontextmanager
 async def media_component(svc: Services) -> AsyncIterator[MediaHub]:
     media = svc.settings.media
-    aiortc_hooks.limit_udp_ports(media.udp_port_min, media.udp_port_max)
+    aioice_private.limit_udp_ports(media.udp_port_min, media.udp_port_max)
+    aioice_private.filter_remote_candidates(
+        media.allow_private_candidates, media.max_remote_candidates
+    )
     from live.api.media import internal_app
 
     listener = InternalListener(internal_app(svc))

@@ -15,7 +15,7 @@ import struct
 import time
 from collections.abc import Callable
 
-from live.media.aiortc_hooks import RtpLink, SenderParams
+from live.media.aiortc_private import RtpLink, SenderParams
 from live.media.tracks import ParkedTrack
 
 log = logging.getLogger("live.media")
@@ -125,7 +125,7 @@ class ViewerSender:
             return False
         try:
             protect, send = link.output()
-        except (ConnectionError, AttributeError):
+        except ConnectionError:
             return False
         ts = (timestamp + self._ts_origin) & 0xFFFFFFFF
         ext = self._ext_before + ast + self._ext_after if self._abs else self._ext_before

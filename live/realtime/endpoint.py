@@ -18,9 +18,9 @@ from live.errors import LiveError
 from live.realtime import protocol
 from live.realtime.batch import frame
 from live.realtime.hub import Connection, RoomHub
-from live.realtime.outbox import DirectWriter, direct_writer
 from live.realtime.protocol import ChannelError, Command, InboundLimiter
 from live.realtime.store import ChannelStore, Snapshot
+from live.realtime.uvicorn_private import DirectWriter, direct_writer
 from live.services import Services
 
 log = logging.getLogger("live.realtime")
@@ -33,7 +33,7 @@ class RoomChannel:
     """The route's ASGI app. Frames go through the server's own `send`, not through
     Starlette's `WebSocket.send` wrappers: it is the one call made per connection and
     frame, so it is kept as short as ASGI allows; under uvicorn, ready-made frames go
-    straight to the transport instead (live.realtime.outbox.DirectWriter)."""
+    straight to the transport instead (live.realtime.uvicorn_private.DirectWriter)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await room_channel(WebSocket(scope, receive, send), send, direct_writer(receive))
@@ -44,6 +44,8 @@ async def room_channel(
 ) -> None:
     svc = services(websocket)
     hub: RoomHub = svc.extras["hub"]
+    if not svc.settings.realtime.direct_write:
+        direct = None
     room_id = str(websocket.path_params["room_id"])
     ip = client_ip(websocket)
     code, identity = _admission(websocket, svc)
