@@ -49,8 +49,9 @@ async def listeners() -> AsyncIterator[dict[str, Listener]]:
     made: dict[str, Listener] = {}
     transports = []
     for name, host in hosts.items():
-        transport, listener = await loop.create_datagram_endpoint(
-            lambda host=host: Listener(host), local_addr=(host, 0)
+        listener = Listener(host)
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: listener, local_addr=(host, 0)
         )
         listener.port = transport.get_extra_info("sockname")[1]
         made[name] = listener
