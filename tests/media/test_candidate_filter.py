@@ -4,6 +4,7 @@ peers, real UDP listeners, a real mDNS answer."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -49,9 +50,8 @@ async def listeners() -> AsyncIterator[dict[str, Listener]]:
     made: dict[str, Listener] = {}
     transports = []
     for name, host in hosts.items():
-        listener = Listener(host)
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: listener, local_addr=(host, 0)
+        transport, listener = await loop.create_datagram_endpoint(
+            functools.partial(Listener, host), local_addr=(host, 0)
         )
         listener.port = transport.get_extra_info("sockname")[1]
         made[name] = listener
