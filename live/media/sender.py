@@ -143,6 +143,8 @@ class ViewerSender:
                 seq = (seq + 1) & 0xFFFF
                 octets += len(payload)
             send(protected)
+        except AttributeError:
+            raise  # a library moved a private attribute: never hidden (live.private_attrs)
         except Exception:
             # A socket closing under us, or SRTP refusing: the session is ending.
             log.debug("send failed", exc_info=True)
@@ -173,7 +175,12 @@ class ViewerSender:
             self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
         try:
             protect, send = link.output()
+        except ConnectionError:
+            return
+        try:
             send([protect(data)])
+        except AttributeError:
+            raise  # as in send_frame
         except Exception:
             log.debug("retransmission failed", exc_info=True)
 

@@ -11,7 +11,8 @@ from typing import Any
 import aioice
 import pylibsrtp
 import pytest
-from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc.rtcdtlstransport import State
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket, RtpPacket
 from pylibsrtp import Policy, Session
@@ -19,7 +20,9 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 
 from live.app import app_from_environment
 from live.media import aioice_private, aiortc_private, srtp_private
+from live.media.aiortc_private import SenderParams
 from live.media.frames import EncodedFrame
+from live.media.sender import ViewerSender
 from live.private_attrs import MissingPrivateAttribute
 from live.private_checks import check_private_attributes
 from live.realtime import uvicorn_private
@@ -179,3 +182,20 @@ async def test_host_candidates_bind_inside_the_port_range(port_range: tuple[int,
         assert all(port_range[0] <= p <= port_range[1] for p in ports)
     finally:
         await connection.close()
+
+
+async def test_a_vanished_private_attribute_is_an_error_not_a_silent_drop() -> None:
+    # Before: send_frame caught AttributeError and returned False, so an aiortc upgrade
+    # that renamed `_state` would have shown as black video with no error at all.
+    pc = RTCPeerConnection()
+    try:
+        rtp_sender = pc.addTransceiver("video").sender
+        viewer = ViewerSender("video", on_start=lambda: None)
+        params = SenderParams(1, 2, 96, None, "0", None, None)
+        viewer.start(params, aiortc_private.RtpLink(rtp_sender))
+        del rtp_sender.transport._state
+        with pytest.raises(AttributeError):
+            viewer.send_frame([b"\x10frame"], 0, 0, b"")
+    finally:
+        rtp_sender.transport._state = State.CLOSED
+        await pc.close()
