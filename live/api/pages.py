@@ -29,10 +29,20 @@ async def studio_page(request: Request) -> Response:
     return FileResponse(_page("studio.html"))
 
 
-ENDPOINTS = [
-    Endpoint("GET", "/", rooms_page, "Live rooms (HTML)", content_type="text/html"),
-    Endpoint("GET", "/r/{room_id}", viewer_page, "Viewer page (HTML)", content_type="text/html"),
-    Endpoint(
-        "GET", "/studio/{room_id}", studio_page, "Host studio (HTML)", content_type="text/html"
-    ),
-]
+class PagesApi:
+    """The HTML pages; they need no collaborator."""
+
+    def endpoints(self) -> list[Endpoint]:
+        return [
+            Endpoint("GET", "/", rooms_page, "Live rooms (HTML)", content_type="text/html"),
+            Endpoint(
+                "GET", "/r/{room_id}", viewer_page, "Viewer page (HTML)", content_type="text/html"
+            ),
+            Endpoint(
+                "GET",
+                "/studio/{room_id}",
+                studio_page,
+                "Host studio (HTML)",
+                content_type="text/html",
+            ),
+        ]
