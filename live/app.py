@@ -82,6 +82,7 @@ class Parts:
     sale_worker: SaleWorker
     media_hub: MediaHub | None
     media_router: MediaRouter | None
+    forwarder: Forwarder
 
 
 class LiveApp(Starlette):
@@ -186,6 +187,7 @@ def create_app(
         sale_worker=sale_worker,
         media_hub=media_hub,
         media_router=router,
+        forwarder=forwarder,
     )
 
     @contextlib.asynccontextmanager

@@ -72,7 +72,7 @@ async def test_an_order_lives_as_long_as_its_idempotency_key(live_server: LiveSe
     answer = await shop.buy(shop.viewer(), sale["sale_id"])
     assert answer.status_code == 201
     order = answer.json()
-    svc = live_server.services
+    svc = live_server.parts
     room_id, sale_id = order["room_id"], order["sale_id"]
     order_ttl = await svc.redis.pttl(svc.keys.order(room_id, order["order_id"]))
     key_ttl = await svc.redis.pttl(svc.keys.sale_idempotency(room_id, sale_id))
@@ -86,7 +86,7 @@ async def test_sale_keys_expire_after_being_emptied_and_filled_again(
     been emptied (nothing held, or nothing held or sold): refilled ones must expire too."""
     shop = await open_shop(live_server)
     sale = await shop.new_sale()
-    svc = live_server.services
+    svc = live_server.parts
     room_id, sale_id = shop.room_id, sale["sale_id"]
     keys = [
         svc.keys.sale_holds(room_id, sale_id),
