@@ -8,10 +8,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 
 from live.app import Parts
 from live.auth import Identity, Role
 from tests.conftest import LiveServer
+
+# The two HTTP paths to a buy, for tests parametrized over both (as uvicorn's tests are
+# over its implementations): the fast path in front of Starlette, and Starlette's routing.
+BUY_PATHS = [
+    pytest.param({"fast_buy": True}, id="fast-path"),
+    pytest.param({"fast_buy": False}, id="routed"),
+]
 
 
 @dataclass

@@ -1,15 +1,24 @@
 """The buy endpoint answers in front of Starlette's stack (live/api/fastbuy.py): what a client
-and an operator see must be what every other endpoint gives."""
+and an operator see must be what every other endpoint gives. Every test runs over both buy
+paths (the fast path and Starlette's routing), which must answer alike."""
 
 from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 import pytest
 
-from tests.commerce.helpers import open_shop
+from tests.commerce.helpers import BUY_PATHS, open_shop
 from tests.conftest import LiveServer
+
+
+@pytest.fixture(params=BUY_PATHS)
+def app_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Every test here runs over both buy paths (tests/commerce/helpers.py)."""
+    options: dict[str, Any] = request.param
+    return options
 
 
 def error_code(answer: object) -> str:

@@ -9,8 +9,15 @@ import orjson
 import pytest
 
 from live.commerce.payments import InstantPayments, PaymentResult
-from tests.commerce.helpers import Shop, eventually, open_shop
+from tests.commerce.helpers import BUY_PATHS, Shop, eventually, open_shop
 from tests.conftest import LiveServer
+
+
+@pytest.fixture(params=BUY_PATHS)
+def app_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Every test here runs over both buy paths (tests/commerce/helpers.py)."""
+    options: dict[str, Any] = request.param
+    return options
 
 
 async def test_buy_holds_units_and_answers_the_order(live_server: LiveServer) -> None:
