@@ -219,3 +219,30 @@ async def requests_on_either_worker_reach_the_owner(base: str, room_id: str, own
         if all(forwarded.values()):
             return
     raise AssertionError(f"no request landed on the other worker: {forwarded}")
+
+
+async def test_a_failed_forward_answers_503_and_changes_nothing(live_server: LiveServer) -> None:
+    """An owner that does not answer costs that one client a 503: the room keeps its
+    owner and its live flag until the owner's lease expires; then it is claimed anew."""
+    room = await live_server.new_room()
+    room_id = room["room_id"]
+    parts = live_server.parts
+    key = parts.keys.room_media_owner(room_id)
+    gone_owner = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    await parts.redis.set(key, gone_owner, px=15_000)
+    await parts.rooms.set_live(room_id, True, parts.clock.now_ms())
+    offer = await offer_sdp("video")
+    whep = f"/api/rooms/{room_id}/whep"
+    refused = await live_server.http.post(whep, content=offer, headers=SDP_HEADERS)
+    assert refused.status_code == 503 and refused.json()["error"]["code"] == "unavailable"
+    ended = await live_server.http.delete(f"{whep}/v0123456789abcdef")
+    assert ended.status_code == 503
+    assert await parts.redis.get(key) == gone_owner.encode()
+    assert (await live_server.http.get(f"/api/rooms/{room_id}")).json()["live"] is True
+    # The lease runs out (its process is gone): the next offer claims the room here.
+    await parts.redis.delete(key)
+    answer = await live_server.http.post(whep, content=offer, headers=SDP_HEADERS)
+    assert answer.status_code == 201, answer.text
+    assert await parts.redis.get(key) == hub_of(live_server).address.encode()
+    assert (await live_server.http.get(f"/api/rooms/{room_id}")).json()["live"] is False
+    assert (await live_server.http.delete(answer.headers["location"])).status_code == 200
