@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 LIVE_STAMP := $(VENV)/.installed-live
 DEV_STAMP := $(VENV)/.installed-dev
 LOCK_PYTHON := --python-version 3.11 --python-platform x86_64-unknown-linux-gnu
-LOCK_FLAGS := --generate-hashes $(LOCK_PYTHON) --custom-compile-command "make lock"
+LOCK_FLAGS := --quiet --generate-hashes $(LOCK_PYTHON) --custom-compile-command "make lock"
 
 .PHONY: run test check lint typecheck unit lock clean
 

@@ -30,7 +30,7 @@ async def studio_page(request: Request) -> Response:
 
 
 async def favicon(request: Request) -> Response:
-    # Browsers ask for /favicon.ico whatever the page links; every current one takes SVG.
+    # Browsers ask for /favicon.ico whatever a page links; Chromium and Firefox take SVG.
     return FileResponse(
         _page("favicon.svg"),
         media_type="image/svg+xml",
