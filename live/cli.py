@@ -20,6 +20,7 @@ import orjson
 
 from live.app import LiveApp, create_app
 from live.logs import configure_logging
+from live.paths import base_dir
 from live.redisdb.client import RedisCheckError, check_server, connect
 from live.redisdb.embedded import (
     SUPERVISOR_PID_ENV,
@@ -30,13 +31,12 @@ from live.redisdb.embedded import (
 from live.settings import (
     INTERNAL_SECRET_ENV,
     METRICS_DIR_ENV,
-    PROJECT_ROOT,
     Settings,
     SettingsError,
     load_settings,
 )
 
-VAR_DIR = PROJECT_ROOT / "var"
+VAR_DIR = base_dir() / "var"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -103,7 +103,7 @@ def serve(
         embedded = EmbeddedRedis(
             Path(settings.redis.embedded_dir)
             if Path(settings.redis.embedded_dir).is_absolute()
-            else PROJECT_ROOT / settings.redis.embedded_dir,
+            else base_dir() / settings.redis.embedded_dir,
             appendfsync=settings.commerce.durability,
         )
         try:
