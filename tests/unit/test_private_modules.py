@@ -18,7 +18,7 @@ from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket, RtpPacket
 from pylibsrtp import Policy, Session
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from live.app import app_from_environment
+from live.cli import app_from_environment
 from live.media import aioice_private, aiortc_private, srtp_private
 from live.media.aiortc_private import SenderParams
 from live.media.frames import EncodedFrame
