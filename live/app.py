@@ -41,7 +41,7 @@ from live.commerce.sales import SaleStore
 from live.commerce.worker import SaleWorker
 from live.http_input import RequestReader
 from live.logs import silence_uvicorn_access_log
-from live.media import aiortc_hooks
+from live.media import aioice_private
 from live.media.hub import MediaHub
 from live.realtime.endpoint import RoomChannel
 from live.realtime.hub import RoomHub
@@ -217,8 +217,13 @@ def create_app(
 async def _media_running(
     settings: Settings, hub: MediaHub, router: MediaRouter, forwarder: Forwarder
 ) -> AsyncIterator[None]:
-    """This process's media: its UDP range, its private listener, its hub's ticker."""
-    aiortc_hooks.limit_udp_ports(settings.media.udp_port_min, settings.media.udp_port_max)
+    """This process's media: its UDP range and remote-candidate filter, its private
+    listener, its hub's ticker."""
+    media = settings.media
+    aioice_private.limit_udp_ports(media.udp_port_min, media.udp_port_max)
+    aioice_private.filter_remote_candidates(
+        media.allow_private_candidates, media.max_remote_candidates
+    )
     listener = InternalListener(router.internal_app(), forwarder.secret)
     address = await listener.start()
     router.start(address)

@@ -95,6 +95,7 @@ class RealtimeSettings:
     max_frame_bytes: int = 4096
     inbound_rate: float = 20.0
     presence_heartbeat_s: float = 5.0
+    direct_write: bool = True
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,8 @@ class MediaSettings:
     udp_port_max: int = 0
     public_ip: str = ""
     connect_timeout_s: float = 30.0
+    allow_private_candidates: bool = True
+    max_remote_candidates: int = 20
 
 
 @dataclass(frozen=True)

@@ -187,7 +187,7 @@ def full_viewers(size: int, full: int) -> set[int]:
 
 
 def run_viewers(base: str, path: str, n: int, full: int, sent_at: Any, stop: Any, out: Any) -> None:
-    from live.media import aiortc_hooks
+    from live.media import aiortc_private
 
     async def main() -> None:
         counter = Counter(frame_index(encoded_loop()), sent_at)
@@ -214,7 +214,7 @@ def run_viewers(base: str, path: str, n: int, full: int, sent_at: Any, stop: Any
                     counter.frames += 1
 
                 if i in timed:
-                    aiortc_hooks.tap_encoded_frames(video.receiver, "video", sink)
+                    aiortc_private.tap_encoded_frames(video.receiver, "video", sink)
                 await exchange(http, path, pc, None)
                 if i not in timed:
                     count_rtp_only(pc, marker)
@@ -404,7 +404,7 @@ def measure(
 
 def direct_latency(seconds: float) -> dict[str, float]:
     """Publisher and viewer connected directly (one process), for the latency baseline."""
-    from live.media import aiortc_hooks
+    from live.media import aiortc_private
 
     async def main() -> list[float]:
         frames = encoded_loop()
@@ -416,7 +416,7 @@ def direct_latency(seconds: float) -> dict[str, float]:
 
         await sender.setLocalDescription(await sender.createOffer())
         await receiver.setRemoteDescription(sender.localDescription)
-        aiortc_hooks.tap_encoded_frames(receiver.getTransceivers()[0].receiver, "video", counter)
+        aiortc_private.tap_encoded_frames(receiver.getTransceivers()[0].receiver, "video", counter)
         await receiver.setLocalDescription(await receiver.createAnswer())
         await sender.setRemoteDescription(
             RTCSessionDescription(receiver.localDescription.sdp, "answer")

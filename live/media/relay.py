@@ -11,7 +11,7 @@ from typing import Any
 from aiortc import RTCPeerConnection
 
 from live import metrics
-from live.media import aiortc_hooks
+from live.media import aiortc_private
 from live.media.frames import EncodedFrame, Throttle, Timeline, is_keyframe
 from live.media.sender import ViewerSender, abs_send_time, ntp_now
 
@@ -54,8 +54,8 @@ class RoomRelay:
         self._timelines = {kind: Timeline(step) for kind, step in TIMELINE_STEP.items()}
         # Each frame is packetized once for every viewer (one VP8 picture id sequence).
         self._packetizers = {
-            "video": aiortc_hooks.packetizer(codec),
-            "audio": aiortc_hooks.packetizer("opus"),
+            "video": aiortc_private.packetizer(codec),
+            "audio": aiortc_private.packetizer("opus"),
         }
         self._pli = Throttle(PLI_INTERVAL_S)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -82,7 +82,7 @@ class RoomRelay:
                 if session is self.publisher:
                     self.forward(session, kind, frame)
 
-            aiortc_hooks.tap_encoded_frames(receiver, kind, sink, self.codec)
+            aiortc_private.tap_encoded_frames(receiver, kind, sink, self.codec)
 
     def forward(self, source: MediaSession, kind: str, frame: EncodedFrame) -> None:
         """Send one frame to every viewer that can take it, now (no per-viewer queue)."""
@@ -116,8 +116,8 @@ class RoomRelay:
     def on_viewer_sender(self, sender: Any, viewer_sender: ViewerSender) -> None:
         """Packets go out through `viewer_sender` once aiortc's sender has started; the
         viewer's PLI/FIR becomes one throttled keyframe request to the publisher."""
-        aiortc_hooks.on_sender_start(sender, viewer_sender.start)
-        aiortc_hooks.on_keyframe_request(sender, self.request_keyframe)
+        aiortc_private.on_sender_start(sender, viewer_sender.start)
+        aiortc_private.on_keyframe_request(sender, self.request_keyframe)
 
     def request_keyframe(self) -> None:
         if self._pli.request(time.monotonic()):
@@ -132,7 +132,7 @@ class RoomRelay:
         if receiver is None or ssrc is None:
             # Nothing received yet: the publisher's first frame is a keyframe anyway.
             return
-        task = asyncio.ensure_future(aiortc_hooks.send_pli(receiver, ssrc))
+        task = asyncio.ensure_future(aiortc_private.send_pli(receiver, ssrc))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -19,9 +19,9 @@ from live.http_input import RequestReader, in_networks
 from live.realtime import protocol
 from live.realtime.batch import frame
 from live.realtime.hub import Connection, RoomHub
-from live.realtime.outbox import DirectWriter, direct_writer
 from live.realtime.protocol import ChannelError, Command, InboundLimiter
 from live.realtime.store import ChannelStore, Snapshot
+from live.realtime.uvicorn_private import DirectWriter, direct_writer
 from live.rooms.model import ROOM_ID_RE
 from live.settings import Settings
 
@@ -34,7 +34,7 @@ class RoomChannel:
     """The route's ASGI app. Frames go through the server's own `send`, not through
     Starlette's `WebSocket.send` wrappers: it is the one call made per connection and
     frame, so it is kept as short as ASGI allows; under uvicorn, ready-made frames go
-    straight to the transport instead (live.realtime.outbox.DirectWriter)."""
+    straight to the transport instead (live.realtime.uvicorn_private.DirectWriter)."""
 
     def __init__(
         self,
@@ -60,6 +60,8 @@ async def room_channel(
     channel: RoomChannel, websocket: WebSocket, send: Send, direct: DirectWriter | None = None
 ) -> None:
     hub = channel.hub
+    if not channel.settings.realtime.direct_write:
+        direct = None
     room_id = str(websocket.path_params["room_id"])
     ip = channel.reader.client_ip(websocket)
     code, identity = _admission(websocket, channel)

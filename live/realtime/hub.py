@@ -20,9 +20,10 @@ from live import metrics
 from live.auth import Identity, new_id
 from live.realtime.batch import Event, RoomBatch, after, frame, frame_bytes, personal_targets
 from live.realtime.conncap import ConnectionCap
-from live.realtime.outbox import DirectWriter, Outbox, Send, text_message, wire_frame
+from live.realtime.outbox import Outbox, Send, text_message, wire_frame
 from live.realtime.protocol import CLOSE_FORBIDDEN, CLOSE_RESTARTING, CLOSE_ROOM_ENDED
 from live.realtime.store import ChannelStore
+from live.realtime.uvicorn_private import DirectWriter
 from live.redisdb.client import Redis
 from live.redisdb.keys import Keys
 from live.redisdb.scripts import Scripts

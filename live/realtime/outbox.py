@@ -9,9 +9,10 @@ dropped and the connection is closed with 4008. No one else ever waits for it.
 
 Under uvicorn's websockets-sansio protocol a frame can skip the ASGI `send` altogether: a
 server's text frame is the same bytes for every connection, so the hub builds it once
-(`wire_frame`) and `DirectWriter` hands it to the connection's transport whenever `send`
-itself would write at once. Anything else (paused writing, closing, another server) takes
-the ASGI path, so correctness never depends on it.
+(`wire_frame`) and `DirectWriter` (live.realtime.uvicorn_private) hands it to the
+connection's transport whenever `send` itself would write at once. Anything else (paused
+writing, closing, another server, `[realtime] direct_write = false`) takes the ASGI path,
+so correctness never depends on it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from websockets.frames import Frame, Opcode
+
+from live.realtime.uvicorn_private import DirectWriter
 
 log = logging.getLogger("live.realtime")
 
@@ -43,52 +46,6 @@ def wire_frame(payload: bytes) -> bytes:
 
     Uncompressed frames stay valid when permessage-deflate was negotiated (RFC 7692 6)."""
     return Frame(Opcode.TEXT, payload).serialize(mask=False)
-
-
-class DirectWriter:
-    """Writes ready-made frames to the transport of uvicorn's websockets-sansio protocol,
-    but only when its own `send` would write at once (nothing paused or closing)."""
-
-    def __init__(self, protocol: Any) -> None:
-        self._protocol = protocol
-
-    def write(self, wire: bytes) -> bool:
-        """True when written; False: use the ASGI `send` instead."""
-        p = self._protocol
-        if (
-            not p.handshake_complete
-            or p.close_sent
-            or p.disconnected
-            or p.initial_response is not None
-            or not p.writable.is_set()
-        ):
-            return False
-        transport = p.transport
-        if transport.is_closing():
-            return False
-        transport.write(wire)
-        return True
-
-
-_DIRECT_ATTRIBUTES = (
-    "handshake_complete",
-    "close_sent",
-    "disconnected",
-    "initial_response",
-    "writable",
-    "transport",
-)
-
-
-def direct_writer(receive: Any) -> DirectWriter | None:
-    """A `DirectWriter` when `receive` is uvicorn's websockets-sansio protocol's own (the
-    server whose framing we know); None under any other server or protocol."""
-    protocol = getattr(receive, "__self__", None)
-    if type(protocol).__name__ != "WebSocketsSansIOProtocol" or not all(
-        hasattr(protocol, name) for name in _DIRECT_ATTRIBUTES
-    ):
-        return None
-    return DirectWriter(protocol)
 
 
 class Outbox:

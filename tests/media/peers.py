@@ -16,7 +16,7 @@ import httpx
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
-from live.media import aiortc_hooks
+from live.media import aiortc_private
 from live.media.frames import EncodedFrame
 from live.media.tracks import VIDEO_TIME_BASE, make_packet
 
@@ -137,7 +137,7 @@ async def publish(
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     transceiver = pc.addTransceiver(track, direction="sendonly")
     if isinstance(track, CounterTrack):
-        aiortc_hooks.on_keyframe_request(transceiver.sender, track.request_keyframe)
+        aiortc_private.on_keyframe_request(transceiver.sender, track.request_keyframe)
     if audio:
         pc.addTransceiver(ToneTrack(), direction="sendonly")
     answer = await negotiate(http, f"/api/rooms/{room_id}/whip", pc, token)
@@ -154,12 +154,14 @@ async def watch(
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     peer = Peer(pc)
     video = pc.addTransceiver("video", direction="recvonly")
-    aiortc_hooks.tap_encoded_frames(
+    aiortc_private.tap_encoded_frames(
         video.receiver, "video", lambda f, ssrc: peer.frames.append((time.monotonic(), f)), codec
     )
     if audio:
         sound = pc.addTransceiver("audio", direction="recvonly")
-        aiortc_hooks.tap_encoded_frames(sound.receiver, "audio", lambda f, s: peer.audio.append(f))
+        aiortc_private.tap_encoded_frames(
+            sound.receiver, "audio", lambda f, s: peer.audio.append(f)
+        )
     answer = await negotiate(http, f"/api/rooms/{room_id}/whep", pc, token)
     peer.location = answer.headers["location"]
     peer.answer = answer

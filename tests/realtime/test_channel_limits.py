@@ -1,4 +1,5 @@
-"""Slow consumers, personal events and the word filter, with settings made for them."""
+"""Slow consumers, personal events and the word filter, with settings made for them, over
+both send paths."""
 
 from __future__ import annotations
 
@@ -17,13 +18,16 @@ from websockets.uri import parse_uri
 from live.settings import Settings
 from tests.conftest import LiveServer, make_settings
 from tests.realtime.client import channel
+from tests.realtime.conftest import send_path_env
 
 SEND_BUFFER = 65536
 
 
 @pytest.fixture
-async def settings() -> Settings:
+async def settings(send_path: str) -> Settings:
+    # Every test here runs over both send paths (tests/realtime/conftest.py).
     return make_settings(
+        **send_path_env(send_path),
         LIVE_REALTIME_SEND_BUFFER_BYTES=str(SEND_BUFFER),
         LIVE_CHAT_WORD_FILTER="darn,heck",
         LIVE_LIMITS_CONNECTIONS_PER_IP="4",
