@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -28,8 +27,6 @@ async def create_session(request: Request) -> Response:
     identity = Identity(role=Role.VIEWER, user_id=new_id("u"), name=name)
     ttl = svc.settings.auth.viewer_token_ttl_s
     token = svc.signer.issue(identity, ttl_s=ttl, now=svc.now())
-    record = {"user_id": identity.user_id, "name": name, "created_at": svc.now_ms()}
-    await svc.redis.set(svc.keys.user(identity.user_id), orjson.dumps(record), ex=ttl)
     return json_response({"token": token, "user_id": identity.user_id, "name": name}, 201)
 
 
