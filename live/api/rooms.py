@@ -8,7 +8,7 @@ from starlette.responses import Response
 from live.api.catalog import parse_sku
 from live.api.http import Endpoint, identity_of, json_response, path_param, read_json, services
 from live.auth import Identity, Role, new_id, require_admin, require_manager
-from live.errors import BadRequest, Conflict, NotFound
+from live.errors import BadRequest, NotFound
 from live.rooms.model import Room
 from live.services import Services
 from live.validation import expect_object, query_limit, text_field
@@ -102,11 +102,6 @@ async def add_to_lineup(request: Request) -> Response:
     sku = parse_sku(text_field(body, "sku", max_len=64))
     await svc.rooms.get_open(room_id)
     await svc.catalog.get(sku)
-    if (
-        not await svc.rooms.in_lineup(room_id, sku)
-        and await svc.rooms.lineup_size(room_id) >= svc.settings.rooms.max_lineup
-    ):
-        raise Conflict("the room's line-up is full", code="lineup_full")
     skus = await svc.rooms.add_to_lineup(room_id, sku, svc.now_ms())
     return json_response(await lineup_answer(svc, room_id, skus), 201)
 
