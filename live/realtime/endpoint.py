@@ -19,7 +19,7 @@ from live.realtime import protocol
 from live.realtime.batch import frame
 from live.realtime.hub import Connection, RoomHub
 from live.realtime.outbox import DirectWriter, direct_writer
-from live.realtime.protocol import ChannelError, Command, InboundLimiter
+from live.realtime.protocol import ChannelError, Command
 from live.realtime.store import ChannelStore, Snapshot
 from live.services import Services
 
@@ -184,7 +184,7 @@ async def _read_messages(
     conn: Connection,
     identity: Identity | None,
 ) -> None:
-    limiter = InboundLimiter(svc.settings.realtime.inbound_rate)
+    limiter = protocol.inbound_limiter(svc.settings.realtime, conn.is_staff)
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
