@@ -78,7 +78,7 @@ async def redis_clock_passes(redis: Redis, at_ms: int, timeout_s: float = 10.0) 
 
     async def passed() -> bool:
         seconds, micros = await redis.time()
-        return seconds * 1000 + micros // 1000 > at_ms
+        return bool(seconds * 1000 + micros // 1000 > at_ms)
 
     await eventually(passed, timeout_s)
 
