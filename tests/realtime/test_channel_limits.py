@@ -117,19 +117,27 @@ async def test_personal_events_reach_their_user_and_orders_the_host(
         channel(live_server.ws_url, room_id, buyer["token"]) as buyer_ws,
         channel(live_server.ws_url, room_id, other["token"]) as other_ws,
     ):
+        clients = {}
         for client in (host, buyer_ws, other_ws):
-            await client.next()
+            clients[(await client.next())["you"]["user_id"]] = client
         order = {"type": "order", "to": buyer["user_id"], "order": {"order_id": "o_1"}}
         await emit_volatile(svc, room_id, order)
         await emit_volatile(svc, room_id, {"type": "note", "to": other["user_id"]})
-        assert (await buyer_ws.of_type("order"))["order"]["order_id"] == "o_1"
-        assert (await host.of_type("order"))["order"]["order_id"] == "o_1"
-        assert (await other_ws.of_type("note"))["to"] == other["user_id"]
-        await asyncio.sleep(0.3)
-        await other_ws.send({"type": "ping"})
-        await other_ws.of_type("pong")
+        # Then one personal marker each. Events reach a connection in the order they were
+        # published (a tick's broadcast frame before its personal one), so anything the
+        # order or the note brought a connection came before its marker.
+        for user_id in clients:
+            await emit_volatile(svc, room_id, {"type": "marker", "to": user_id})
+        for user_id, client in clients.items():
+            assert (await client.of_type("marker"))["to"] == user_id
+        assert [e["order"]["order_id"] for e in buyer_ws.seen if e["type"] == "order"] == ["o_1"]
+        assert [e["order"]["order_id"] for e in host.seen if e["type"] == "order"] == ["o_1"]
+        assert [e["to"] for e in other_ws.seen if e["type"] == "note"] == [other["user_id"]]
         assert not any(e["type"] == "order" for e in other_ws.seen)
         assert not any(e["type"] == "note" for e in buyer_ws.seen + host.seen)
+        assert not any(
+            e["type"] == "marker" and e["to"] != user for user, c in clients.items() for e in c.seen
+        )
 
 
 async def test_chat_goes_through_the_word_filter(live_server: LiveServer) -> None:
