@@ -152,7 +152,7 @@ def create_app(
     viewer_counts = channel_store.viewer_counts
     sales_api = SalesApi(reader, rooms, catalog, sales, buying, settings.commerce)
     apis: list[HandlerGroup] = [
-        SessionsApi(reader, authenticator, redis, keys, settings, clock),
+        SessionsApi(reader, authenticator, redis, keys, settings),
         RoomsApi(
             reader, authenticator, rooms, catalog, settings, clock, viewer_counts, on_room_ended
         ),

@@ -29,8 +29,10 @@ REDIS_ERRORS = Counter("live_redis_errors_total", "Redis commands that failed", 
 WS_CONNECTIONS = Gauge(
     "live_ws_connections", "Open room channel connections", multiprocess_mode="livesum"
 )
-WS_FRAMES_SENT = Counter("live_ws_frames_sent_total", "Frames written to room channels")
-WS_DROPPED = Counter("live_ws_dropped_total", "Connections dropped", ["reason"])
+WS_FRAMES_SENT = Counter(
+    "live_ws_frames_sent_total",
+    "Frames of room events (broadcast and personal) handed to room channel connections",
+)
 ORDERS = Counter("live_orders_total", "Buy attempts by outcome", ["outcome"])
 MEDIA_SESSIONS = Gauge(
     "live_media_sessions", "Open WHIP/WHEP sessions", ["role"], multiprocess_mode="livesum"

@@ -94,6 +94,7 @@ class RealtimeSettings:
     send_buffer_bytes: int = 1048576
     max_frame_bytes: int = 4096
     inbound_rate: float = 20.0
+    staff_inbound_rate: float = 500.0
     presence_heartbeat_s: float = 5.0
     direct_write: bool = True
 

@@ -13,7 +13,7 @@ from live.auth import Identity, Role, new_id, require_admin, require_manager
 from live.authenticator import Authenticator
 from live.clock import Clock
 from live.commerce.catalog import Catalog
-from live.errors import BadRequest, Conflict, NotFound
+from live.errors import BadRequest, NotFound
 from live.http_input import RequestReader
 from live.rooms.events import RoomEndedListener
 from live.rooms.model import ROOM_ID_RE, Room
@@ -122,15 +122,9 @@ class RoomsApi:
         require_manager(self._reader.identity(request), room_id)
         body = expect_object(await self._reader.read_json(request))
         sku = parse_sku(text_field(body, "sku", max_len=64))
-        rooms = self._rooms
-        await rooms.get_open(room_id)
+        await self._rooms.get_open(room_id)
         await self._catalog.get(sku)
-        if (
-            not await rooms.in_lineup(room_id, sku)
-            and await rooms.lineup_size(room_id) >= self._settings.rooms.max_lineup
-        ):
-            raise Conflict("the room's line-up is full", code="lineup_full")
-        skus = await rooms.add_to_lineup(room_id, sku, self._clock.now_ms())
+        skus = await self._rooms.add_to_lineup(room_id, sku, self._clock.now_ms())
         return json_response(await lineup_answer(self._catalog, room_id, skus), 201)
 
     async def get_lineup(self, request: Request) -> Response:

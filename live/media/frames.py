@@ -37,11 +37,6 @@ def seq_diff(a: int, b: int) -> int:
     return (a - b + 0x8000) % SEQ_MOD - 0x8000
 
 
-def ts_newer(a: int, b: int) -> bool:
-    """True when RTP timestamp `a` comes after `b` (32-bit wraparound)."""
-    return 0 < (a - b) % TS_MOD < 0x80000000
-
-
 class FrameAssembler:
     """Completes video frames on the RTP marker bit (no wait for the next frame).
 

@@ -50,7 +50,6 @@ class RoomRelay:
         self.codec = codec
         self.publisher: MediaSession | None = None
         self.viewers: dict[str, MediaSession] = {}
-        self.frames_in = 0
         self._timelines = {kind: Timeline(step) for kind, step in TIMELINE_STEP.items()}
         # Each frame is packetized once for every viewer (one VP8 picture id sequence).
         self._packetizers = {
@@ -86,7 +85,6 @@ class RoomRelay:
 
     def forward(self, source: MediaSession, kind: str, frame: EncodedFrame) -> None:
         """Send one frame to every viewer that can take it, now (no per-viewer queue)."""
-        self.frames_in += 1
         FRAMES[kind].inc()
         keyframe = kind != "video" or is_keyframe(self.codec, frame.data)
         timestamp = self._timelines[kind].map(source, frame.timestamp)

@@ -76,7 +76,6 @@ class ViewerSender:
         self.track = ParkedTrack(kind)
         self._on_start: Callable[[], None] | None = on_start
         self.waiting_since: float | None = time.monotonic() if kind == "video" else None
-        self.frames_sent = 0
         self._link: RtpLink | None = None
         self._history: list[bytes | None] = [None] * HISTORY
 
@@ -153,7 +152,6 @@ class ViewerSender:
         self._seq = seq
         self._packets += len(payloads)
         self._octets += octets
-        self.frames_sent += 1
         link.report(ntp, ts, self._packets & 0xFFFFFFFF, self._octets & 0xFFFFFFFF)
         return True
 

@@ -19,7 +19,7 @@ from live.http_input import RequestReader, in_networks
 from live.realtime import protocol
 from live.realtime.batch import frame
 from live.realtime.hub import Connection, RoomHub
-from live.realtime.protocol import ChannelError, Command, InboundLimiter
+from live.realtime.protocol import ChannelError, Command
 from live.realtime.store import ChannelStore, Snapshot
 from live.realtime.uvicorn_private import DirectWriter, direct_writer
 from live.rooms.model import ROOM_ID_RE
@@ -203,7 +203,7 @@ async def _read_messages(
     conn: Connection,
     identity: Identity | None,
 ) -> None:
-    limiter = InboundLimiter(channel.settings.realtime.inbound_rate)
+    limiter = protocol.inbound_limiter(channel.settings.realtime, conn.is_staff)
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":

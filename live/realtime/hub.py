@@ -296,6 +296,7 @@ class RoomHub:
             payload = frame_bytes([e.raw for e in events])
             message = text_message(payload.decode())
             wire = wire_frame(payload)
+        sent = 0
         for conn in list(room.conns):
             if conn.joining is not None:
                 conn.joining.extend(events)
@@ -306,16 +307,18 @@ class RoomHub:
                 mine = after(events, conn.skip_upto)
                 conn.skip_upto = None
                 if mine:
-                    conn.outbox.push(frame([e.raw for e in mine]))
+                    sent += conn.outbox.push(frame([e.raw for e in mine]))
             elif message is not None:
-                conn.outbox.push_message(message, wire)
-        metrics.WS_FRAMES_SENT.inc(len(room.conns))
+                sent += conn.outbox.push_message(message, wire)
         if batch.personal:
-            self._deliver_personal(room, batch.personal)
+            sent += self._deliver_personal(room, batch.personal)
+        # Once per fan-out, not per connection: a counter's `inc` takes a lock.
+        metrics.WS_FRAMES_SENT.inc(sent)
         if batch.ends_room:
             self.close_room(room_id, CLOSE_ROOM_ENDED)
 
-    def _deliver_personal(self, room: LocalRoom, events: list[Event]) -> None:
+    def _deliver_personal(self, room: LocalRoom, events: list[Event]) -> int:
+        """Push each connection its personal events, in one frame; the frames pushed."""
         mine: dict[Connection, list[bytes]] = {}
         banned: list[Connection] = []
         for event in events:
@@ -327,10 +330,10 @@ class RoomHub:
                     mine.setdefault(conn, []).append(event.raw)
                 if event.type == "banned" and conn.user_id == event.to:
                     banned.append(conn)
-        for conn, raws in mine.items():
-            conn.outbox.push(frame(raws))
+        sent = sum(conn.outbox.push(frame(raws)) for conn, raws in mine.items())
         for conn in banned:
             conn.outbox.close(CLOSE_FORBIDDEN, "banned")
+        return sent
 
     # --- likes, presence and idle subscriptions, once per tick ------------------------
     def _start_side_work(self) -> None:

@@ -5,7 +5,7 @@ An ASGI `send` only suspends when the server's transport is over its high-water 
 finishes at once and the frame is on the transport, as with `websockets.broadcast()`.
 When it suspends, the connection has fallen behind: a drain task is started for this
 connection only, later frames wait in a backlog, and past `limit` bytes the backlog is
-dropped and the connection is closed with 4008. No one else ever waits for it.
+dropped and the connection is closed with 4008 (`CLOSE_TOO_SLOW`). No one else ever waits for it.
 
 Under uvicorn's websockets-sansio protocol a frame can skip the ASGI `send` altogether: a
 server's text frame is the same bytes for every connection, so the hub builds it once
@@ -26,6 +26,7 @@ from typing import Any
 
 from websockets.frames import Frame, Opcode
 
+from live.realtime.protocol import CLOSE_TOO_SLOW
 from live.realtime.uvicorn_private import DirectWriter
 
 log = logging.getLogger("live.realtime")
@@ -67,7 +68,6 @@ class Outbox:
         self._drain: asyncio.Task[None] | None = None
         self._close_code: int | None = None
         self.closed = False
-        self.frames_sent = 0
 
     def push(self, text: str) -> bool:
         """Queue one text frame; False when the connection is closed or was just dropped."""
@@ -83,7 +83,6 @@ class Outbox:
             return False
         if self._drain is None:
             if wire is not None and self._direct is not None and self._direct.write(wire):
-                self.frames_sent += 1
                 return True
             self._start(message)
             return not self.closed
@@ -92,7 +91,7 @@ class Outbox:
         if self._backlog_bytes > self._limit:
             self._backlog.clear()
             self._backlog_bytes = 0
-            self.close(4008, "too slow: reconnect with since")
+            self.close(CLOSE_TOO_SLOW, "too slow: reconnect with since")
             return False
         return True
 
@@ -123,7 +122,6 @@ class Outbox:
         try:
             waiting_on = coro.send(None)
         except StopIteration:
-            self.frames_sent += message["type"] == "websocket.send"
             return
         except Exception:
             # The peer is gone (disconnect, closed transport): nothing more to write.
@@ -141,7 +139,6 @@ class Outbox:
                 if message["type"] == "websocket.send":
                     self._backlog_bytes -= len(message["text"])
                     await self._send(message)
-                    self.frames_sent += 1
                 else:
                     await asyncio.wait_for(self._send(message), CLOSE_GRACE_S)
         except (Exception, asyncio.CancelledError):

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from live.settings import Settings
+from live.settings import RealtimeSettings, Settings
 
 # Close codes of the contract.
 CLOSE_UNAUTHORIZED = 4001
@@ -167,6 +167,12 @@ class InboundLimiter:
             return False
         self.tokens -= 1
         return True
+
+
+def inbound_limiter(settings: RealtimeSettings, is_staff: bool) -> InboundLimiter:
+    """The flood limit of one connection: hosts and admins (`is_staff`) are exempt from
+    chat limits, so theirs is `staff_inbound_rate`, far above a viewer's `inbound_rate`."""
+    return InboundLimiter(settings.staff_inbound_rate if is_staff else settings.inbound_rate)
 
 
 def parse_resume(since: str | None, epoch: str | None) -> tuple[int | None, str]:

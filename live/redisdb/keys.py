@@ -25,13 +25,6 @@ class Keys:
         """Sorted set of all rooms, scored by creation time (ms)."""
         return f"{self.prefix}:rooms"
 
-    def live_rooms_index(self) -> str:
-        """Sorted set of rooms whose host is publishing, scored by start time (ms)."""
-        return f"{self.prefix}:rooms:live"
-
-    def user(self, user_id: str) -> str:
-        return f"{self.prefix}:user:{user_id}"
-
     def rate(self, scope: str, subject: str) -> str:
         return f"{self.prefix}:rate:{scope}:{subject}"
 

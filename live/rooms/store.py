@@ -10,6 +10,7 @@ from redis.exceptions import WatchError
 from live.errors import Conflict, NotFound
 from live.redisdb.client import Redis
 from live.redisdb.keys import Keys
+from live.redisdb.scripts import script_source
 from live.rooms.model import LIVE_BOOST, SCORE_SCALE, Room
 from live.settings import Settings
 
@@ -19,6 +20,7 @@ class RoomStore:
         self._redis = redis
         self._keys = keys
         self._settings = settings
+        self._lineup_add = redis.register_script(script_source("lineup_add"))
 
     async def create(self, room: Room) -> Room:
         room = replace(room, score=room.created_at * SCORE_SCALE + secrets.randbelow(SCORE_SCALE))
@@ -122,21 +124,19 @@ class RoomStore:
                     continue
 
     async def add_to_lineup(self, room_id: str, sku: str, now_ms: int) -> list[str]:
-        """Add `sku` to the room's line-up (idempotent) and return the line-up's skus."""
-        key = self._keys.room_lineup(room_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(key, {sku: now_ms}, nx=True)
-            pipe.zrange(key, 0, -1)
-            pipe.expire(key, self._settings.rooms.idle_retention_s)
-            _, skus, _ = await pipe.execute()
-        return [s.decode() for s in skus]
+        """Add `sku` to the room's line-up (idempotent) and return the line-up's skus;
+        409 `lineup_full` when it already holds `[rooms] max_lineup` other products.
+
+        One script checks the size and adds, so concurrent adds never pass the limit."""
+        rooms = self._settings.rooms
+        answer = await self._lineup_add(
+            keys=[self._keys.room_lineup(room_id)],
+            args=[sku, now_ms, rooms.max_lineup, rooms.idle_retention_s],
+        )
+        if answer[0] == b"lineup_full":
+            raise Conflict("the room's line-up is full", code="lineup_full")
+        return [s.decode() for s in answer[1:]]
 
     async def lineup(self, room_id: str) -> list[str]:
         skus = await self._redis.zrange(self._keys.room_lineup(room_id), 0, -1)
         return [s.decode() for s in skus]
-
-    async def in_lineup(self, room_id: str, sku: str) -> bool:
-        return await self._redis.zscore(self._keys.room_lineup(room_id), sku) is not None
-
-    async def lineup_size(self, room_id: str) -> int:
-        return int(await self._redis.zcard(self._keys.room_lineup(room_id)))
