@@ -39,6 +39,7 @@ class ServerSettings:
 
 @dataclass(frozen=True)
 class RedisSettings:
+    mode: str = "single"
     key_prefix: str = "live"
     embedded_dir: str = "var/redis"
     connect_timeout_s: float = 5.0
@@ -97,6 +98,8 @@ class RealtimeSettings:
 @dataclass(frozen=True)
 class CommerceSettings:
     durability: str = "everysec"
+    min_replicas: int = 1
+    replica_wait_ms: int = 500
     order_retention_s: int = 2592000
     sweep_interval_ms: int = 200
     log_claim_idle_ms: int = 30000
@@ -164,7 +167,8 @@ _SECTIONS: dict[str, type[Any]] = {
 }
 
 _CHOICES: dict[tuple[str, str], frozenset[str]] = {
-    ("commerce", "durability"): frozenset({"everysec", "always"}),
+    ("redis", "mode"): frozenset({"single", "cluster"}),
+    ("commerce", "durability"): frozenset({"everysec", "always", "replicated"}),
     ("media", "codec"): frozenset({"vp8", "h264"}),
     ("logging", "level"): frozenset({"debug", "info", "warning", "error"}),
     ("logging", "format"): frozenset({"json", "text"}),

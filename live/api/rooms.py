@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -101,13 +102,13 @@ async def add_to_lineup(request: Request) -> Response:
     body = expect_object(await read_json(request))
     sku = parse_sku(text_field(body, "sku", max_len=64))
     await svc.rooms.get_open(room_id)
-    await svc.catalog.get(sku)
+    product = await svc.catalog.get(sku)
     if (
         not await svc.rooms.in_lineup(room_id, sku)
         and await svc.rooms.lineup_size(room_id) >= svc.settings.rooms.max_lineup
     ):
         raise Conflict("the room's line-up is full", code="lineup_full")
-    skus = await svc.rooms.add_to_lineup(room_id, sku, svc.now_ms())
+    skus = await svc.rooms.add_to_lineup(room_id, sku, svc.now_ms(), orjson.dumps(product))
     return json_response(await lineup_answer(svc, room_id, skus), 201)
 
 

@@ -23,6 +23,7 @@ from live.realtime.conncap import ConnectionCap
 from live.realtime.outbox import DirectWriter, Outbox, Send, text_message, wire_frame
 from live.realtime.protocol import CLOSE_FORBIDDEN, CLOSE_RESTARTING, CLOSE_ROOM_ENDED
 from live.realtime.store import ChannelStore
+from live.redisdb.pubsub import room_subscriber
 from live.services import Services
 
 log = logging.getLogger("live.realtime")
@@ -86,7 +87,7 @@ class RoomHub:
         self._pending: dict[str, RoomBatch] = {}
         self._likes: dict[str, int] = {}
         self._presence_dirty: set[str] = set()
-        self._pubsub = svc.redis.pubsub()
+        self._pubsub = room_subscriber(svc.redis)
         self._has_subscriptions = asyncio.Event()
         self._side_work: asyncio.Task[None] | None = None
         self._last_heartbeat = 0.0
@@ -205,7 +206,7 @@ class RoomHub:
         while True:
             await self._has_subscriptions.wait()
             try:
-                message = await self._pubsub.get_message(timeout=1.0)
+                message = await self._pubsub.get_message(wait_s=1.0)
             except (RedisError, OSError) as exc:
                 log.warning("room channel subscription lost", extra={"error": str(exc)})
                 # Events may have been missed: clients reconnect and resume from history.

@@ -148,7 +148,7 @@ class ChannelStore:
             k.room(room_id),
             k.room_lineup(room_id),
             k.room_pinned(room_id),
-            k.product(sku or "-"),
+            k.room_cards(room_id),
         ]
         args = ["unpin" if sku is None else "pin", sku or "", self._maxlen]
         reply = await self._svc.scripts.call("pin", keys, args)

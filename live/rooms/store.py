@@ -26,8 +26,10 @@ class RoomStore:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping=room.to_hash())
             pipe.expire(key, self._settings.rooms.idle_retention_s)
-            pipe.zadd(self._keys.rooms_index(), {room.room_id: room.score})
             await pipe.execute()
+        # The global rooms index lives in its own slot: written after the room, in its own
+        # call (a room missing from it is only missing from the listing).
+        await self._redis.zadd(self._keys.rooms_index(), {room.room_id: room.score})
         return room
 
     async def get(self, room_id: str) -> Room:
@@ -72,11 +74,9 @@ class RoomStore:
         room = await self.get(room_id)
         base = room.score % LIVE_BOOST
         score = base + LIVE_BOOST if live else base
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self._keys.room(room_id), mapping={"live": "1" if live else "0"})
-            if room.status == "open":
-                pipe.zadd(self._keys.rooms_index(), {room_id: score}, xx=True)
-            await pipe.execute()
+        await self._redis.hset(self._keys.room(room_id), mapping={"live": "1" if live else "0"})
+        if room.status == "open":
+            await self._redis.zadd(self._keys.rooms_index(), {room_id: score}, xx=True)
         return replace(room, live=live)
 
     async def end(self, room_id: str, now_ms: int) -> tuple[Room, bool]:
@@ -89,6 +89,7 @@ class RoomStore:
         tag_keys = [
             key,
             self._keys.room_lineup(room_id),
+            self._keys.room_cards(room_id),
             self._keys.room_seq(room_id),
             self._keys.room_epoch(room_id),
             self._keys.room_history(room_id),
@@ -106,24 +107,33 @@ class RoomStore:
                     ended = replace(room, status="ended", live=False, ended_at=now_ms)
                     pipe.multi()
                     pipe.hset(key, mapping=ended.to_hash())
-                    pipe.zrem(self._keys.rooms_index(), room_id)
                     for tag_key in tag_keys:
                         pipe.expire(tag_key, self._settings.rooms.ended_retention_s)
                     await pipe.execute()
-                    return ended, True
+                    break
                 except WatchError:
                     # Another writer touched the room between our read and our write
                     # (a concurrent end, or a live flag): read it again.
                     continue
+        # The global index is in another slot than the room: left in its own call, once
+        # the room is ended (should this call fail, the room stays listed as ended until
+        # its record expires and the listing drops it).
+        await self._redis.zrem(self._keys.rooms_index(), room_id)
+        return ended, True
 
-    async def add_to_lineup(self, room_id: str, sku: str, now_ms: int) -> list[str]:
-        """Add `sku` to the room's line-up (idempotent) and return the line-up's skus."""
+    async def add_to_lineup(self, room_id: str, sku: str, now_ms: int, card: bytes) -> list[str]:
+        """Add `sku` to the room's line-up (idempotent) with its product `card` (JSON, what
+        a pin shows) and return the line-up's skus."""
         key = self._keys.room_lineup(room_id)
+        cards = self._keys.room_cards(room_id)
+        ttl = self._settings.rooms.idle_retention_s
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zadd(key, {sku: now_ms}, nx=True)
+            pipe.hset(cards, sku, card)
             pipe.zrange(key, 0, -1)
-            pipe.expire(key, self._settings.rooms.idle_retention_s)
-            _, skus, _ = await pipe.execute()
+            pipe.expire(key, ttl)
+            pipe.expire(cards, ttl)
+            _, _, skus, _, _ = await pipe.execute()
         return [s.decode() for s in skus]
 
     async def lineup(self, room_id: str) -> list[str]:
