@@ -192,10 +192,10 @@ class ChannelStore:
         """Viewer totals of several rooms, in one pipeline."""
         if not room_ids:
             return []
-        script = self._svc.scripts.get("presence_read")
+        scripts = self._svc.scripts
         async with self._svc.redis.pipeline(transaction=False) as pipe:
             for room_id in room_ids:
-                await script(keys=[self._keys.room_presence(room_id)], args=[], client=pipe)
+                scripts.queue(pipe, "presence_read", [self._keys.room_presence(room_id)], [])
             counts = await pipe.execute()
         return [int(c) for c in counts]
 
