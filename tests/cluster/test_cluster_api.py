@@ -3,7 +3,9 @@ global indexes, pipelines over many slots, order writes with replicated durabili
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import time
 
 from tests.conftest import LiveServer
 from tests.serving import ADMIN, new_buyers, open_sale
@@ -43,6 +45,14 @@ async def test_a_show_from_room_to_ended_runs_on_a_cluster(cluster_server: LiveS
     assert answer.status_code == 200, answer.text
     state = (await http.get(f"/api/sales/{sale_id}")).json()
     assert (state["left"], state["held"], state["sold"]) == (3, 0, 2)
+    # The sale workers' pipelines (sweeps, the order record) run over the cluster too.
+    deadline = time.monotonic() + 10
+    recorded: list[str] = []
+    while len(recorded) < 2 and time.monotonic() < deadline:
+        page = await http.get(f"/api/rooms/{room_id}/orders", headers=ADMIN)
+        recorded = [o["order_id"] for o in page.json()["orders"]]
+        await asyncio.sleep(0.1)
+    assert set(recorded) == {paid["order_id"], cancelled["order_id"]}
     assert (await http.post(f"/api/sales/{sale_id}/close", headers=ADMIN)).status_code == 200
     ended = await http.post(f"/api/rooms/{room_id}/end", headers=ADMIN)
     assert ended.status_code == 200, ended.text
