@@ -90,6 +90,12 @@ def serve(
     if not settings.redis_url and settings.redis.mode == "cluster":
         print("live: [redis] mode = cluster needs LIVE_REDIS_URL (any node)", file=sys.stderr)
         return 1
+    if not settings.redis_url and settings.commerce.durability == "replicated":
+        print(
+            "live: durability = replicated needs LIVE_REDIS_URL (the embedded one has no replicas)",
+            file=sys.stderr,
+        )
+        return 1
     if not settings.redis_url:
         embedded = EmbeddedRedis(
             Path(settings.redis.embedded_dir)
