@@ -9,7 +9,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
-from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -26,6 +25,7 @@ from live.api.openapi import openapi_handler
 from live.errors import LiveError, MethodNotAllowed, NotFound, Unavailable
 from live.logs import configure_logging, silence_uvicorn_access_log
 from live.redisdb.client import check_server, connect
+from live.redisdb.errors import RedisClusterException, RedisError
 from live.services import Services
 from live.settings import Settings
 
@@ -78,6 +78,8 @@ def create_app(
             LiveError: _live_error,
             HTTPException: _http_error,
             RedisError: _redis_error,
+            # redis-py's cluster client raises this when slots are uncovered (a failover).
+            RedisClusterException: _redis_error,
             ConnectionError: _redis_error,
             Exception: _unexpected_error,
         },

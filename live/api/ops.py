@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from live import metrics
 from live.api.http import Endpoint, json_response, services
+from live.redisdb.errors import RedisError
 
 
 async def healthz(request: Request) -> Response:

@@ -19,10 +19,9 @@ import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from live.commerce.ids import room_of
 from live.commerce.sales import LOG_GROUP
+from live.redisdb.errors import RedisError
 from live.services import Services
 
 log = logging.getLogger("live.commerce.worker")

@@ -13,9 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from redis.exceptions import RedisError
-
 from live.auth import new_id
+from live.redisdb.errors import RedisError
 from live.services import Services
 
 log = logging.getLogger("live.realtime")

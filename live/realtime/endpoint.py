@@ -8,7 +8,6 @@ import re
 from typing import Any
 
 import orjson
-from redis.exceptions import RedisError
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
@@ -21,6 +20,7 @@ from live.realtime.hub import Connection, RoomHub
 from live.realtime.outbox import DirectWriter, direct_writer
 from live.realtime.protocol import ChannelError, Command, InboundLimiter
 from live.realtime.store import ChannelStore, Snapshot
+from live.redisdb.errors import RedisError
 from live.services import Services
 
 log = logging.getLogger("live.realtime")

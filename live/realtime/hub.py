@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
 
 from live import metrics
 from live.auth import Identity, new_id
@@ -23,6 +21,7 @@ from live.realtime.conncap import ConnectionCap
 from live.realtime.outbox import DirectWriter, Outbox, Send, text_message, wire_frame
 from live.realtime.protocol import CLOSE_FORBIDDEN, CLOSE_RESTARTING, CLOSE_ROOM_ENDED
 from live.realtime.store import ChannelStore
+from live.redisdb.errors import RedisConnectionError, RedisError
 from live.redisdb.pubsub import room_subscriber
 from live.services import Services
 

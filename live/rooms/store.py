@@ -5,10 +5,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import replace
 
-from redis.exceptions import WatchError
-
 from live.errors import Conflict, NotFound
 from live.redisdb.client import Redis
+from live.redisdb.errors import WatchError
 from live.redisdb.keys import Keys
 from live.rooms.model import LIVE_BOOST, SCORE_SCALE, Room
 from live.settings import Settings
