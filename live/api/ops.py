@@ -7,13 +7,14 @@ from starlette.responses import Response
 
 from live import metrics
 from live.api.http import Endpoint, json_response, services
+from live.redisdb.client import ping
 from live.redisdb.errors import RedisError
 
 
 async def healthz(request: Request) -> Response:
     svc = services(request)
     try:
-        await svc.redis.ping()
+        await ping(svc.redis)
     except (RedisError, OSError):
         metrics.REDIS_ERRORS.labels("ping").inc()
         return json_response(

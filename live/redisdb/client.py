@@ -75,6 +75,15 @@ async def check_server(client: Redis, settings: Settings) -> dict[str, Any]:
     return infos[0]
 
 
+async def ping(client: Redis) -> None:
+    """Raise unless Redis answers: the server, or on a cluster every primary (a stalled or
+    lost replica does not make the service unhealthy; a primary without a successor does)."""
+    if is_cluster(client):
+        await client.ping(target_nodes=RedisCluster.PRIMARIES)
+    else:
+        await client.ping()
+
+
 def node_client(cluster: Redis, node: Any) -> Redis:
     """A plain client of one cluster node (start-up checks and diagnostics)."""
     kwargs = {k: v for k, v in node.connection_kwargs.items() if k in _NODE_KWARGS}
