@@ -110,7 +110,14 @@ class ClusterSubscriber:
         if feed is None:
             feed = self._feeds[node.name] = _Feed(node_client(self._cluster, node))
         async with feed.lock:
-            await feed.pubsub.ssubscribe(channel)
+            try:
+                await feed.pubsub.ssubscribe(channel)
+            except BaseException:
+                if feed.reader is None and not feed.channels and self._feeds.get(node.name) is feed:
+                    # Never connected (a node just lost, say): do not keep it around.
+                    del self._feeds[node.name]
+                    await _close_feed(feed)
+                raise
             feed.channels.add(channel)
             self._where[channel] = node.name
             if feed.reader is None:
