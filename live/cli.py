@@ -20,11 +20,12 @@ import orjson
 
 from live.logs import configure_logging
 from live.media.routing import internal_secret
+from live.paths import base_dir
 from live.redisdb.client import RedisCheckError, check_server, connect
 from live.redisdb.embedded import SUPERVISOR_PID_ENV, EmbeddedRedis, EmbeddedRedisError
-from live.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
+from live.settings import Settings, SettingsError, load_settings
 
-VAR_DIR = PROJECT_ROOT / "var"
+VAR_DIR = base_dir() / "var"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -100,7 +101,7 @@ def serve(
         embedded = EmbeddedRedis(
             Path(settings.redis.embedded_dir)
             if Path(settings.redis.embedded_dir).is_absolute()
-            else PROJECT_ROOT / settings.redis.embedded_dir,
+            else base_dir() / settings.redis.embedded_dir,
             appendfsync="always" if settings.commerce.durability == "always" else "everysec",
         )
         try:

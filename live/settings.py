@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from live.paths import data_dir
+
+# The repository's root in a checkout (tests and load tests run from it).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.toml"
+DEFAULT_CONFIG = data_dir("config") / "default.toml"
 RESERVED_ENV = {"LIVE_REDIS_URL", "LIVE_ADMIN_TOKEN", "LIVE_CONFIG"}
 
 
