@@ -16,13 +16,16 @@ from tests.conftest import make_settings
 
 
 def _lua_sources() -> dict[str, str]:
-    return {path.name: path.read_text() for path in sorted(LUA_DIR.glob("*.lua"))}
+    scripts = (p for p in LUA_DIR.iterdir() if p.name.endswith(".lua"))
+    return {path.name: path.read_text() for path in sorted(scripts, key=lambda p: p.name)}
 
 
 def test_scripts_publish_room_events_only_through_the_sharded_helper() -> None:
     # A plain PUBLISH is heard by no room subscriber (they SSUBSCRIBE), and on a cluster
     # it would cross every node's bus.
-    for name, source in _lua_sources().items():
+    sources = _lua_sources()
+    assert "buy.lua" in sources and "_lib.lua" in sources
+    for name, source in sources.items():
         calls = re.findall(r"redis\.call\('(S?PUBLISH)'", source)
         expected = ["SPUBLISH"] if name == "_lib.lua" else []
         assert calls == expected, f"{name} publishes with {calls}"
