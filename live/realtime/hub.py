@@ -22,7 +22,7 @@ from live.realtime.outbox import DirectWriter, Outbox, Send, text_message, wire_
 from live.realtime.protocol import CLOSE_FORBIDDEN, CLOSE_RESTARTING, CLOSE_ROOM_ENDED
 from live.realtime.store import ChannelStore
 from live.redisdb.errors import RedisConnectionError, RedisError
-from live.redisdb.pubsub import room_subscriber
+from live.redisdb.pubsub import SubscriptionLost, room_subscriber
 from live.services import Services
 
 log = logging.getLogger("live.realtime")
@@ -206,6 +206,12 @@ class RoomHub:
             await self._has_subscriptions.wait()
             try:
                 message = await self._pubsub.get_message(wait_s=1.0)
+            except SubscriptionLost as exc:
+                # One shard of a cluster: only its rooms may have missed events.
+                log.warning("room channels lost", extra={"error": str(exc)})
+                for channel in exc.channels:
+                    self.close_room(self._channels.get(channel.encode(), ""), CLOSE_RESTARTING)
+                continue
             except (RedisError, OSError) as exc:
                 log.warning("room channel subscription lost", extra={"error": str(exc)})
                 # Events may have been missed: clients reconnect and resume from history.

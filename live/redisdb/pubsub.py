@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from live.redisdb.client import Redis, is_cluster, node_client
+from live.redisdb.errors import RedisConnectionError
 
 log = logging.getLogger("live.redisdb")
 
@@ -39,6 +40,15 @@ class RoomSubscriber(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+class SubscriptionLost(RedisConnectionError):  # type: ignore[misc]  # redis-py is untyped here
+    """The connection to one primary failed: these channels may have missed messages
+    (the others did not). They are being resubscribed on the slots' new owner."""
+
+    def __init__(self, message: str, channels: frozenset[str]) -> None:
+        super().__init__(message)
+        self.channels = channels
 
 
 def room_subscriber(client: Redis) -> RoomSubscriber:
@@ -163,7 +173,7 @@ class ClusterSubscriber:
             try:
                 message = await feed.pubsub.get_message(timeout=1.0)
             except (RedisError, OSError) as exc:
-                self._inbox.put_nowait(exc)
+                self._inbox.put_nowait(SubscriptionLost(str(exc), frozenset(feed.channels)))
                 break
             if message is not None:
                 self._inbox.put_nowait(_plain(message))

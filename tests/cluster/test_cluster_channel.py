@@ -3,12 +3,14 @@ server's scripts reach viewers on another server, in order, and resume with `sin
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
+from live.realtime.protocol import CLOSE_RESTARTING
 from live.services import Services
 from tests.conftest import LiveServer, start_server
 from tests.realtime.client import channel
@@ -97,3 +99,29 @@ async def test_resume_on_another_server_returns_exactly_the_missed_events(
         missed = [await back.next() for _ in range(4)]
         assert [e["text"] for e in missed] == [f"missed {n}" for n in range(4)]
         assert [e["seq"] for e in missed] == list(range(first["seq"] + 1, first["seq"] + 5))
+
+
+@pytest.mark.slow
+async def test_a_dead_primary_closes_only_its_own_rooms_channels(
+    redis_cluster: TestRedisCluster, cluster_server: LiveServer
+) -> None:
+    lost, kept = (await _rooms_on_every_primary(cluster_server, redis_cluster))[:2]
+    keys = cluster_server.services.keys
+    victim = redis_cluster.primary_of(keys.room(lost["room_id"]))
+    try:
+        async with (
+            channel(cluster_server.ws_url, lost["room_id"]) as on_lost,
+            channel(cluster_server.ws_url, kept["room_id"], kept["host_token"]) as on_kept,
+        ):
+            await on_lost.next()
+            await on_kept.next()
+            redis_cluster.kill(victim)
+            # Its events may be missed: told to reconnect (and resume with `since`).
+            assert await on_lost.closed_code(within=20) == CLOSE_RESTARTING
+            # Another shard's room goes on, on the same connection.
+            await on_kept.send({"type": "chat", "text": "still on air"})
+            chat = await on_kept.until(lambda e: e.get("text") == "still on air")
+            assert chat["type"] == "chat"
+    finally:
+        await asyncio.to_thread(redis_cluster.restart, victim)
+        await asyncio.to_thread(redis_cluster.wait_ready)
