@@ -178,6 +178,13 @@ _CHOICES: dict[tuple[str, str], frozenset[str]] = {
 }
 
 
+# `WAIT n 0` would block forever; `WAIT 0` would wait for nothing.
+_MINIMUMS: dict[tuple[str, str], int] = {
+    ("commerce", "min_replicas"): 1,
+    ("commerce", "replica_wait_ms"): 1,
+}
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read the defaults, the `LIVE_CONFIG` file and `LIVE_*` variables into `Settings`."""
     env = os.environ if env is None else env
@@ -267,6 +274,9 @@ def _build_section(section: str, values: dict[str, Any]) -> Any:
         allowed = _CHOICES.get((section, key))
         if allowed is not None and value not in allowed:
             raise SettingsError(f"setting {section}.{key} must be one of {sorted(allowed)}")
+        least = _MINIMUMS.get((section, key))
+        if least is not None and value < least:
+            raise SettingsError(f"setting {section}.{key} must be at least {least}")
     return cls(**checked)
 
 

@@ -78,5 +78,7 @@ def test_modes_and_durabilities_are_checked() -> None:
     assert make_settings().redis.mode == "single"
     with pytest.raises(SettingsError):
         make_settings(LIVE_REDIS_MODE="sentinel")
+    with pytest.raises(SettingsError, match="replica_wait_ms must be at least 1"):
+        make_settings(LIVE_COMMERCE_REPLICA_WAIT_MS="0")
     good = {"appendonly": "yes", "appendfsync": "everysec", "maxmemory-policy": "noeviction"}
     assert persistence_problems(good, "replicated") == []
