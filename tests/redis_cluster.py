@@ -5,6 +5,7 @@ slot covered and every primary's replica online, read from the servers, not wait
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
@@ -13,6 +14,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from live.redisdb.embedded import die_with_parent
 
 NODES = 6
 # Short, so that a killed primary's replica takes over within a couple of seconds.
@@ -131,6 +134,8 @@ class TestRedisCluster:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # Never outlive the test run, even one killed with -9.
+            preexec_fn=functools.partial(die_with_parent, os.getpid()),
         )
 
     def _wait_answers(self, port: int, timeout_s: float = 20) -> None:
@@ -235,7 +240,8 @@ class TestRedisCluster:
 
     def restart(self, port: int) -> None:
         """Start a killed node again on its data dir: it rejoins (as a replica once its
-        replica has taken over)."""
+        replica has taken over). Call it from the test's own thread: the kernel stops the
+        node when the thread that started it ends."""
         node = self.node(port)
         self._spawn(node)
         self._wait_answers(port)
