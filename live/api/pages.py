@@ -38,11 +38,23 @@ async def favicon(request: Request) -> Response:
     )
 
 
-ENDPOINTS = [
-    Endpoint("GET", "/", rooms_page, "Live rooms (HTML)", content_type="text/html"),
-    Endpoint("GET", "/r/{room_id}", viewer_page, "Viewer page (HTML)", content_type="text/html"),
-    Endpoint(
-        "GET", "/studio/{room_id}", studio_page, "Host studio (HTML)", content_type="text/html"
-    ),
-    Endpoint("GET", "/favicon.ico", favicon, "Site icon (SVG)", content_type="image/svg+xml"),
-]
+class PagesApi:
+    """The HTML pages and the site icon; they need no collaborator."""
+
+    def endpoints(self) -> list[Endpoint]:
+        return [
+            Endpoint("GET", "/", rooms_page, "Live rooms (HTML)", content_type="text/html"),
+            Endpoint(
+                "GET", "/r/{room_id}", viewer_page, "Viewer page (HTML)", content_type="text/html"
+            ),
+            Endpoint(
+                "GET",
+                "/studio/{room_id}",
+                studio_page,
+                "Host studio (HTML)",
+                content_type="text/html",
+            ),
+            Endpoint(
+                "GET", "/favicon.ico", favicon, "Site icon (SVG)", content_type="image/svg+xml"
+            ),
+        ]

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from live.services import Services
 from live.settings import Settings
 from tests.conftest import LiveServer, make_settings, start_server
 from tests.redis_cluster import TestRedisCluster
@@ -36,7 +35,6 @@ async def cluster_server(redis_cluster: TestRedisCluster) -> AsyncIterator[LiveS
     server, task, port, app = await start_server(settings, redis_cluster.url)
     base = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-        services: Services = app.state.services
-        yield LiveServer(base, f"ws://127.0.0.1:{port}", services, http)
+        yield LiveServer(base, f"ws://127.0.0.1:{port}", app.parts, http)
     server.should_exit = True
     await task

@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from live.realtime.protocol import CLOSE_RESTARTING
-from live.services import Services
 from tests.conftest import LiveServer, start_server
 from tests.realtime.client import channel
 from tests.redis_cluster import TestRedisCluster
@@ -22,12 +21,11 @@ async def second_server(
     redis_cluster: TestRedisCluster, cluster_server: LiveServer
 ) -> AsyncIterator[LiveServer]:
     """Another server (its own hub and subscriptions) on the same cluster and key prefix."""
-    settings = cluster_server.services.settings
+    settings = cluster_server.parts.settings
     server, task, port, app = await start_server(settings, redis_cluster.url)
     base = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-        services: Services = app.state.services
-        yield LiveServer(base, f"ws://127.0.0.1:{port}", services, http)
+        yield LiveServer(base, f"ws://127.0.0.1:{port}", app.parts, http)
     server.should_exit = True
     await task
 
@@ -39,7 +37,7 @@ async def _rooms_on_every_primary(
     by_primary: dict[int, dict[str, Any]] = {}
     for _ in range(60):
         room = await server.new_room()
-        tag = server.services.keys.room(room["room_id"])
+        tag = server.parts.keys.room(room["room_id"])
         by_primary.setdefault(cluster.primary_of(tag), room)
         if len(by_primary) == 3:
             break
@@ -106,7 +104,7 @@ async def test_a_dead_primary_closes_only_its_own_rooms_channels(
     redis_cluster: TestRedisCluster, cluster_server: LiveServer
 ) -> None:
     lost, kept = (await _rooms_on_every_primary(cluster_server, redis_cluster))[:2]
-    keys = cluster_server.services.keys
+    keys = cluster_server.parts.keys
     victim = redis_cluster.primary_of(keys.room(lost["room_id"]))
     try:
         async with (

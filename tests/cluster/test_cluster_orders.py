@@ -89,7 +89,7 @@ async def test_a_stalled_replica_answers_not_replicated_then_the_same_orders(
 ) -> None:
     http = cluster_server.http
     room, sale = await open_sale(http, stock=20, per_buyer_limit=1)
-    keys = cluster_server.services.keys
+    keys = cluster_server.parts.keys
     primary = redis_cluster.primary_of(keys.sale(room["room_id"], sale["sale_id"]))
     replica = redis_cluster.replica_of(primary)
     tokens = await new_buyers(http, 5)
@@ -111,7 +111,7 @@ async def test_a_stalled_replica_answers_not_replicated_then_the_same_orders(
         assert (await http.get("/healthz")).status_code == 200
     finally:
         redis_cluster.resume(replica)
-    wait_s = cluster_server.services.settings.commerce.replica_wait_ms / 1000
+    wait_s = cluster_server.parts.settings.commerce.replica_wait_ms / 1000
     assert [r.status_code for r in stalled] == [503] * 4
     assert {r.json()["error"]["code"] for r in stalled} == {"not_replicated"}
     assert elapsed < wait_s + 1.0, f"answered after {elapsed:.2f}s"
@@ -141,7 +141,7 @@ async def test_no_answered_order_is_lost_when_a_primary_dies_in_a_burst(
     http = cluster_server.http
     units, buyers = 60, 150
     room, sale = await open_sale(http, stock=units, per_buyer_limit=1, hold_s=300)
-    keys = cluster_server.services.keys
+    keys = cluster_server.parts.keys
     victim = redis_cluster.primary_of(keys.sale(room["room_id"], sale["sale_id"]))
     tokens = await new_buyers(http, buyers)
     async with channel(cluster_server.ws_url, room["room_id"]) as viewer:
