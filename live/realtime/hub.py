@@ -92,6 +92,8 @@ class RoomHub:
         self._pending: dict[str, RoomBatch] = {}
         self._likes: dict[str, int] = {}
         self._presence_dirty: set[str] = set()
+        # Created now, connected on the first subscription (sharded pub/sub, one reader per
+        # primary on a cluster).
         self._pubsub = room_subscriber(redis)
         self._has_subscriptions = asyncio.Event()
         self._side_work: asyncio.Task[None] | None = None
