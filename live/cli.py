@@ -105,12 +105,21 @@ def serve(
 
     token = admin_token()
     embedded: EmbeddedRedis | None = None
+    if not settings.redis_url and settings.redis.mode == "cluster":
+        print("live: [redis] mode = cluster needs LIVE_REDIS_URL (any node)", file=sys.stderr)
+        return 1
+    if not settings.redis_url and settings.commerce.durability == "replicated":
+        print(
+            "live: durability = replicated needs LIVE_REDIS_URL (the embedded one has no replicas)",
+            file=sys.stderr,
+        )
+        return 1
     if not settings.redis_url:
         embedded = EmbeddedRedis(
             Path(settings.redis.embedded_dir)
             if Path(settings.redis.embedded_dir).is_absolute()
             else base_dir() / settings.redis.embedded_dir,
-            appendfsync=settings.commerce.durability,
+            appendfsync="always" if settings.commerce.durability == "always" else "everysec",
         )
         try:
             embedded_url = embedded.start()

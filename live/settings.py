@@ -42,6 +42,7 @@ class ServerSettings:
 
 @dataclass(frozen=True)
 class RedisSettings:
+    mode: str = "single"
     key_prefix: str = "live"
     embedded_dir: str = "var/redis"
     connect_timeout_s: float = 5.0
@@ -102,6 +103,8 @@ class RealtimeSettings:
 @dataclass(frozen=True)
 class CommerceSettings:
     durability: str = "everysec"
+    min_replicas: int = 1
+    replica_wait_ms: int = 500
     order_retention_s: int = 2592000
     sweep_interval_ms: int = 200
     log_claim_idle_ms: int = 30000
@@ -180,10 +183,18 @@ _SECTIONS: dict[str, type[Any]] = {
 }
 
 _CHOICES: dict[tuple[str, str], frozenset[str]] = {
-    ("commerce", "durability"): frozenset({"everysec", "always"}),
+    ("redis", "mode"): frozenset({"single", "cluster"}),
+    ("commerce", "durability"): frozenset({"everysec", "always", "replicated"}),
     ("media", "codec"): frozenset({"vp8", "h264"}),
     ("logging", "level"): frozenset({"debug", "info", "warning", "error"}),
     ("logging", "format"): frozenset({"json", "text"}),
+}
+
+
+# `WAIT n 0` would block forever; `WAIT 0` would wait for nothing.
+_MINIMUMS: dict[tuple[str, str], int] = {
+    ("commerce", "min_replicas"): 1,
+    ("commerce", "replica_wait_ms"): 1,
 }
 
 
@@ -278,6 +289,9 @@ def _build_section(section: str, values: dict[str, Any]) -> Any:
         allowed = _CHOICES.get((section, key))
         if allowed is not None and value not in allowed:
             raise SettingsError(f"setting {section}.{key} must be one of {sorted(allowed)}")
+        least = _MINIMUMS.get((section, key))
+        if least is not None and value < least:
+            raise SettingsError(f"setting {section}.{key} must be at least {least}")
     return cls(**checked)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -123,8 +124,10 @@ class RoomsApi:
         body = expect_object(await self._reader.read_json(request))
         sku = parse_sku(text_field(body, "sku", max_len=64))
         await self._rooms.get_open(room_id)
-        await self._catalog.get(sku)
-        skus = await self._rooms.add_to_lineup(room_id, sku, self._clock.now_ms())
+        product = await self._catalog.get(sku)
+        skus = await self._rooms.add_to_lineup(
+            room_id, sku, self._clock.now_ms(), orjson.dumps(product)
+        )
         return json_response(await lineup_answer(self._catalog, room_id, skus), 201)
 
     async def get_lineup(self, request: Request) -> Response:

@@ -19,11 +19,10 @@ import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from live.commerce.ids import room_of
 from live.commerce.sales import LOG_GROUP, SaleStore
 from live.redisdb.client import Redis
+from live.redisdb.errors import RedisError
 from live.redisdb.keys import Keys
 from live.redisdb.scripts import Scripts
 from live.settings import Settings

@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from redis.exceptions import RedisError
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
@@ -22,6 +21,7 @@ from live.realtime.hub import Connection, RoomHub
 from live.realtime.protocol import ChannelError, Command
 from live.realtime.store import ChannelStore, Snapshot
 from live.realtime.uvicorn_private import DirectWriter, direct_writer
+from live.redisdb.errors import RedisError
 from live.rooms.model import ROOM_ID_RE
 from live.settings import Settings
 

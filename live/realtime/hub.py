@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
 
 from live import metrics
 from live.auth import Identity, new_id
@@ -25,7 +23,9 @@ from live.realtime.protocol import CLOSE_FORBIDDEN, CLOSE_RESTARTING, CLOSE_ROOM
 from live.realtime.store import ChannelStore
 from live.realtime.uvicorn_private import DirectWriter
 from live.redisdb.client import Redis
+from live.redisdb.errors import RedisConnectionError, RedisError
 from live.redisdb.keys import Keys
+from live.redisdb.pubsub import SubscriptionLost, room_subscriber
 from live.redisdb.scripts import Scripts
 from live.settings import Settings
 
@@ -93,8 +93,9 @@ class RoomHub:
         self._pending: dict[str, RoomBatch] = {}
         self._likes: dict[str, int] = {}
         self._presence_dirty: set[str] = set()
-        # Created now, connected on the first subscription.
-        self._pubsub = redis.pubsub()
+        # Created now, connected on the first subscription (sharded pub/sub, one reader per
+        # primary on a cluster).
+        self._pubsub = room_subscriber(redis)
         self._has_subscriptions = asyncio.Event()
         self._side_work: asyncio.Task[None] | None = None
         self._last_heartbeat = 0.0
@@ -220,7 +221,13 @@ class RoomHub:
         while True:
             await self._has_subscriptions.wait()
             try:
-                message = await self._pubsub.get_message(timeout=1.0)
+                message = await self._pubsub.get_message(wait_s=1.0)
+            except SubscriptionLost as exc:
+                # One shard of a cluster: only its rooms may have missed events.
+                log.warning("room channels lost", extra={"error": str(exc)})
+                for channel in exc.channels:
+                    self.close_room(self._channels.get(channel.encode(), ""), CLOSE_RESTARTING)
+                continue
             except (RedisError, OSError) as exc:
                 log.warning("room channel subscription lost", extra={"error": str(exc)})
                 # Events may have been missed: clients reconnect and resume from history.

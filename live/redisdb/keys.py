@@ -43,6 +43,11 @@ class Keys:
     def room_lineup(self, room_id: str) -> str:
         return f"{self.room_tag(room_id)}:lineup"
 
+    def room_cards(self, room_id: str) -> str:
+        """Hash sku -> product card (JSON) of the line-up, copied from the catalog when
+        the product joins the line-up, so pinning reads only the room's slot."""
+        return f"{self.room_tag(room_id)}:cards"
+
     def room_seq(self, room_id: str) -> str:
         return f"{self.room_tag(room_id)}:seq"
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import replace
 
-from redis.exceptions import WatchError
-
 from live.errors import Conflict, NotFound
 from live.redisdb.client import Redis
+from live.redisdb.errors import WatchError
 from live.redisdb.keys import Keys
 from live.redisdb.scripts import script_source
 from live.rooms.model import LIVE_BOOST, SCORE_SCALE, Room
@@ -28,8 +27,10 @@ class RoomStore:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping=room.to_hash())
             pipe.expire(key, self._settings.rooms.idle_retention_s)
-            pipe.zadd(self._keys.rooms_index(), {room.room_id: room.score})
             await pipe.execute()
+        # The global rooms index lives in its own slot: written after the room, in its own
+        # call (a room missing from it is only missing from the listing).
+        await self._redis.zadd(self._keys.rooms_index(), {room.room_id: room.score})
         return room
 
     async def get(self, room_id: str) -> Room:
@@ -73,17 +74,16 @@ class RoomStore:
         """Mark the room live (publishing) or not; the room and whether that changed it.
 
         The room's `live` field is the one record of it; the index score (live rooms sort
-        first) is derived from it, written in the same transaction."""
+        first) is derived from it, written after it in its own call (another slot on a
+        cluster)."""
         room = await self.get(room_id)
         if room.live == live:
             return room, False
         base = room.score % LIVE_BOOST
         score = base + LIVE_BOOST if live else base
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self._keys.room(room_id), mapping={"live": "1" if live else "0"})
-            if room.status == "open":
-                pipe.zadd(self._keys.rooms_index(), {room_id: score}, xx=True)
-            await pipe.execute()
+        await self._redis.hset(self._keys.room(room_id), mapping={"live": "1" if live else "0"})
+        if room.status == "open":
+            await self._redis.zadd(self._keys.rooms_index(), {room_id: score}, xx=True)
         return replace(room, live=live), True
 
     async def end(self, room_id: str, now_ms: int) -> tuple[Room, bool]:
@@ -96,6 +96,7 @@ class RoomStore:
         tag_keys = [
             key,
             self._keys.room_lineup(room_id),
+            self._keys.room_cards(room_id),
             self._keys.room_seq(room_id),
             self._keys.room_epoch(room_id),
             self._keys.room_history(room_id),
@@ -113,25 +114,30 @@ class RoomStore:
                     ended = replace(room, status="ended", live=False, ended_at=now_ms)
                     pipe.multi()
                     pipe.hset(key, mapping=ended.to_hash())
-                    pipe.zrem(self._keys.rooms_index(), room_id)
                     for tag_key in tag_keys:
                         pipe.expire(tag_key, self._settings.rooms.ended_retention_s)
                     await pipe.execute()
-                    return ended, True
+                    break
                 except WatchError:
                     # Another writer touched the room between our read and our write
                     # (a concurrent end, or a live flag): read it again.
                     continue
+        # The global index is in another slot than the room: left in its own call, once
+        # the room is ended (should this call fail, the room stays listed as ended until
+        # its record expires and the listing drops it).
+        await self._redis.zrem(self._keys.rooms_index(), room_id)
+        return ended, True
 
-    async def add_to_lineup(self, room_id: str, sku: str, now_ms: int) -> list[str]:
-        """Add `sku` to the room's line-up (idempotent) and return the line-up's skus;
-        409 `lineup_full` when it already holds `[rooms] max_lineup` other products.
+    async def add_to_lineup(self, room_id: str, sku: str, now_ms: int, card: bytes) -> list[str]:
+        """Add `sku` to the room's line-up (idempotent) with its product `card` (JSON, what
+        a pin shows) and return the line-up's skus; 409 `lineup_full` when it already
+        holds `[rooms] max_lineup` other products.
 
         One script checks the size and adds, so concurrent adds never pass the limit."""
         rooms = self._settings.rooms
         answer = await self._lineup_add(
-            keys=[self._keys.room_lineup(room_id)],
-            args=[sku, now_ms, rooms.max_lineup, rooms.idle_retention_s],
+            keys=[self._keys.room_lineup(room_id), self._keys.room_cards(room_id)],
+            args=[sku, now_ms, rooms.max_lineup, rooms.idle_retention_s, card],
         )
         if answer[0] == b"lineup_full":
             raise Conflict("the room's line-up is full", code="lineup_full")

@@ -96,7 +96,7 @@ async def test_a_client_that_does_not_read_is_dropped_and_others_keep_up(
             async with svc.redis.pipeline(transaction=False) as pipe:
                 for n in range(start, start + 250):
                     event = {"type": "stock", "sale_id": f"s{n}", "left": n, "pad": padding}
-                    pipe.publish(channel_name, orjson.dumps(event))
+                    pipe.spublish(channel_name, orjson.dumps(event))
                 await pipe.execute()
             # The reader keeps receiving while the stalled client is being dropped.
             await reader.until(_sale_matcher(f"s{start + 249}"))

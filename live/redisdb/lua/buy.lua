@@ -109,7 +109,7 @@ if left_after == 0 then
 end
 order_changed(KEYS, order, json, now)
 if stock_now then
-  redis.call('PUBLISH', KEYS[7], cjson.encode({type = 'stock', sale_id = sale_id, ts = now,
+  publish_room(KEYS[7], cjson.encode({type = 'stock', sale_id = sale_id, ts = now,
     left = left_after, held = held_after, sold = tonumber(s[7])}))
 end
 return {'created', json}
