@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from live import metrics
-from live.api import catalog, media, ops, orders, pages, rooms, sales, sessions
+from live.api import catalog, media, ops, orders, pages, rooms, sales, sessions, shop
 from live.api.fastbuy import BuyFastPath, record_request
 from live.api.http import Endpoint, error_response
 from live.api.openapi import openapi_handler
@@ -38,7 +38,7 @@ Component = Callable[[Services], contextlib.AbstractAsyncContextManager[Any]]
 def all_endpoints() -> list[Endpoint]:
     endpoints = [*sessions.ENDPOINTS, *rooms.ENDPOINTS, *catalog.ENDPOINTS, *ops.ENDPOINTS]
     endpoints += [*sales.ENDPOINTS, *orders.ENDPOINTS, *media.ENDPOINTS]
-    endpoints += pages.ENDPOINTS
+    endpoints += [*shop.ENDPOINTS, *pages.ENDPOINTS]
     return [*endpoints, openapi_handler(endpoints)]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, WebSocketRoute
 
 from live.app import Component
+from live.commerce.shopworker import shop_component
 from live.commerce.worker import sales_component
 from live.media.component import media_component
 from live.realtime.component import room_channel_component
@@ -13,7 +14,7 @@ from live.realtime.endpoint import RoomChannel
 
 
 def default_components() -> list[Component]:
-    return [room_channel_component, sales_component, media_component]
+    return [room_channel_component, sales_component, shop_component, media_component]
 
 
 def default_routes() -> list[BaseRoute]:

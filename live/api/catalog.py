@@ -8,8 +8,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from live.api.bagstore import bag_of, with_availability
 from live.api.http import Endpoint, identity_of, json_response, path_param, read_json, services
 from live.auth import require_admin
+from live.commerce.inventory import parse_inventory
 from live.errors import BadRequest
 from live.validation import expect_object, int_field, query_limit, text_field
 
@@ -52,19 +54,27 @@ async def create_product(request: Request) -> Response:
     svc = services(request)
     require_admin(identity_of(request))
     cfg = svc.settings.catalog
+    body = expect_object(await read_json(request))
     product = parse_product(
-        expect_object(await read_json(request)),
+        body,
         cfg.currencies,
         cfg.max_title_len,
         cfg.max_description_len,
     )
     product["created_at"] = svc.now_ms()
-    return json_response(await svc.catalog.create(product, svc.now_ms()), 201)
+    product.update(parse_inventory(body))
+    created = await svc.catalog.create(product, svc.now_ms())
+    bag = bag_of(request)
+    await bag.init_product(created)
+    (answer,) = await with_availability(bag, [created])
+    return json_response(answer, 201)
 
 
 async def get_product(request: Request) -> Response:
     svc = services(request)
-    return json_response(await svc.catalog.get(parse_sku(path_param(request, "sku"))))
+    product = await svc.catalog.get(parse_sku(path_param(request, "sku")))
+    (answer,) = await with_availability(bag_of(request), [product])
+    return json_response(answer)
 
 
 async def list_products(request: Request) -> Response:
@@ -74,6 +84,7 @@ async def list_products(request: Request) -> Response:
     if not cursor.isdigit():
         raise BadRequest("`cursor` is not one this server gave", field="cursor")
     products, next_cursor = await svc.catalog.page(limit, int(cursor))
+    products = await with_availability(bag_of(request), products)
     return json_response(
         {"products": products, "next": str(next_cursor) if next_cursor is not None else None}
     )

@@ -11,9 +11,12 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from live.api.bagstore import bag_of
 from live.api.http import Endpoint, identity_of, json_response, path_param, services
 from live.api.rooms import room_id_of
+from live.api.shop import room_shop_figures
 from live.auth import Identity, require_manager, require_user
+from live.commerce.aftersale import decide
 from live.commerce.rules import ORDER_FIELDS, outcome_error
 from live.errors import BadRequest, Conflict, Forbidden, LiveError
 from live.services import Services
@@ -31,7 +34,9 @@ async def _order_for(svc: Services, identity: Identity, order_id: str) -> dict[s
 async def get_order(request: Request) -> Response:
     svc = services(request)
     identity = require_user(identity_of(request))
-    return json_response(await _order_for(svc, identity, path_param(request, "order_id")))
+    order = await _order_for(svc, identity, path_param(request, "order_id"))
+    (order,) = await bag_of(request).with_positions([order])
+    return json_response(order)
 
 
 async def pay_order(request: Request) -> Response:
@@ -44,6 +49,9 @@ async def pay_order(request: Request) -> Response:
         return json_response(order)
     if order["status"] != "held":
         raise outcome_error("order_cancelled" if order["status"] == "cancelled" else "hold_expired")
+    bag = order["sale_id"] is None
+    if bag and svc.settings.commerce.require_shipping and not order.get("shipping"):
+        raise Conflict("add a shipping address before paying", code="shipping_required")
     payment = await svc.payments.charge(order)
     if payment.status == "declined":
         raise Conflict(payment.message or "the payment was declined", code="payment_declined")
@@ -53,7 +61,11 @@ async def pay_order(request: Request) -> Response:
             {**order, "payment": {"status": "pending", "id": payment.payment_id}}, 202
         )
     try:
-        paid = await svc.sales.pay(order, payment.payment_id)
+        paid = await (
+            pay_bag_order(request, order, payment.payment_id)
+            if bag
+            else svc.sales.pay(order, payment.payment_id)
+        )
     except LiveError:
         await svc.payments.refund(payment.payment_id, order)
         raise
@@ -68,7 +80,50 @@ async def cancel_order(request: Request) -> Response:
     identity = require_user(identity_of(request))
     order = await _order_for(svc, identity, path_param(request, "order_id"))
     by_buyer = order["user_id"] == identity.user_id and not identity.may_manage(order["room_id"])
+    if order["sale_id"] is None:
+        return json_response(await cancel_bag_order(request, order))
     return json_response(await svc.sales.cancel(order, identity.user_id if by_buyer else None))
+
+
+async def pay_bag_order(request: Request, order: dict[str, Any], payment_id: str) -> dict[str, Any]:
+    """A shop order: its units become sold on every product, then the order paid."""
+    svc = services(request)
+    bag = bag_of(request)
+    if not await bag.settle(order):
+        raise outcome_error("hold_expired")
+    decision = decide(order, "pay", {}, now_ms=svc.now_ms(), return_days=0)
+    try:
+        return await bag.apply(
+            order, decision, require_shipping=svc.settings.commerce.require_shipping
+        )
+    except Conflict as exc:
+        if exc.code != "bad_transition":
+            raise
+        # A concurrent pay (or cancel) got there first: answer the order as it is now.
+        now = await svc.sales.get_order(order["order_id"])
+        if now["status"] == "paid":
+            return now
+        code = "order_cancelled" if now["status"] == "cancelled" else "hold_expired"
+        raise outcome_error(code) from exc
+
+
+async def cancel_bag_order(request: Request, order: dict[str, Any]) -> dict[str, Any]:
+    svc = services(request)
+    if order["status"] == "cancelled":
+        return order
+    if order["status"] != "held":
+        raise outcome_error("already_paid" if order["status"] != "expired" else "hold_expired")
+    decision = decide(order, "cancel", {}, now_ms=svc.now_ms(), return_days=0)
+    try:
+        return await bag_of(request).apply(order, decision)
+    except Conflict as exc:
+        if exc.code != "bad_transition":
+            raise
+        now = await svc.sales.get_order(order["order_id"])
+        if now["status"] == "cancelled":
+            return now
+        code = "already_paid" if now["status"] != "expired" else "hold_expired"
+        raise outcome_error(code) from exc
 
 
 async def list_orders(request: Request) -> Response:
@@ -114,14 +169,24 @@ async def _jsonl(orders: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
 async def _csv(orders: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(ORDER_FIELDS)
+    writer.writerow([*ORDER_FIELDS, "lines"])
     async for order in orders:
-        writer.writerow(["" if order[f] is None else order[f] for f in ORDER_FIELDS])
+        row = ["" if order[f] is None else order[f] for f in ORDER_FIELDS]
+        writer.writerow([*row, csv_lines(order.get("lines") or [])])
         if buffer.tell() > 16384:
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
+
+
+def csv_lines(lines: list[dict[str, Any]]) -> str:
+    """An order's lines in one cell: `sku/variant x qty @ price`, `;` between lines."""
+    return "; ".join(
+        f"{line['sku']}{'/' + line['variant_id'] if line.get('variant_id') else ''}"
+        f" x {line['qty']} @ {line['price_cents']}{' refunded' if line.get('refunded') else ''}"
+        for line in lines
+    )
 
 
 async def room_stats(request: Request) -> Response:
@@ -130,7 +195,9 @@ async def room_stats(request: Request) -> Response:
     require_manager(identity_of(request), room_id)
     await svc.rooms.get(room_id)
     (viewers,) = await svc.viewer_counts([room_id])
-    return json_response(await svc.sales.stats(room_id, viewers))
+    stats = await svc.sales.stats(room_id, viewers)
+    stats.update(await room_shop_figures(svc, bag_of(request), room_id))
+    return json_response(stats)
 
 
 ORDER_RESPONSES = {200: "the order", 403: "forbidden", 404: "not_found"}

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.requests import Request
 from starlette.responses import Response
 
+from live.api.bagstore import bag_of, with_availability
 from live.api.catalog import parse_sku
 from live.api.http import Endpoint, identity_of, json_response, path_param, read_json, services
 from live.auth import Identity, Role, new_id, require_admin, require_manager
@@ -23,6 +26,20 @@ def room_id_of(request: Request) -> str:
     return room_id
 
 
+HOST_ID_RE = re.compile(r"^[a-z0-9_-]{1,40}$")
+
+
+def parse_host_id(body: dict[str, object]) -> str:
+    """`host_id`: the same for every show of one host, so their figures add up; a new id
+    when none is given."""
+    value = body.get("host_id")
+    if value is None:
+        return new_id("host").lower().replace(".", "-")[:40]
+    if not isinstance(value, str) or not HOST_ID_RE.match(value):
+        raise BadRequest("`host_id` must match [a-z0-9_-]{1,40}", field="host_id")
+    return value
+
+
 def public_url(svc: Services, request: Request) -> str:
     configured = svc.settings.server.public_url
     return configured.rstrip("/") if configured else str(request.base_url).rstrip("/")
@@ -34,6 +51,7 @@ async def create_room(request: Request) -> Response:
     body = expect_object(await read_json(request))
     title = text_field(body, "title", max_len=svc.settings.rooms.max_title_len)
     host_name = text_field(body, "host_name", max_len=40)
+    host_id = parse_host_id(body)
     room = Room(
         room_id=new_id("r"),
         title=title,
@@ -42,6 +60,7 @@ async def create_room(request: Request) -> Response:
         status="open",
         live=False,
         created_at=svc.now_ms(),
+        host_id=host_id,
     )
     room = await svc.rooms.create(room)
     host = Identity(Role.HOST, room.host_user_id, host_name, room_id=room.room_id)
@@ -90,8 +109,9 @@ async def end_room(request: Request) -> Response:
     return json_response(room.to_public())
 
 
-async def lineup_answer(svc: Services, room_id: str, skus: list[str]) -> dict[str, object]:
-    return {"room_id": room_id, "products": await svc.catalog.many(skus)}
+async def lineup_answer(request: Request, room_id: str, skus: list[str]) -> dict[str, object]:
+    products = await services(request).catalog.many(skus)
+    return {"room_id": room_id, "products": await with_availability(bag_of(request), products)}
 
 
 async def add_to_lineup(request: Request) -> Response:
@@ -108,14 +128,14 @@ async def add_to_lineup(request: Request) -> Response:
     ):
         raise Conflict("the room's line-up is full", code="lineup_full")
     skus = await svc.rooms.add_to_lineup(room_id, sku, svc.now_ms())
-    return json_response(await lineup_answer(svc, room_id, skus), 201)
+    return json_response(await lineup_answer(request, room_id, skus), 201)
 
 
 async def get_lineup(request: Request) -> Response:
     svc = services(request)
     room_id = room_id_of(request)
     await svc.rooms.get(room_id)
-    return json_response(await lineup_answer(svc, room_id, await svc.rooms.lineup(room_id)))
+    return json_response(await lineup_answer(request, room_id, await svc.rooms.lineup(room_id)))
 
 
 ROOM_RESPONSES = {200: "the room", 404: "not_found"}
@@ -133,6 +153,7 @@ ENDPOINTS = [
             "properties": {
                 "title": {"type": "string", "minLength": 1, "maxLength": 120},
                 "host_name": {"type": "string", "minLength": 1, "maxLength": 40},
+                "host_id": {"type": "string", "pattern": "^[a-z0-9_-]{1,40}$"},
             },
         },
         responses={201: "room_id, host_token, host_url, viewer_url"},

@@ -29,6 +29,10 @@ class Keys:
         """Sorted set of rooms whose host is publishing, scored by start time (ms)."""
         return f"{self.prefix}:rooms:live"
 
+    def host_rooms(self, host_id: str) -> str:
+        """Sorted set of one host's rooms, scored by creation time (ms)."""
+        return f"{self.prefix}:host:{host_id}:rooms"
+
     def user(self, user_id: str) -> str:
         return f"{self.prefix}:user:{user_id}"
 

@@ -27,6 +27,8 @@ class RoomStore:
             pipe.hset(key, mapping=room.to_hash())
             pipe.expire(key, self._settings.rooms.idle_retention_s)
             pipe.zadd(self._keys.rooms_index(), {room.room_id: room.score})
+            if room.host_id:
+                pipe.zadd(self._keys.host_rooms(room.host_id), {room.room_id: room.created_at})
             await pipe.execute()
         return room
 

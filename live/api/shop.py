@@ -1,0 +1,309 @@
+"""The shop's endpoints: stock, the bag checkout, shipping, after-sale steps, the buyer's
+orders and the host's figures (docs/protocol.md, "The shop")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from live.api.bagstore import bag_of, with_availability
+from live.api.catalog import parse_sku
+from live.api.http import Endpoint, identity_of, json_response, path_param, read_json, services
+from live.api.rooms import room_id_of
+from live.auth import Role, require_admin, require_buyer, require_user
+from live.commerce.aftersale import check_actor, decide, parse_shipping
+from live.commerce.bag import BagStore
+from live.commerce.figures import RoomTotals, host_figures, room_figures
+from live.commerce.ids import room_of
+from live.commerce.inventory import (
+    MAX_STOCK,
+    NO_VARIANT,
+    parse_lines,
+    priced_lines,
+)
+from live.commerce.rules import parse_idempotency_key
+from live.errors import BadRequest, Conflict, Forbidden, NotFound
+from live.services import Services
+from live.validation import expect_object, int_field, query_limit
+
+HOST_ID_MAX = 40
+
+
+class ShopApi:
+    """HTTP handlers of the shop; collaborators come from `bag_of` and the services."""
+
+    async def set_stock(self, request: Request) -> Response:
+        svc = services(request)
+        require_admin(identity_of(request))
+        sku = parse_sku(path_param(request, "sku"))
+        body = expect_object(await read_json(request))
+        stock = int_field(body, "stock", low=0, high=MAX_STOCK)
+        product = await svc.catalog.get(sku)
+        if product.get("made_to_order"):
+            raise BadRequest("a made-to-order product has no stock", field="stock")
+        variant = body.get("variant_id")
+        ids = [v["variant_id"] for v in product.get("variants") or []]
+        if ids and variant not in ids:
+            raise BadRequest(
+                "`variant_id` must name one of the product's variants", field="variant_id"
+            )
+        if not ids and variant is not None:
+            raise BadRequest("this product has no variants", field="variant_id")
+        bag = bag_of(request)
+        await bag.set_stock(product, str(variant) if variant else NO_VARIANT, stock)
+        (answer,) = await with_availability(bag, [product])
+        return json_response(answer)
+
+    async def checkout(self, request: Request) -> Response:
+        svc = services(request)
+        identity = require_buyer(
+            identity_of(request), anonymous_can_buy=svc.settings.auth.anonymous_can_buy
+        )
+        room_id = room_id_of(request)
+        key = parse_idempotency_key(request.headers.get("idempotency-key"))
+        body = expect_object(await read_json(request))
+        requests = parse_lines(body)
+        shipping = parse_shipping(body["shipping"]) if body.get("shipping") is not None else None
+        found = {p["sku"]: p for p in await svc.catalog.many(list({r.sku for r in requests}))}
+        for index, req in enumerate(requests):
+            if req.sku not in found:
+                raise Conflict(
+                    "that product is not on this room's line-up",
+                    code="not_in_lineup",
+                    field=f"lines[{index}]",
+                )
+        lines = priced_lines(requests, found)
+        currency = found[requests[0].sku]["currency"]
+        outcome = await bag_of(request).checkout(
+            room_id, identity.user_id, key, requests, lines, currency, shipping
+        )
+        return json_response(outcome.order, 201 if outcome.created else 200)
+
+    async def set_shipping(self, request: Request) -> Response:
+        order = await self._step(request, "shipping")
+        return json_response(order)
+
+    async def ship(self, request: Request) -> Response:
+        return json_response(await self._step(request, "ship"))
+
+    async def deliver(self, request: Request) -> Response:
+        return json_response(await self._step(request, "deliver"))
+
+    async def request_return(self, request: Request) -> Response:
+        return json_response(await self._step(request, "return"))
+
+    async def refund(self, request: Request) -> Response:
+        order = await self._step(request, "refund")
+        svc = services(request)
+        if order.get("payment_id"):
+            await svc.payments.refund(order["payment_id"], order)
+        return json_response(order)
+
+    async def _step(self, request: Request, action: str) -> dict[str, Any]:
+        svc = services(request)
+        identity = require_user(identity_of(request))
+        order_id = path_param(request, "order_id")
+        order = await svc.sales.get_order(order_id)
+        staff = identity.may_manage(order["room_id"])
+        if order["user_id"] != identity.user_id and not staff:
+            raise Forbidden("only its buyer, the room's host or an admin may see this order")
+        check_actor(order, action, identity.user_id, staff)
+        raw = await read_json(request) if await _has_body(request) else {}
+        params = expect_object(raw)
+        decision = decide(
+            order,
+            action,
+            params,
+            now_ms=svc.now_ms(),
+            return_days=svc.settings.commerce.return_days,
+        )
+        return await bag_of(request).apply(order, decision)
+
+    async def my_orders(self, request: Request) -> Response:
+        identity = require_user(identity_of(request))
+        limit = query_limit(request.query_params.get("limit"))
+        cursor = request.query_params.get("cursor") or None
+        if cursor is not None and not cursor.isdigit():
+            raise BadRequest("`cursor` is not one this server gave", field="cursor")
+        orders, next_cursor = await bag_of(request).my_orders(
+            identity.user_id, limit, int(cursor) if cursor else None
+        )
+        return json_response(
+            {"orders": orders, "next": str(next_cursor) if next_cursor is not None else None}
+        )
+
+    async def host_stats(self, request: Request) -> Response:
+        svc = services(request)
+        host_id = path_param(request, "host_id")
+        if len(host_id) > HOST_ID_MAX:
+            raise NotFound("host not found")
+        identity = require_user(identity_of(request))
+        rooms = await host_room_totals(svc, bag_of(request), host_id)
+        if identity.role is not Role.ADMIN:
+            mine = identity.role is Role.HOST and any(r.room_id == identity.room_id for r in rooms)
+            if not mine:
+                raise Forbidden("only an admin or a host of these shows may see this")
+        return json_response({"host_id": host_id, **host_figures(rooms)})
+
+    def endpoints(self) -> list[Endpoint]:
+        order_responses = {
+            200: "the order",
+            403: "forbidden",
+            404: "not_found",
+            409: "bad_transition",
+        }
+        return [
+            Endpoint(
+                "PUT",
+                "/api/products/{sku}/stock",
+                self.set_stock,
+                "Set a product's (or one variant's) units on hand",
+                who="admin",
+                body={
+                    "type": "object",
+                    "required": ["stock"],
+                    "properties": {
+                        "stock": {"type": "integer", "minimum": 0},
+                        "variant_id": {"type": "string"},
+                    },
+                },
+                responses={200: "the product", 409: "stock_below_held"},
+            ),
+            Endpoint(
+                "POST",
+                "/api/rooms/{room_id}/orders",
+                self.checkout,
+                "Check out a bag of line-up products (header Idempotency-Key required)",
+                who="viewer",
+                body={
+                    "type": "object",
+                    "required": ["lines"],
+                    "properties": {"lines": {"type": "array"}, "shipping": {"type": "object"}},
+                },
+                responses={
+                    201: "the new order (held)",
+                    200: "the order this Idempotency-Key already took",
+                    400: "bad_request, mixed_currency",
+                    409: "not_in_lineup, not_enough_left, room_ended",
+                    422: "idempotency_mismatch",
+                },
+            ),
+            Endpoint(
+                "PUT",
+                "/api/orders/{order_id}/shipping",
+                self.set_shipping,
+                "Set the shipping address of a held order",
+                who="its buyer",
+                responses=order_responses,
+            ),
+            Endpoint(
+                "POST",
+                "/api/orders/{order_id}/ship",
+                self.ship,
+                "Ship a paid order (carrier, tracking)",
+                who="host, admin",
+                responses=order_responses,
+            ),
+            Endpoint(
+                "POST",
+                "/api/orders/{order_id}/deliver",
+                self.deliver,
+                "Mark a shipped order delivered",
+                who="host, admin",
+                responses=order_responses,
+            ),
+            Endpoint(
+                "POST",
+                "/api/orders/{order_id}/return",
+                self.request_return,
+                "Ask to return an order (within return_days of payment)",
+                who="its buyer",
+                responses=order_responses,
+            ),
+            Endpoint(
+                "POST",
+                "/api/orders/{order_id}/refund",
+                self.refund,
+                "Refund an order, whole or some lines, optionally restocking",
+                who="host, admin",
+                responses=order_responses,
+            ),
+            Endpoint(
+                "GET",
+                "/api/me/orders",
+                self.my_orders,
+                "The caller's own shop orders, newest first",
+                who="viewer",
+                query=("limit", "cursor"),
+                responses={200: "{orders, next}"},
+            ),
+            Endpoint(
+                "GET",
+                "/api/hosts/{host_id}/stats",
+                self.host_stats,
+                "A host's figures over all their shows",
+                who="admin, host",
+                responses={200: "the figures", 403: "forbidden"},
+            ),
+        ]
+
+
+async def _has_body(request: Request) -> bool:
+    length = request.headers.get("content-length")
+    return bool(length and length != "0") or "chunked" in request.headers.get(
+        "transfer-encoding", ""
+    )
+
+
+async def room_totals(svc: Services, room_ids: list[str]) -> list[RoomTotals]:
+    """Each room's paid totals, returns and paying buyers (rooms that are gone left out)."""
+    k = svc.keys
+    async with svc.redis.pipeline(transaction=False) as pipe:
+        for room_id in room_ids:
+            pipe.hget(k.room(room_id), "created_at")
+            pipe.hgetall(k.room_order_stats(room_id))
+            pipe.smembers(k.room_paying_buyers(room_id))
+        found = await pipe.execute()
+    out = []
+    for i, room_id in enumerate(room_ids):
+        created, totals, buyers = found[3 * i : 3 * i + 3]
+        if created is None:
+            continue
+        t = {name.decode(): int(value) for name, value in totals.items()}
+        out.append(
+            RoomTotals(
+                room_id=room_id,
+                created_at=int(created),
+                buyers=frozenset(b.decode() for b in buyers),
+                orders=t.get("orders", 0),
+                gmv_cents=t.get("gmv_cents", 0),
+                returns=t.get("returns", 0),
+            )
+        )
+    return out
+
+
+async def host_room_totals(svc: Services, bag: BagStore, host_id: str) -> list[RoomTotals]:
+    ids = await svc.redis.zrange(bag.shop_keys.host_rooms(host_id), 0, -1)
+    return await room_totals(svc, [i.decode() for i in ids])
+
+
+async def room_shop_figures(svc: Services, bag: BagStore, room_id: str) -> dict[str, Any]:
+    """The figures a room's stats add: AOV, repeat buyers, returns (live/commerce/figures)."""
+    host_id = await svc.redis.hget(svc.keys.room(room_id), "host_id")
+    found = await room_totals(svc, [room_id])
+    if not found:
+        return {}
+    room = found[0]
+    earlier = await host_room_totals(svc, bag, host_id.decode()) if host_id else []
+    return room_figures(room, earlier)
+
+
+def order_room(order_id: str) -> str:
+    return room_of(order_id, "o")
+
+
+SHOP = ShopApi()
+ENDPOINTS = SHOP.endpoints()
