@@ -47,9 +47,9 @@ def parse_inventory(body: JsonObject) -> dict[str, Any]:
     raw_variants = body.get("variants")
     variants: list[dict[str, Any]] = []
     if raw_variants is not None:
-        if not isinstance(raw_variants, list) or not 1 <= len(raw_variants) <= MAX_VARIANTS:
+        if not isinstance(raw_variants, list) or len(raw_variants) > MAX_VARIANTS:
             raise BadRequest(
-                f"`variants` must be a list of 1 to {MAX_VARIANTS} objects", field="variants"
+                f"`variants` must be a list of at most {MAX_VARIANTS} objects", field="variants"
             )
         for index, raw in enumerate(raw_variants):
             variants.append(_parse_variant(raw, index, stocked=made_to_order is None))
