@@ -3,6 +3,7 @@ availability that catalog and line-up answers share."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from starlette.requests import HTTPConnection
@@ -31,4 +32,5 @@ def build_bag_store(svc: Services) -> BagStore:
 async def with_availability(bag: BagStore, products: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Products as answered, each with `available` (and per variant, or the queue)."""
     counts = await bag.counts([p["sku"] for p in products])
-    return [availability(p, counts.get(p["sku"], {})) for p in products]
+    now = int(time.time() * 1000)
+    return [availability(p, counts.get(p["sku"], {}), now) for p in products]

@@ -192,16 +192,21 @@ def ships_by(placed_ms: int, last_position: int, per_week: int, lead_days: int) 
     return dt.datetime.fromtimestamp(at / 1000, tz=dt.UTC).date().isoformat()
 
 
-def availability(product: dict[str, Any], counts: dict[str, dict[str, int]]) -> dict[str, Any]:
+def availability(
+    product: dict[str, Any], counts: dict[str, dict[str, int]], now_ms: int = 0
+) -> dict[str, Any]:
     """The product as answered with `available` (and per variant), from the inventory
-    counts (`variant key -> {stock, available, held, sold}`)."""
+    counts (`variant key -> {stock, available, held, sold}`); a made-to-order product has
+    `queue` (units ordered and not yet shipped) and `next_ships_by` instead."""
     answer = dict(product)
-    if product.get("made_to_order"):
+    made = product.get("made_to_order")
+    if made:
         queue = sum(
             c.get("held", 0) + c.get("sold", 0) - c.get("shipped", 0) for c in counts.values()
         )
         answer["queue"] = queue
         answer["available"] = None
+        answer["next_ships_by"] = ships_by(now_ms, queue + 1, made["per_week"], made["lead_days"])
         return answer
     variants = product.get("variants") or []
     if variants:
