@@ -15,8 +15,8 @@ from live.api.bagstore import bag_of
 from live.api.http import Endpoint, identity_of, json_response, path_param, services
 from live.api.rooms import room_id_of
 from live.api.shop import room_shop_figures
+from live.commerce.bag import AFTER_PAYMENT
 from live.auth import Identity, require_manager, require_user
-from live.commerce.aftersale import decide
 from live.commerce.rules import ORDER_FIELDS, outcome_error
 from live.errors import BadRequest, Conflict, Forbidden, LiveError
 from live.services import Services
@@ -47,6 +47,8 @@ async def pay_order(request: Request) -> Response:
         raise Forbidden("only the order's buyer may pay it")
     if order["status"] == "paid":
         return json_response(order)
+    if order["status"] in AFTER_PAYMENT:
+        raise Conflict(f"the order is {order['status']}", code="bad_transition")
     if order["status"] != "held":
         raise outcome_error("order_cancelled" if order["status"] == "cancelled" else "hold_expired")
     bag = order["sale_id"] is None
@@ -86,44 +88,14 @@ async def cancel_order(request: Request) -> Response:
 
 
 async def pay_bag_order(request: Request, order: dict[str, Any], payment_id: str) -> dict[str, Any]:
-    """A shop order: its units become sold on every product, then the order paid."""
     svc = services(request)
-    bag = bag_of(request)
-    if not await bag.settle(order):
-        raise outcome_error("hold_expired")
-    decision = decide(order, "pay", {}, now_ms=svc.now_ms(), return_days=0)
-    try:
-        return await bag.apply(
-            order, decision, require_shipping=svc.settings.commerce.require_shipping
-        )
-    except Conflict as exc:
-        if exc.code != "bad_transition":
-            raise
-        # A concurrent pay (or cancel) got there first: answer the order as it is now.
-        now = await svc.sales.get_order(order["order_id"])
-        if now["status"] == "paid":
-            return now
-        code = "order_cancelled" if now["status"] == "cancelled" else "hold_expired"
-        raise outcome_error(code) from exc
+    return await bag_of(request).pay(
+        order, payment_id, require_shipping=svc.settings.commerce.require_shipping
+    )
 
 
 async def cancel_bag_order(request: Request, order: dict[str, Any]) -> dict[str, Any]:
-    svc = services(request)
-    if order["status"] == "cancelled":
-        return order
-    if order["status"] != "held":
-        raise outcome_error("already_paid" if order["status"] != "expired" else "hold_expired")
-    decision = decide(order, "cancel", {}, now_ms=svc.now_ms(), return_days=0)
-    try:
-        return await bag_of(request).apply(order, decision)
-    except Conflict as exc:
-        if exc.code != "bad_transition":
-            raise
-        now = await svc.sales.get_order(order["order_id"])
-        if now["status"] == "cancelled":
-            return now
-        code = "already_paid" if now["status"] != "expired" else "hold_expired"
-        raise outcome_error(code) from exc
+    return await bag_of(request).cancel(order)
 
 
 async def list_orders(request: Request) -> Response:

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from live.commerce.aftersale import Decision, numbered
+from live.commerce.aftersale import Decision, decide, numbered
 from live.commerce.ids import new_order_id, room_of
 from live.commerce.inventory import (
     NO_VARIANT,
@@ -27,7 +27,7 @@ from live.commerce.inventory import (
     initial_stock,
     ships_by,
 )
-from live.commerce.rules import public_order
+from live.commerce.rules import outcome_error, public_order
 from live.commerce.shopkeys import ShopKeys
 from live.errors import BadRequest, Conflict, LiveError, NotFound, Unavailable, Unprocessable
 from live.redisdb.client import Redis
@@ -35,6 +35,9 @@ from live.redisdb.keys import Keys
 from live.redisdb.scripts import Scripts
 from live.settings import CommerceSettings
 
+AFTER_PAYMENT = frozenset(
+    {"shipped", "delivered", "return_requested", "partly_refunded", "refunded"}
+)
 # An unfinished checkout (a crashed process) is undone by the sweeper after this long.
 INTENT_TIMEOUT_MS = 30_000
 SWEEP_BATCH = 200
@@ -333,6 +336,58 @@ class BagStore:
                 order_status=now["status"],
             )
         raise NotFound("order not found")
+
+    async def pay(
+        self, order: dict[str, Any], payment_id: str, *, require_shipping: bool = False
+    ) -> dict[str, Any]:
+        """A bag order's units become sold on every product, then the order paid; paying
+        again answers the paid order."""
+        if order["status"] == "paid":
+            return order
+        if order["status"] in AFTER_PAYMENT:
+            raise Conflict(f"the order is {order['status']}", code="bad_transition")
+        if order["status"] != "held":
+            raise outcome_error(
+                "order_cancelled" if order["status"] == "cancelled" else "hold_expired"
+            )
+        if not await self.settle(order):
+            raise outcome_error("hold_expired")
+        decision = decide({**order, "payment_id": payment_id}, "pay", {}, now_ms=0, return_days=0)
+        try:
+            return await self.apply(order, decision, require_shipping=require_shipping)
+        except Conflict as exc:
+            if exc.code != "bad_transition":
+                raise
+            # A concurrent pay (or cancel, or the sweeper) got there first.
+            now = await self.get(order)
+            if now["status"] == "paid":
+                return now
+            code = "order_cancelled" if now["status"] == "cancelled" else "hold_expired"
+            raise outcome_error(code) from exc
+
+    async def cancel(self, order: dict[str, Any]) -> dict[str, Any]:
+        """Cancel a held bag order; every line's units go back at once."""
+        if order["status"] == "cancelled":
+            return order
+        if order["status"] != "held":
+            raise outcome_error("hold_expired" if order["status"] == "expired" else "already_paid")
+        decision = decide(order, "cancel", {}, now_ms=0, return_days=0)
+        try:
+            return await self.apply(order, decision)
+        except Conflict as exc:
+            if exc.code != "bad_transition":
+                raise
+            now = await self.get(order)
+            if now["status"] == "cancelled":
+                return now
+            code = "hold_expired" if now["status"] == "expired" else "already_paid"
+            raise outcome_error(code) from exc
+
+    async def get(self, order: dict[str, Any]) -> dict[str, Any]:
+        raw = await self._redis.get(self._keys.order(order["room_id"], order["order_id"]))
+        if raw is None:
+            raise NotFound("order not found")
+        return public_order(raw)
 
     async def settle(self, order: dict[str, Any]) -> bool:
         """Turn a bag order's held units into sold ones before it is marked paid; False

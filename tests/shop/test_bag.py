@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import LiveServer
+from tests.realtime.client import channel
 from tests.shop.helpers import check_invariant, open_shop_room
 
 SIZES = [
@@ -119,3 +120,22 @@ async def test_lineup_shows_availability(live_server: LiveServer) -> None:
     await shop.add(stock=7)
     lineup = (await live_server.http.get(f"/api/rooms/{shop.room_id}/products")).json()
     assert lineup["products"][0]["available"] == 7
+
+
+async def test_viewers_hear_lineup_stock_coalesced(live_server: LiveServer) -> None:
+    shop = await open_shop_room(live_server)
+    mug = await shop.add(stock=20)
+    watcher = await live_server.new_viewer("Watcher")
+    async with channel(live_server.ws_url, shop.room_id, watcher["token"]) as ws:
+        await ws.next()
+        buyer = shop.viewer()
+        for _ in range(10):
+            answer = await shop.checkout(buyer, [{"sku": mug["sku"], "qty": 1}])
+            assert answer.status_code == 201
+        # The latest figure arrives (published at most every 100 ms, the rest by the sweep).
+        event = await ws.until(
+            lambda e: e["type"] == "lineup_stock" and e["products"][mug["sku"]]["available"] == 10
+        )
+        assert event["products"][mug["sku"]]["available"] == 10
+    heard = [e for e in ws.seen if e["type"] == "lineup_stock"]
+    assert len(heard) < 10
