@@ -15,8 +15,8 @@ from live.api.bagstore import bag_of
 from live.api.http import Endpoint, identity_of, json_response, path_param, services
 from live.api.rooms import room_id_of
 from live.api.shop import room_shop_figures
-from live.commerce.bag import AFTER_PAYMENT
 from live.auth import Identity, require_manager, require_user
+from live.commerce.bag import AFTER_PAYMENT
 from live.commerce.rules import ORDER_FIELDS, outcome_error
 from live.errors import BadRequest, Conflict, Forbidden, LiveError
 from live.services import Services

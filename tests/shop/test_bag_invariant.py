@@ -94,7 +94,9 @@ class BagMachine(RuleBasedStateMachine):
     def pick(self, index: int) -> dict[str, Any] | None:
         if not self.orders:
             return None
-        return self.run(self.bag.get(self.run(self.order(self.orders[index % len(self.orders)]))))
+        stored = self.run(self.order(self.orders[index % len(self.orders)]))
+        order: dict[str, Any] = self.run(self.bag.get(stored))
+        return order
 
     @rule(
         user=st.sampled_from(USERS),
