@@ -100,7 +100,7 @@ export class Dashboard {
       h("span", { class: "what" }, `${merged.qty} × ${merged.title || merged.sku}`),
       h("span", { class: "amount" }, money(merged.amount_cents, merged.currency)),
       h("span", { class: `pill is-${merged.status}` }, merged.status.replace("_", " ")),
-      merged.tracking ? h("span", { class: "meta" }, `${merged.carrier} ${merged.tracking}`) : null,
+      ...(merged.tracking ? [h("span", { class: "meta" }, `${merged.carrier} ${merged.tracking}`)] : []),
       ...this.orderActions(merged),
     );
     const list = byId("host-orders");
