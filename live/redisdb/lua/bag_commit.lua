@@ -48,7 +48,8 @@ redis.call('ZREM', KEYS[3], intent)
 redis.call('ZADD', KEYS[8], order['order_no'], ARGV[4])
 redis.call('HINCRBY', KEYS[9], 'orders_placed', 1)
 redis.call('ZADD', KEYS[12], now, ARGV[4])
-redis.call('PEXPIRE', KEYS[12], keep)
+-- The room's order record lives `keep` after its last order, as order_record.lua keeps it.
+for _, k in ipairs({KEYS[7], KEYS[8], KEYS[9], KEYS[12]}) do redis.call('PEXPIRE', k, keep) end
 bag_order_changed(KEYS[4], KEYS[7], KEYS[11], order, now)
 lineup_stock_changed(KEYS[10], KEYS[11], ARGV[7], now)
 return {'created', json}
