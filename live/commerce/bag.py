@@ -300,6 +300,9 @@ class BagStore:
                 k.room_channel(room_id),
                 k.room_paying_buyers(room_id),
                 sk.lineup_stock(room_id),
+                k.sale_log(room_id, order["sale_id"])
+                if order.get("sale_id")
+                else k.room_order_records(room_id),
             ],
             [
                 decision.expected_status,
@@ -314,8 +317,13 @@ class BagStore:
                 "1" if decision.leave_holds else "0",
                 "1" if decision.paying_buyer else "0",
                 "1" if require_shipping else "0",
+                "1" if order.get("sale_id") else "0",
             ],
         )
+        if code == b"ok" and order.get("sale_id"):
+            # The change went to the sale's order log: the sale workers read it again even
+            # if they had retired the sale (closed, every entry recorded).
+            await self._redis.zadd(k.sales_active(), {order["sale_id"]: 0})
         if field:
             raw = await self._redis.hget(sk.bag_journal(room_id), field)
             if raw is not None:

@@ -31,11 +31,17 @@ local function lineup_stock_changed(stock_key, channel, updates_json, now)
   end
 end
 
--- The order changed: keep it, its durable record, and tell its buyer (and the host).
-local function bag_order_changed(order_key, records_key, channel, order, now)
+-- The order changed: keep it, its durable record, and tell its buyer (and the host). A sale
+-- order's record is written by its sale's log consumer (order_record.lua), so its change
+-- goes to that log (`log_key`) instead, in order after its earlier entries.
+local function bag_order_changed(order_key, records_key, channel, order, now, log_key)
   local json = cjson.encode(order)
   redis.call('SET', order_key, json, 'KEEPTTL')
-  redis.call('HSET', records_key, order['order_id'], json)
+  if log_key then
+    redis.call('XADD', log_key, '*', 'o', json)
+  else
+    redis.call('HSET', records_key, order['order_id'], json)
+  end
   redis.call('PUBLISH', channel, '{"type":"order","ts":' .. string.format('%d', now) ..
     ',"to":' .. cjson.encode(order['user_id']) .. ',"order":' .. json .. '}')
   return json

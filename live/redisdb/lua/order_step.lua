@@ -5,6 +5,7 @@
 -- KEYS[1] the order's key        KEYS[2] the room's order records   KEYS[3] the room's totals
 -- KEYS[4] the bag journal        KEYS[5] the journal's due set      KEYS[6] the bag holds
 -- KEYS[7] the room's channel     KEYS[8] the room's paying buyers   KEYS[9] the line-up stock
+-- KEYS[10] a sale order's order log (a bag order: the records again, unused)
 -- ARGV[1] the status read        ARGV[2] the version read (`v`, 0 when absent)
 -- ARGV[3] the new order JSON     ARGV[4] a field to stamp with Redis's now ('' none)
 -- ARGV[5] '1': refuse when the hold is over (and expire the order instead)
@@ -13,6 +14,7 @@
 -- ARGV[9] totals increments JSON ('{}')   ARGV[10] '1' leaves the holds
 -- ARGV[11] '1' adds the buyer to the paying buyers
 -- ARGV[12] '1' refuses an order with no shipping address (shipping_required)
+-- ARGV[13] '1' for a sale order: its change goes to the sale's order log, KEYS[10]
 -- Returns {'ok', JSON, journal field or ''} or {code, current JSON, ''}: bad_transition,
 -- hold_expired, shipping_required, not_found.
 -- include: _shop.lua
@@ -23,6 +25,7 @@ if current['status'] ~= ARGV[1] or tostring(current['v'] or 0) ~= ARGV[2] then
   return {'bad_transition', raw, ''}
 end
 local now = now_ms()
+local log_key = ARGV[13] == '1' and KEYS[10] or nil
 if ARGV[5] == '1' and now >= tonumber(current['expires_at']) then
   current['status'] = 'expired'
   current['released_at'] = now
@@ -46,4 +49,4 @@ end
 for name, by in pairs(cjson.decode(ARGV[9])) do redis.call('HINCRBY', KEYS[3], name, by) end
 if ARGV[10] == '1' then redis.call('ZREM', KEYS[6], order['order_id']) end
 if ARGV[11] == '1' then redis.call('SADD', KEYS[8], order['user_id']) end
-return {'ok', bag_order_changed(KEYS[1], KEYS[2], KEYS[7], order, now), field}
+return {'ok', bag_order_changed(KEYS[1], KEYS[2], KEYS[7], order, now, log_key), field}
