@@ -16,7 +16,6 @@ from live.auth import Role, require_admin, require_buyer, require_user
 from live.commerce.aftersale import check_actor, decide, parse_shipping
 from live.commerce.bag import BagStore
 from live.commerce.figures import RoomTotals, host_figures, room_figures
-from live.commerce.ids import room_of
 from live.commerce.inventory import (
     MAX_STOCK,
     NO_VARIANT,
@@ -299,10 +298,6 @@ async def room_shop_figures(svc: Services, bag: BagStore, room_id: str) -> dict[
     room = found[0]
     earlier = await host_room_totals(svc, bag, host_id.decode()) if host_id else []
     return room_figures(room, earlier)
-
-
-def order_room(order_id: str) -> str:
-    return room_of(order_id, "o")
 
 
 SHOP = ShopApi()
