@@ -3,6 +3,7 @@ orders and the host's figures (docs/protocol.md, "The shop")."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from starlette.requests import Request
@@ -28,10 +29,37 @@ from live.services import Services
 from live.validation import expect_object, int_field, query_limit
 
 HOST_ID_MAX = 40
+PRODUCT_CACHE_S = 5.0
 
 
 class ShopApi:
     """HTTP handlers of the shop; collaborators come from `bag_of` and the services."""
+
+    def __init__(self) -> None:
+        # Product documents by SKU, kept briefly: a checkout reads the same few products
+        # over and over, and a product's title, prices and variants do not change (its
+        # units live in Redis, read by every checkout).
+        self._product_cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+
+    async def _products(self, svc: Services, skus: list[str]) -> dict[str, dict[str, Any]]:
+        now = time.monotonic()
+        found = {}
+        missing = []
+        for sku in skus:
+            cached = self._product_cache.get((svc.keys.prefix, sku))
+            if cached is not None and cached[0] > now:
+                found[sku] = cached[1]
+            else:
+                missing.append(sku)
+        for product in await svc.catalog.many(missing):
+            found[product["sku"]] = product
+            self._product_cache[(svc.keys.prefix, product["sku"])] = (
+                now + PRODUCT_CACHE_S,
+                product,
+            )
+        if len(self._product_cache) > 10_000:
+            self._product_cache.clear()
+        return found
 
     async def set_stock(self, request: Request) -> Response:
         svc = services(request)
@@ -65,7 +93,7 @@ class ShopApi:
         body = expect_object(await read_json(request))
         requests = parse_lines(body)
         shipping = parse_shipping(body["shipping"]) if body.get("shipping") is not None else None
-        found = {p["sku"]: p for p in await svc.catalog.many(list({r.sku for r in requests}))}
+        found = await self._products(svc, list({r.sku for r in requests}))
         for index, req in enumerate(requests):
             if req.sku not in found:
                 raise Conflict(

@@ -10,6 +10,7 @@ step left undone by a crash is finished by the sweeper from the journal.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -115,11 +116,10 @@ class BagStore:
         fingerprint = checkout_fingerprint(requests)
         journal_lines = numbered(lines, list(range(len(lines))))
         intent = {"op": "intent", "order_id": order_id, "lines": journal_lines}
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(sk.shop_rooms(), {room_id: self._now_ms()})
-            pipe.zadd(sk.my_rooms(user_id), {room_id: self._now_ms()})
-            self._scripts.queue(
-                pipe,
+        # The two indexes and the begin script go out at once (the indexes are global keys,
+        # so not in the script); a script outside a pipeline needs no SCRIPT EXISTS first.
+        (code, detail), _ = await asyncio.gather(
+            self._scripts.call(
                 "bag_begin",
                 [
                     k.room(room_id),
@@ -138,8 +138,9 @@ class BagStore:
                     INTENT_TIMEOUT_MS,
                     *[line["sku"] for line in lines],
                 ],
-            )
-            *_, (code, detail) = await pipe.execute()
+            ),
+            self._index_checkout(room_id, user_id),
+        )
         if code == b"replay":
             return CheckoutOutcome(public_order(detail), False)
         if code != b"ok":
@@ -198,6 +199,13 @@ class BagStore:
             )
         raise Unavailable("the checkout took too long and was undone; retry")
 
+    async def _index_checkout(self, room_id: str, user_id: str) -> None:
+        sk = self.shop_keys
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(sk.shop_rooms(), {room_id: self._now_ms()})
+            pipe.zadd(sk.my_rooms(user_id), {room_id: self._now_ms()})
+            await pipe.execute()
+
     async def _undo_checkout(
         self, room_id: str, order_id: str, lines: list[dict[str, Any]], journal_field: str
     ) -> None:
@@ -215,21 +223,21 @@ class BagStore:
         *,
         restock: bool = False,
     ) -> dict[str, Any]:
-        """Run `op` on every product the lines name, one pipelined round trip; sku ->
-        (code, counts JSON, extra)."""
+        """Run `op` on every product the lines name, all at once (one round trip's time;
+        each product's slot may be on another node); sku -> (code, counts JSON, extra)."""
         by_sku: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for line in lines:
             by_sku[line["sku"]].append(line)
         if not by_sku:
             return {}
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for sku, its_lines in by_sku.items():
-                mto = "1" if any(line.get("made_to_order") for line in its_lines) else "0"
-                args: list[Any] = [op, order_id, mto, "1" if restock else "0"]
-                for line in its_lines:
-                    args += [line["i"], line.get("variant_id") or NO_VARIANT, line["qty"]]
-                self._scripts.queue(pipe, "inv", self.shop_keys.inventory(sku), args)
-            replies = await pipe.execute()
+        calls = []
+        for sku, its_lines in by_sku.items():
+            mto = "1" if any(line.get("made_to_order") for line in its_lines) else "0"
+            args: list[Any] = [op, order_id, mto, "1" if restock else "0"]
+            for line in its_lines:
+                args += [line["i"], line.get("variant_id") or NO_VARIANT, line["qty"]]
+            calls.append(self._inv(sku, args))
+        replies = await asyncio.gather(*calls)
         return dict(zip(by_sku, replies, strict=True))
 
     async def run_journal(self, room_id: str, entries: list[tuple[str, dict[str, Any]]]) -> None:
