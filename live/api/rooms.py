@@ -128,6 +128,7 @@ async def add_to_lineup(request: Request) -> Response:
     ):
         raise Conflict("the room's line-up is full", code="lineup_full")
     skus = await svc.rooms.add_to_lineup(room_id, sku, svc.now_ms())
+    await bag_of(request).on_lineup(room_id, sku, svc.now_ms())
     return json_response(await lineup_answer(request, room_id, skus), 201)
 
 

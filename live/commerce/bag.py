@@ -86,8 +86,17 @@ class BagStore:
             found = await pipe.execute()
         return {sku: counts_from_hash(data) for sku, data in zip(skus, found, strict=True)}
 
+    async def on_lineup(self, room_id: str, sku: str, now_ms: int) -> None:
+        """Remember that `room_id` shows the product, so a restock reaches its viewers."""
+        await self._redis.zadd(self.shop_keys.product_rooms(sku), {room_id: now_ms})
+
     async def set_stock(self, product: dict[str, Any], variant: str, stock: int) -> Counts:
-        code, counts, detail = await self._inv(product["sku"], ["stock", variant, stock])
+        sku = product["sku"]
+        code, counts, detail = await self._inv(sku, ["stock", variant, stock])
+        if code == b"ok":
+            rooms = await self._redis.zrevrange(self.shop_keys.product_rooms(sku), 0, 49)
+            reply = (code, counts, detail)
+            await asyncio.gather(*(self._ack(r.decode(), [], {sku: reply}) for r in rooms))
         if code == b"stock_below_held":
             raise Conflict(
                 f"{int(detail)} units are held or sold; stock cannot go below that",

@@ -24,6 +24,10 @@ class ShopKeys:
         tag = self.product_tag(sku)
         return [f"{tag}:inv", f"{tag}:res", f"{tag}:queue"]
 
+    def product_rooms(self, sku: str) -> str:
+        """Sorted set of the rooms whose line-up has the product, by when it was added."""
+        return f"{self.product_tag(sku)}:rooms"
+
     # --- per room --------------------------------------------------------------------
     def bag_idempotency(self, room_id: str) -> str:
         """Hash `<user_id> <Idempotency-Key>` -> `<order_id>|<fingerprint>`."""

@@ -139,3 +139,17 @@ async def test_viewers_hear_lineup_stock_coalesced(live_server: LiveServer) -> N
         assert event["products"][mug["sku"]]["available"] == 10
     heard = [e for e in ws.seen if e["type"] == "lineup_stock"]
     assert len(heard) < 10
+
+
+async def test_a_restock_reaches_the_rooms_showing_the_product(live_server: LiveServer) -> None:
+    shop = await open_shop_room(live_server)
+    mug = await shop.add(stock=1)
+    watcher = await live_server.new_viewer("Watcher")
+    async with channel(live_server.ws_url, shop.room_id, watcher["token"]) as ws:
+        await ws.next()
+        answer = await live_server.admin(
+            "PUT", f"/api/products/{mug['sku']}/stock", json={"stock": 9}
+        )
+        assert answer.status_code == 200
+        event = await ws.of_type("lineup_stock")
+        assert event["products"][mug["sku"]]["available"] == 9
