@@ -39,6 +39,7 @@ export class Bag {
       return;
     }
     this.render();
+    this.setPinned(this.pinned); // its variants now with what is left of each
   }
 
   /** A `lineup_stock` event: the latest availability of each product the bag touched. */
@@ -53,6 +54,7 @@ export class Bag {
       if (typeof figures.queue === "number") p.queue = figures.queue;
     }
     this.render();
+    this.setPinned(this.pinned);
   }
 
   // ---- the pinned product's card ----
@@ -60,7 +62,9 @@ export class Bag {
     this.pinned = product || null;
     const select = byId("product-variant");
     const buy = byId("product-buy");
+    const chosen = select.value;
     select.replaceChildren();
+    buy.hidden = !product;
     if (!product) return;
     const known = this.products.get(product.sku) || product;
     const variants = known.variants || [];
@@ -69,7 +73,7 @@ export class Bag {
     for (const v of variants) {
       select.append(h("option", { value: v.variant_id }, `${v.label}${leftText(v.available)}`));
     }
-    buy.hidden = false;
+    if (variants.some((v) => v.variant_id === chosen)) select.value = chosen;
   }
 
   buyPinned() {

@@ -191,7 +191,8 @@ function applySnapshot(snap) {
   }
   if (typeof snap.slow_mode === "number") setSlowMode(snap.slow_mode);
   shop.setPinned(snap.pinned || null);
-  bag.load().then(() => bag.setPinned(snap.pinned || null));
+  bag.setPinned(snap.pinned || null);
+  bag.load();
   bag.refreshMine();
   shop.resetSales(snap.sales);
   setViewers(typeof snap.viewers === "number" ? snap.viewers : snap.viewers?.count);
