@@ -10,7 +10,6 @@ step left undone by a crash is finished by the sweeper from the journal.
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -96,7 +95,8 @@ class BagStore:
         if code == b"ok":
             rooms = await self._redis.zrevrange(self.shop_keys.product_rooms(sku), 0, 49)
             reply = (code, counts, detail)
-            await asyncio.gather(*(self._ack(r.decode(), [], {sku: reply}) for r in rooms))
+            for room in rooms:  # one at a time: a restock never takes many connections
+                await self._ack(room.decode(), [], {sku: reply})
         if code == b"stock_below_held":
             raise Conflict(
                 f"{int(detail)} units are held or sold; stock cannot go below that",
@@ -125,10 +125,13 @@ class BagStore:
         fingerprint = checkout_fingerprint(requests)
         journal_lines = numbered(lines, list(range(len(lines))))
         intent = {"op": "intent", "order_id": order_id, "lines": journal_lines}
-        # The two indexes and the begin script go out at once (the indexes are global keys,
-        # so not in the script); a script outside a pipeline needs no SCRIPT EXISTS first.
-        (code, detail), _ = await asyncio.gather(
-            self._scripts.call(
+        # One pipeline (one connection: a burst of checkouts must not take more connections
+        # than the pool has): the two indexes (global keys) and the room's begin script.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(sk.shop_rooms(), {room_id: self._now_ms()})
+            pipe.zadd(sk.my_rooms(user_id), {room_id: self._now_ms()})
+            self._scripts.queue(
+                pipe,
                 "bag_begin",
                 [
                     k.room(room_id),
@@ -147,9 +150,8 @@ class BagStore:
                     INTENT_TIMEOUT_MS,
                     *[line["sku"] for line in lines],
                 ],
-            ),
-            self._index_checkout(room_id, user_id),
-        )
+            )
+            *_, (code, detail) = await pipe.execute()
         if code == b"replay":
             return CheckoutOutcome(public_order(detail), False)
         if code != b"ok":
@@ -208,13 +210,6 @@ class BagStore:
             )
         raise Unavailable("the checkout took too long and was undone; retry")
 
-    async def _index_checkout(self, room_id: str, user_id: str) -> None:
-        sk = self.shop_keys
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(sk.shop_rooms(), {room_id: self._now_ms()})
-            pipe.zadd(sk.my_rooms(user_id), {room_id: self._now_ms()})
-            await pipe.execute()
-
     async def _undo_checkout(
         self, room_id: str, order_id: str, lines: list[dict[str, Any]], journal_field: str
     ) -> None:
@@ -232,8 +227,9 @@ class BagStore:
         *,
         restock: bool = False,
     ) -> dict[str, Any]:
-        """Run `op` on every product the lines name, all at once (one round trip's time;
-        each product's slot may be on another node); sku -> (code, counts JSON, extra)."""
+        """Run `op` on every product the lines name in one pipeline (one round trip and one
+        connection; a cluster client sends each to its slot's node); sku -> (code, counts
+        JSON, extra)."""
         by_sku: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for line in lines:
             by_sku[line["sku"]].append(line)
@@ -245,8 +241,15 @@ class BagStore:
             args: list[Any] = [op, order_id, mto, "1" if restock else "0"]
             for line in its_lines:
                 args += [line["i"], line.get("variant_id") or NO_VARIANT, line["qty"]]
-            calls.append(self._inv(sku, args))
-        replies = await asyncio.gather(*calls)
+            calls.append((sku, args))
+        if len(calls) == 1:
+            # A script alone needs no SCRIPT EXISTS first, as a pipeline carrying one does.
+            sku, args = calls[0]
+            return {sku: await self._inv(sku, args)}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for sku, args in calls:
+                self._scripts.queue(pipe, "inv", self.shop_keys.inventory(sku), args)
+            replies = await pipe.execute()
         return dict(zip(by_sku, replies, strict=True))
 
     async def run_journal(self, room_id: str, entries: list[tuple[str, dict[str, Any]]]) -> None:
