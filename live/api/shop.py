@@ -9,23 +9,28 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from live.api.bagstore import bag_of, with_availability
+from live.api.bagstore import with_availability
 from live.api.catalog import parse_sku
-from live.api.http import Endpoint, identity_of, json_response, path_param, read_json, services
+from live.api.http import Endpoint, json_response, path_param
 from live.api.rooms import room_id_of
 from live.auth import Role, require_admin, require_buyer, require_user
+from live.clock import Clock
 from live.commerce.aftersale import check_actor, decide, parse_shipping
 from live.commerce.bag import BagStore
-from live.commerce.figures import RoomTotals, host_figures, room_figures
+from live.commerce.catalog import Catalog
+from live.commerce.figures import host_figures
 from live.commerce.inventory import (
     MAX_STOCK,
     NO_VARIANT,
     parse_lines,
     priced_lines,
 )
+from live.commerce.payments import PaymentProvider
 from live.commerce.rules import parse_idempotency_key
+from live.commerce.sales import SaleStore
 from live.errors import BadRequest, Conflict, Forbidden, NotFound
-from live.services import Services
+from live.http_input import RequestReader
+from live.settings import Settings
 from live.validation import expect_object, int_field, query_limit
 
 HOST_ID_MAX = 40
@@ -33,27 +38,43 @@ PRODUCT_CACHE_S = 5.0
 
 
 class ShopApi:
-    """HTTP handlers of the shop; collaborators come from `bag_of` and the services."""
+    """HTTP handlers of the shop, with the stores and settings they use."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        reader: RequestReader,
+        bag: BagStore,
+        catalog: Catalog,
+        sales: SaleStore,
+        payments: PaymentProvider,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        self._reader = reader
+        self._bag = bag
+        self._catalog = catalog
+        self._sales = sales
+        self._payments = payments
+        self._settings = settings
+        self._clock = clock
         # Product documents by SKU, kept briefly: a checkout reads the same few products
         # over and over, and a product's title, prices and variants do not change (its
         # units live in Redis, read by every checkout).
-        self._product_cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        self._product_cache: dict[str, tuple[float, dict[str, Any]]] = {}
 
-    async def _products(self, svc: Services, skus: list[str]) -> dict[str, dict[str, Any]]:
+    async def _products(self, skus: list[str]) -> dict[str, dict[str, Any]]:
         now = time.monotonic()
         found = {}
         missing = []
         for sku in skus:
-            cached = self._product_cache.get((svc.keys.prefix, sku))
+            cached = self._product_cache.get(sku)
             if cached is not None and cached[0] > now:
                 found[sku] = cached[1]
             else:
                 missing.append(sku)
-        for product in await svc.catalog.many(missing):
+        for product in await self._catalog.many(missing):
             found[product["sku"]] = product
-            self._product_cache[(svc.keys.prefix, product["sku"])] = (
+            self._product_cache[product["sku"]] = (
                 now + PRODUCT_CACHE_S,
                 product,
             )
@@ -62,12 +83,11 @@ class ShopApi:
         return found
 
     async def set_stock(self, request: Request) -> Response:
-        svc = services(request)
-        require_admin(identity_of(request))
+        require_admin(self._reader.identity(request))
         sku = parse_sku(path_param(request, "sku"))
-        body = expect_object(await read_json(request))
+        body = expect_object(await self._reader.read_json(request))
         stock = int_field(body, "stock", low=0, high=MAX_STOCK)
-        product = await svc.catalog.get(sku)
+        product = await self._catalog.get(sku)
         if product.get("made_to_order"):
             raise BadRequest("a made-to-order product has no stock", field="stock")
         variant = body.get("variant_id")
@@ -78,22 +98,21 @@ class ShopApi:
             )
         if not ids and variant is not None:
             raise BadRequest("this product has no variants", field="variant_id")
-        bag = bag_of(request)
+        bag = self._bag
         await bag.set_stock(product, str(variant) if variant else NO_VARIANT, stock)
         (answer,) = await with_availability(bag, [product])
         return json_response(answer)
 
     async def checkout(self, request: Request) -> Response:
-        svc = services(request)
         identity = require_buyer(
-            identity_of(request), anonymous_can_buy=svc.settings.auth.anonymous_can_buy
+            self._reader.identity(request), anonymous_can_buy=self._settings.auth.anonymous_can_buy
         )
         room_id = room_id_of(request)
         key = parse_idempotency_key(request.headers.get("idempotency-key"))
-        body = expect_object(await read_json(request))
+        body = expect_object(await self._reader.read_json(request))
         requests = parse_lines(body)
         shipping = parse_shipping(body["shipping"]) if body.get("shipping") is not None else None
-        found = await self._products(svc, list({r.sku for r in requests}))
+        found = await self._products(list({r.sku for r in requests}))
         for index, req in enumerate(requests):
             if req.sku not in found:
                 raise Conflict(
@@ -103,7 +122,7 @@ class ShopApi:
                 )
         lines = priced_lines(requests, found)
         currency = found[requests[0].sku]["currency"]
-        outcome = await bag_of(request).checkout(
+        outcome = await self._bag.checkout(
             room_id, identity.user_id, key, requests, lines, currency, shipping
         )
         return json_response(outcome.order, 201 if outcome.created else 200)
@@ -123,38 +142,36 @@ class ShopApi:
 
     async def refund(self, request: Request) -> Response:
         order = await self._step(request, "refund")
-        svc = services(request)
         if order.get("payment_id"):
-            await svc.payments.refund(order["payment_id"], order)
+            await self._payments.refund(order["payment_id"], order)
         return json_response(order)
 
     async def _step(self, request: Request, action: str) -> dict[str, Any]:
-        svc = services(request)
-        identity = require_user(identity_of(request))
+        identity = require_user(self._reader.identity(request))
         order_id = path_param(request, "order_id")
-        order = await svc.sales.get_order(order_id)
+        order = await self._sales.get_order(order_id)
         staff = identity.may_manage(order["room_id"])
         if order["user_id"] != identity.user_id and not staff:
             raise Forbidden("only its buyer, the room's host or an admin may see this order")
         check_actor(order, action, identity.user_id, staff)
-        raw = await read_json(request) if await _has_body(request) else {}
+        raw = await self._reader.read_json(request) if await _has_body(request) else {}
         params = expect_object(raw)
         decision = decide(
             order,
             action,
             params,
-            now_ms=svc.now_ms(),
-            return_days=svc.settings.commerce.return_days,
+            now_ms=self._clock.now_ms(),
+            return_days=self._settings.commerce.return_days,
         )
-        return await bag_of(request).apply(order, decision)
+        return await self._bag.apply(order, decision)
 
     async def my_orders(self, request: Request) -> Response:
-        identity = require_user(identity_of(request))
+        identity = require_user(self._reader.identity(request))
         limit = query_limit(request.query_params.get("limit"))
         cursor = request.query_params.get("cursor") or None
         if cursor is not None and not cursor.isdigit():
             raise BadRequest("`cursor` is not one this server gave", field="cursor")
-        orders, next_cursor = await bag_of(request).my_orders(
+        orders, next_cursor = await self._bag.my_orders(
             identity.user_id, limit, int(cursor) if cursor else None
         )
         return json_response(
@@ -162,12 +179,11 @@ class ShopApi:
         )
 
     async def host_stats(self, request: Request) -> Response:
-        svc = services(request)
         host_id = path_param(request, "host_id")
         if len(host_id) > HOST_ID_MAX:
             raise NotFound("host not found")
-        identity = require_user(identity_of(request))
-        rooms = await host_room_totals(svc, bag_of(request), host_id)
+        identity = require_user(self._reader.identity(request))
+        rooms = await self._bag.host_room_totals(host_id)
         if identity.role is not Role.ADMIN:
             mine = identity.role is Role.HOST and any(r.room_id == identity.room_id for r in rooms)
             if not mine:
@@ -282,51 +298,3 @@ async def _has_body(request: Request) -> bool:
     return bool(length and length != "0") or "chunked" in request.headers.get(
         "transfer-encoding", ""
     )
-
-
-async def room_totals(svc: Services, room_ids: list[str]) -> list[RoomTotals]:
-    """Each room's paid totals, returns and paying buyers (rooms that are gone left out)."""
-    k = svc.keys
-    async with svc.redis.pipeline(transaction=False) as pipe:
-        for room_id in room_ids:
-            pipe.hget(k.room(room_id), "created_at")
-            pipe.hgetall(k.room_order_stats(room_id))
-            pipe.smembers(k.room_paying_buyers(room_id))
-        found = await pipe.execute()
-    out = []
-    for i, room_id in enumerate(room_ids):
-        created, totals, buyers = found[3 * i : 3 * i + 3]
-        if created is None:
-            continue
-        t = {name.decode(): int(value) for name, value in totals.items()}
-        out.append(
-            RoomTotals(
-                room_id=room_id,
-                created_at=int(created),
-                buyers=frozenset(b.decode() for b in buyers),
-                orders=t.get("orders", 0),
-                gmv_cents=t.get("gmv_cents", 0),
-                returns=t.get("returns", 0),
-            )
-        )
-    return out
-
-
-async def host_room_totals(svc: Services, bag: BagStore, host_id: str) -> list[RoomTotals]:
-    ids = await svc.redis.zrange(bag.shop_keys.host_rooms(host_id), 0, -1)
-    return await room_totals(svc, [i.decode() for i in ids])
-
-
-async def room_shop_figures(svc: Services, bag: BagStore, room_id: str) -> dict[str, Any]:
-    """The figures a room's stats add: AOV, repeat buyers, returns (live/commerce/figures)."""
-    host_id = await svc.redis.hget(svc.keys.room(room_id), "host_id")
-    found = await room_totals(svc, [room_id])
-    if not found:
-        return {}
-    room = found[0]
-    earlier = await host_room_totals(svc, bag, host_id.decode()) if host_id else []
-    return room_figures(room, earlier)
-
-
-SHOP = ShopApi()
-ENDPOINTS = SHOP.endpoints()

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from live.commerce.aftersale import Decision, decide, numbered
+from live.commerce.figures import RoomTotals, room_figures
 from live.commerce.ids import new_order_id, room_of
 from live.commerce.inventory import (
     NO_VARIANT,
@@ -480,6 +481,49 @@ class BagStore:
             raws.append(await self._redis.get(k.order(room_of(order_id, "o"), order_id)))
         orders = [public_order(raw) for raw in raws if raw is not None]
         return await self.with_positions(orders), (page[-1][0] if len(ids) > limit else None)
+
+    # --- figures ---------------------------------------------------------------------
+
+    async def room_totals(self, room_ids: list[str]) -> list[RoomTotals]:
+        """Each room's paid totals, returns and paying buyers (rooms that are gone left out)."""
+        k = self._keys
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for room_id in room_ids:
+                pipe.hget(k.room(room_id), "created_at")
+                pipe.hgetall(k.room_order_stats(room_id))
+                pipe.smembers(k.room_paying_buyers(room_id))
+            found = await pipe.execute()
+        out = []
+        for i, room_id in enumerate(room_ids):
+            created, totals, buyers = found[3 * i : 3 * i + 3]
+            if created is None:
+                continue
+            t = {name.decode(): int(value) for name, value in totals.items()}
+            out.append(
+                RoomTotals(
+                    room_id=room_id,
+                    created_at=int(created),
+                    buyers=frozenset(b.decode() for b in buyers),
+                    orders=t.get("orders", 0),
+                    gmv_cents=t.get("gmv_cents", 0),
+                    returns=t.get("returns", 0),
+                )
+            )
+        return out
+
+    async def host_room_totals(self, host_id: str) -> list[RoomTotals]:
+        ids = await self._redis.zrange(self.shop_keys.host_rooms(host_id), 0, -1)
+        return await self.room_totals([i.decode() for i in ids])
+
+    async def room_shop_figures(self, room_id: str) -> dict[str, Any]:
+        """The figures a room's stats add: AOV, repeat buyers, returns (live/commerce/figures)."""
+        host_id = await self._redis.hget(self._keys.room(room_id), "host_id")
+        found = await self.room_totals([room_id])
+        if not found:
+            return {}
+        room = found[0]
+        earlier = await self.host_room_totals(host_id.decode()) if host_id else []
+        return room_figures(room, earlier)
 
 
 def counts_from_hash_json(raw: bytes) -> Counts:

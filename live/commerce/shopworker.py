@@ -12,8 +12,11 @@ from collections.abc import AsyncIterator
 
 from redis.exceptions import RedisError
 
+from live.clock import Clock
 from live.commerce.bag import BagStore
-from live.services import Services
+from live.redisdb.client import Redis
+from live.redisdb.scripts import Scripts
+from live.settings import CommerceSettings
 
 log = logging.getLogger("live.commerce.shop")
 # A room idle this long (no checkout since) leaves the sweep list once nothing is owed.
@@ -21,10 +24,19 @@ RETIRE_AFTER_MS = 600_000
 
 
 class ShopSweeper:
-    def __init__(self, bag: BagStore, svc: Services, interval_ms: int) -> None:
+    def __init__(
+        self,
+        bag: BagStore,
+        redis: Redis,
+        scripts: Scripts,
+        clock: Clock,
+        commerce: CommerceSettings,
+    ) -> None:
         self._bag = bag
-        self._svc = svc
-        self._interval_s = interval_ms / 1000
+        self._redis = redis
+        self._scripts = scripts
+        self._clock = clock
+        self._interval_s = commerce.sweep_interval_ms / 1000
         self._stopped = False
 
     async def run(self) -> None:
@@ -42,28 +54,23 @@ class ShopSweeper:
         self._stopped = True
 
     async def tick(self) -> None:
-        svc = self._svc
         key = self._bag.shop_keys.shop_rooms()
-        rooms = await svc.redis.zrange(key, 0, -1, withscores=True)
-        now = svc.now_ms()
+        rooms = await self._redis.zrange(key, 0, -1, withscores=True)
+        now = self._clock.now_ms()
         for raw, score in rooms:
             room_id = raw.decode()
             idle = await self._bag.sweep(room_id)
             if idle and score < now - RETIRE_AFTER_MS:
-                await svc.scripts.call("shop_retire", [key], [room_id, int(score)])
+                await self._scripts.call("shop_retire", [key], [room_id, int(score)])
 
-
-@contextlib.asynccontextmanager
-async def shop_component(svc: Services) -> AsyncIterator[None]:
-    """Run this process's shop sweeper."""
-    from live.api.bagstore import build_bag_store
-
-    sweeper = ShopSweeper(build_bag_store(svc), svc, svc.settings.commerce.sweep_interval_ms)
-    task = asyncio.create_task(sweeper.run(), name="shop-sweeper")
-    try:
-        yield
-    finally:
-        sweeper.stop()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[ShopSweeper]:
+        """Run this process's shop sweeper in the background until the block ends."""
+        task = asyncio.create_task(self.run(), name="shop-sweeper")
+        try:
+            yield self
+        finally:
+            self.stop()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -20,9 +20,9 @@ class ShopRoom:
     skus: list[str] = field(default_factory=list)
 
     def viewer(self, name: str = "Mei") -> str:
-        svc = self.server.services
+        svc = self.server.parts
         identity = Identity(Role.VIEWER, "u_" + secrets.token_hex(6), name)
-        return svc.signer.issue(identity, ttl_s=3600, now=svc.now())
+        return svc.authenticator.issue(identity, ttl_s=3600)
 
     async def add(self, **fields: Any) -> dict[str, Any]:
         """A new product on the room's line-up."""

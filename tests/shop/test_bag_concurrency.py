@@ -74,7 +74,7 @@ async def test_concurrent_checkouts_never_oversell_or_half_take(live_server: Liv
         for line in order["lines"]:
             held[(line["sku"], line["variant_id"])] += line["qty"]
     # Every 201 is found, held, with all its lines (read straight from the store).
-    svc = live_server.services
+    svc = live_server.parts
     stored = await svc.redis.mget([svc.keys.order(shop.room_id, o["order_id"]) for o in created])
     for order, raw in zip(created, stored, strict=True):
         assert raw is not None

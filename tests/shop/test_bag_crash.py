@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from live.api.bagstore import build_bag_store
+from live.app import create_app
 from live.commerce.bag import BagStore
 from live.commerce.inventory import LineRequest, parse_inventory, priced_lines
 from live.redisdb.client import Redis
 from live.rooms.model import Room
-from live.services import Services
 from tests.conftest import make_settings
+from tests.redis_server import TestRedis
 
 ROOM = "r_crash"
 
@@ -22,10 +22,12 @@ class CrashBeforeCommit(Exception):
     pass
 
 
-async def test_a_crash_mid_checkout_is_undone_by_the_sweeper(redis: Redis) -> None:
-    svc = Services.build(make_settings(), redis)
-    bag = build_bag_store(svc)
-    await svc.rooms.create(Room(ROOM, "t", "h", "h_1", "open", False, svc.now_ms()))
+async def test_a_crash_mid_checkout_is_undone_by_the_sweeper(
+    redis: Redis, redis_server: TestRedis
+) -> None:
+    svc = create_app(make_settings(), redis_server.url).parts
+    bag = svc.bag
+    await svc.rooms.create(Room(ROOM, "t", "h", "h_1", "open", False, svc.clock.now_ms()))
     products: dict[str, dict[str, Any]] = {}
     for sku in ("a", "b"):
         products[sku] = {
@@ -35,9 +37,9 @@ async def test_a_crash_mid_checkout_is_undone_by_the_sweeper(redis: Redis) -> No
             "currency": "EUR",
             **parse_inventory({"stock": 3}),
         }
-        await svc.catalog.create(dict(products[sku]), svc.now_ms())
+        await svc.catalog.create(dict(products[sku]), svc.clock.now_ms())
         await bag.init_product(products[sku])
-        await svc.rooms.add_to_lineup(ROOM, sku, svc.now_ms())
+        await svc.rooms.add_to_lineup(ROOM, sku, svc.clock.now_ms())
     requests = [LineRequest("a", None, 2), LineRequest("b", None, 1)]
     lines = priced_lines(requests, products)
 

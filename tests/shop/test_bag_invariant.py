@@ -18,13 +18,12 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from live.api.bagstore import build_bag_store
+from live.app import create_app
 from live.commerce.aftersale import decide
 from live.commerce.inventory import LineRequest, parse_inventory, priced_lines
 from live.errors import LiveError
 from live.redisdb.client import connect
 from live.rooms.model import Room
-from live.services import Services
 from tests.conftest import make_settings
 
 if TYPE_CHECKING:
@@ -69,8 +68,8 @@ class BagMachine(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         config = make_settings()
         self.redis = connect(self.url, config)
-        self.svc = Services.build(config, self.redis)
-        self.bag = build_bag_store(self.svc)
+        self.svc = create_app(config, self.url).parts
+        self.bag = self.svc.bag
         self.orders: list[str] = []
         self.restocked: set[tuple[str, int]] = set()
 
@@ -80,11 +79,11 @@ class BagMachine(RuleBasedStateMachine):
     @initialize()
     def open_room(self) -> None:
         svc = self.svc
-        self.run(svc.rooms.create(Room(ROOM, "t", "h", "h_1", "open", False, svc.now_ms())))
+        self.run(svc.rooms.create(Room(ROOM, "t", "h", "h_1", "open", False, svc.clock.now_ms())))
         for product in PRODUCTS.values():
-            self.run(svc.catalog.create(dict(product), svc.now_ms()))
+            self.run(svc.catalog.create(dict(product), svc.clock.now_ms()))
             self.run(self.bag.init_product(product))
-            self.run(svc.rooms.add_to_lineup(ROOM, product["sku"], svc.now_ms()))
+            self.run(svc.rooms.add_to_lineup(ROOM, product["sku"], svc.clock.now_ms()))
 
     async def order(self, order_id: str) -> dict[str, Any]:
         raw = await self.redis.get(self.svc.keys.order(ROOM, order_id))

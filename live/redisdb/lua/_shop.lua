@@ -4,15 +4,15 @@
 -- latest-value `lineup_stock` event, put together from the stored JSON of each product.
 local function publish_lineup_stock(stock_key, channel, now)
   local raw = redis.call('HGETALL', stock_key)
-  local parts = {}
+  local products = {}
   for i = 1, #raw, 2 do
     if string.sub(raw[i], 1, 1) ~= '_' then
-      parts[#parts + 1] = cjson.encode(raw[i]) .. ':' .. raw[i + 1]
+      products[raw[i]] = cjson.decode(raw[i + 1])
     end
   end
   redis.call('HSET', stock_key, '_at', now, '_dirty', 0)
-  redis.call('PUBLISH', channel, '{"type":"lineup_stock","ts":' .. string.format('%d', now) ..
-    ',"products":{' .. table.concat(parts, ',') .. '}}')
+  -- Through _lib.lua's helper, so every publish of a room goes one way.
+  emit_volatile(channel, {type = 'lineup_stock', products = products})
 end
 
 -- Record new availability (JSON object sku -> {available, variants}) and publish it at most
@@ -42,8 +42,7 @@ local function bag_order_changed(order_key, records_key, channel, order, now, lo
   else
     redis.call('HSET', records_key, order['order_id'], json)
   end
-  redis.call('PUBLISH', channel, '{"type":"order","ts":' .. string.format('%d', now) ..
-    ',"to":' .. cjson.encode(order['user_id']) .. ',"order":' .. json .. '}')
+  emit_volatile(channel, {type = 'order', to = order['user_id'], order = order})
   return json
 end
 
