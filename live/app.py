@@ -2,8 +2,8 @@
 
 `create_app` builds every collaborator synchronously (the Redis client connects on first
 use), hands each handler class the ones it needs, and returns the app; its lifespan checks
-Redis and runs the background parts (room channel hub, sale worker, media). Nothing else
-builds or looks up collaborators.
+Redis and runs the background parts (room channel hub, sale worker, shop sweeper, media).
+Nothing else builds or looks up collaborators.
 """
 
 from __future__ import annotations
@@ -31,13 +31,16 @@ from live.api.pages import WEB_DIR, PagesApi
 from live.api.rooms import RoomsApi
 from live.api.sales import SalesApi
 from live.api.sessions import SessionsApi
+from live.api.shop import ShopApi
 from live.auth import TokenSigner, derive_secret
 from live.authenticator import Authenticator
 from live.clock import Clock
+from live.commerce.bag import BagStore
 from live.commerce.buying import Buying
 from live.commerce.catalog import Catalog
 from live.commerce.payments import InstantPayments, PaymentProvider
 from live.commerce.sales import SaleStore
+from live.commerce.shopworker import ShopSweeper
 from live.commerce.worker import SaleWorker
 from live.http_input import RequestReader
 from live.logs import silence_uvicorn_access_log
@@ -76,10 +79,12 @@ class Parts:
     rooms: RoomStore
     catalog: Catalog
     sales: SaleStore
+    bag: BagStore
     payments: PaymentProvider
     channel_store: ChannelStore
     room_hub: RoomHub
     sale_worker: SaleWorker
+    shop_sweeper: ShopSweeper
     media_hub: MediaHub | None
     media_router: MediaRouter | None
     forwarder: Forwarder
@@ -131,6 +136,8 @@ def create_app(
     channel_store = ChannelStore(redis, keys, scripts, settings)
     room_hub = RoomHub(redis, keys, scripts, settings, channel_store)
     sale_worker = SaleWorker(redis, keys, scripts, sales, settings)
+    bag = BagStore(redis, keys, scripts, settings.commerce, clock.now_ms)
+    shop_sweeper = ShopSweeper(bag, redis, scripts, clock, settings.commerce)
     media_hub: MediaHub | None = None
     router: MediaRouter | None = None
     forwarder = Forwarder(settings.internal_secret or secrets.token_urlsafe(32))
@@ -154,12 +161,21 @@ def create_app(
     apis: list[HandlerGroup] = [
         SessionsApi(reader, authenticator, redis, keys, settings),
         RoomsApi(
-            reader, authenticator, rooms, catalog, settings, clock, viewer_counts, on_room_ended
+            reader,
+            authenticator,
+            rooms,
+            catalog,
+            bag,
+            settings,
+            clock,
+            viewer_counts,
+            on_room_ended,
         ),
-        CatalogApi(reader, catalog, settings.catalog, clock),
+        CatalogApi(reader, catalog, bag, settings.catalog, clock),
         OpsApi(redis, multiprocess_metrics=settings.metrics_dir is not None),
         sales_api,
-        OrdersApi(reader, rooms, sales, payments, viewer_counts),
+        OrdersApi(reader, rooms, sales, bag, payments, viewer_counts, settings.commerce),
+        ShopApi(reader, bag, catalog, sales, payments, settings, clock),
         MediaApi(reader, rooms, router, settings, clock),
         PagesApi(),
     ]
@@ -181,10 +197,12 @@ def create_app(
         rooms=rooms,
         catalog=catalog,
         sales=sales,
+        bag=bag,
         payments=payments,
         channel_store=channel_store,
         room_hub=room_hub,
         sale_worker=sale_worker,
+        shop_sweeper=shop_sweeper,
         media_hub=media_hub,
         media_router=router,
         forwarder=forwarder,
@@ -197,6 +215,7 @@ def create_app(
             async with contextlib.AsyncExitStack() as stack:
                 await stack.enter_async_context(room_hub.running())
                 await stack.enter_async_context(sale_worker.running())
+                await stack.enter_async_context(shop_sweeper.running())
                 if media_hub is not None and router is not None:
                     await stack.enter_async_context(
                         _media_running(settings, media_hub, router, forwarder)

@@ -111,6 +111,11 @@ class CommerceSettings:
     max_stock: int = 1000000
     max_hold_s: int = 3600
     max_duration_s: int = 86400
+    # The shop (live/commerce/bag.py): how long a bag order is held, whether paying needs
+    # a shipping address, and how long after payment a return may be asked for.
+    bag_hold_s: int = 900
+    require_shipping: bool = False
+    return_days: int = 14
 
 
 @dataclass(frozen=True)

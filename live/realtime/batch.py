@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Latest-value events: within a tick only the last of each key is kept.
-LATEST_VALUE = frozenset({"stock", "viewers", "likes", "slow_mode"})
+LATEST_VALUE = frozenset({"stock", "viewers", "likes", "slow_mode", "lineup_stock"})
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,10 @@ class Keys:
         """Sorted set of all rooms, scored by creation time (ms)."""
         return f"{self.prefix}:rooms"
 
+    def host_rooms(self, host_id: str) -> str:
+        """Sorted set of one host's rooms, scored by creation time (ms)."""
+        return f"{self.prefix}:host:{host_id}:rooms"
+
     def rate(self, scope: str, subject: str) -> str:
         return f"{self.prefix}:rate:{scope}:{subject}"
 

@@ -26,6 +26,7 @@ class Room:
     created_at: int
     ended_at: int | None = None
     score: int = 0
+    host_id: str = ""
 
     @classmethod
     def from_hash(cls, data: dict[bytes, bytes]) -> Room:
@@ -40,6 +41,7 @@ class Room:
             created_at=int(text["created_at"]),
             ended_at=int(text["ended_at"]) if text.get("ended_at") else None,
             score=int(text.get("score", "0")),
+            host_id=text.get("host_id", ""),
         )
 
     def to_hash(self) -> dict[str, str]:
@@ -52,6 +54,7 @@ class Room:
             "live": "1" if self.live else "0",
             "created_at": str(self.created_at),
             "score": str(self.score),
+            "host_id": self.host_id,
         }
         if self.ended_at is not None:
             data["ended_at"] = str(self.ended_at)
@@ -63,6 +66,7 @@ class Room:
             "room_id": self.room_id,
             "title": self.title,
             "host_name": self.host_name,
+            "host_id": self.host_id or None,
             "status": self.status,
             "live": self.live,
             "viewers": viewers,

@@ -31,6 +31,9 @@ class RoomStore:
         # The global rooms index lives in its own slot: written after the room, in its own
         # call (a room missing from it is only missing from the listing).
         await self._redis.zadd(self._keys.rooms_index(), {room.room_id: room.score})
+        if room.host_id:
+            # A host's shows, counted together by the host's figures (its own slot too).
+            await self._redis.zadd(self._keys.host_rooms(room.host_id), {room.room_id: room.created_at})
         return room
 
     async def get(self, room_id: str) -> Room:

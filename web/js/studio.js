@@ -76,6 +76,27 @@ byId("slow-mode").addEventListener("change", (ev) => {
 });
 
 // ---- line-up and pins ----
+/** Units per variant (available of stock), or the made-to-order queue. */
+function stockWords(p) {
+  if (p.made_to_order) return `Made to order · ${p.queue ?? 0} in the queue`;
+  if ((p.variants || []).length) return p.variants.map((v) => `${v.label}: ${v.available ?? 0}/${v.stock ?? 0}`).join(" · ");
+  return typeof p.available === "number" ? `${p.available}/${p.stock} left` : "";
+}
+
+/** A `lineup_stock` event: the latest availability of products the shop sold. */
+function lineupStock(products) {
+  for (const [sku, figures] of Object.entries(products || {})) {
+    const p = lineup.get(sku);
+    if (!p) continue;
+    p.available = figures.available;
+    for (const v of p.variants || []) {
+      if (figures.variants && v.variant_id in figures.variants) v.available = figures.variants[v.variant_id];
+    }
+    if (typeof figures.queue === "number") p.queue = figures.queue;
+  }
+  renderLineup();
+}
+
 function renderLineup() {
   const list = byId("lineup");
   const items = [...lineup.values()].map((p) => {
@@ -84,7 +105,7 @@ function renderLineup() {
       "li",
       { class: `lineup-item${pinned ? " is-pinned" : ""}`, dataset: { sku: p.sku } },
       p.image_url ? h("img", { src: p.image_url, alt: "", width: 44, height: 44 }) : h("span", { class: "thumb" }),
-      h("div", { class: "lineup-text" }, h("strong", {}, p.title), h("span", { class: "meta" }, `${money(p.price_cents, p.currency)} · ${p.sku}`)),
+      h("div", { class: "lineup-text" }, h("strong", {}, p.title), h("span", { class: "meta" }, `${money(p.price_cents, p.currency)} · ${p.sku}`), h("span", { class: "meta stock" }, stockWords(p))),
       pinned
         ? h("button", { type: "button", class: "button small", "aria-pressed": "true", onclick: () => send({ type: "unpin" }) }, "Unpin")
         : h("button", { type: "button", class: "button small", "aria-label": `Pin ${p.title}`, onclick: () => send({ type: "pin", sku: p.sku }) }, "Pin"),
@@ -217,6 +238,8 @@ function onEvent(ev) {
       return dash.setStatus(ev, "closed");
     case "stock":
       return dash.stock(ev);
+    case "lineup_stock":
+      return lineupStock(ev.products);
     case "viewers":
       return dash.viewers(ev.count);
     case "order":

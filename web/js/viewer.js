@@ -5,6 +5,7 @@ import { ChatLog } from "./chat.js";
 import { byId, say } from "./dom.js";
 import { timeOfDay, watching } from "./format.js";
 import { forgetSession, loadSession, saveSession } from "./session.js";
+import { Bag } from "./viewer-bag.js";
 import { Shop } from "./viewer-shop.js";
 import { play } from "./whep.js";
 
@@ -19,6 +20,8 @@ const shop = new Shop(roomId, {
   needSession: askForName,
   onUnauthorized: dropSession,
 });
+const bag = new Bag(roomId, { session: () => session, needSession: askForName });
+bag.load();
 
 // ---- who am I ----
 let nameWaiters = [];
@@ -59,6 +62,7 @@ byId("name-form").addEventListener("submit", async (ev) => {
     for (const resolve of nameWaiters) resolve(session);
     nameWaiters = [];
     shop.refreshOrders();
+    bag.refreshMine();
   } catch (err) {
     say(byId("chat-status"), err.code === "rate_limited"
       ? "Too many new names from this network. Try again in a minute."
@@ -119,9 +123,13 @@ function onEvent(ev) {
     case "chat_deleted":
       return chat.remove(ev.msg_id);
     case "pin":
+      bag.setPinned(ev.product);
       return shop.setPinned(ev.product);
     case "unpin":
+      bag.setPinned(null);
       return shop.setPinned(null);
+    case "lineup_stock":
+      return bag.stock(ev.products);
     case "sale_open":
       return shop.upsertSale({ ...ev.sale, status: ev.sale?.status || "open" });
     case "sold_out":
@@ -143,6 +151,7 @@ function onEvent(ev) {
     case "room_ended":
       return roomEnded();
     case "order":
+      if ((ev.order || ev).sale_id === null) return bag.remember(ev.order);
       return shop.remember(ev.order || ev);
     case "error":
       return say(byId("chat-status"), describeChannelError(ev));
@@ -182,6 +191,9 @@ function applySnapshot(snap) {
   }
   if (typeof snap.slow_mode === "number") setSlowMode(snap.slow_mode);
   shop.setPinned(snap.pinned || null);
+  bag.setPinned(snap.pinned || null);
+  bag.load();
+  bag.refreshMine();
   shop.resetSales(snap.sales);
   setViewers(typeof snap.viewers === "number" ? snap.viewers : snap.viewers?.count);
   setLikes(typeof snap.likes === "number" ? snap.likes : snap.likes?.count);
