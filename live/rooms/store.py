@@ -33,7 +33,9 @@ class RoomStore:
         await self._redis.zadd(self._keys.rooms_index(), {room.room_id: room.score})
         if room.host_id:
             # A host's shows, counted together by the host's figures (its own slot too).
-            await self._redis.zadd(self._keys.host_rooms(room.host_id), {room.room_id: room.created_at})
+            await self._redis.zadd(
+                self._keys.host_rooms(room.host_id), {room.room_id: room.created_at}
+            )
         return room
 
     async def get(self, room_id: str) -> Room:

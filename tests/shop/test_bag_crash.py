@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
 from live.app import create_app
@@ -39,7 +40,7 @@ async def test_a_crash_mid_checkout_is_undone_by_the_sweeper(
         }
         await svc.catalog.create(dict(products[sku]), svc.clock.now_ms())
         await bag.init_product(products[sku])
-        await svc.rooms.add_to_lineup(ROOM, sku, svc.clock.now_ms())
+        await svc.rooms.add_to_lineup(ROOM, sku, svc.clock.now_ms(), orjson.dumps(products[sku]))
     requests = [LineRequest("a", None, 2), LineRequest("b", None, 1)]
     lines = priced_lines(requests, products)
 

@@ -83,7 +83,11 @@ class BagMachine(RuleBasedStateMachine):
         for product in PRODUCTS.values():
             self.run(svc.catalog.create(dict(product), svc.clock.now_ms()))
             self.run(self.bag.init_product(product))
-            self.run(svc.rooms.add_to_lineup(ROOM, product["sku"], svc.clock.now_ms()))
+            self.run(
+                svc.rooms.add_to_lineup(
+                    ROOM, product["sku"], svc.clock.now_ms(), orjson.dumps(product)
+                )
+            )
 
     async def order(self, order_id: str) -> dict[str, Any]:
         raw = await self.redis.get(self.svc.keys.order(ROOM, order_id))
