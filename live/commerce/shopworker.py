@@ -10,11 +10,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from redis.exceptions import RedisError
-
 from live.clock import Clock
 from live.commerce.bag import BagStore
 from live.redisdb.client import Redis
+from live.redisdb.errors import RedisError
 from live.redisdb.scripts import Scripts
 from live.settings import CommerceSettings
 
