@@ -22,6 +22,7 @@ from live import metrics
 from live.api import catalog, media, ops, orders, pages, rooms, sales, sessions
 from live.api.fastbuy import BuyFastPath, record_request
 from live.api.http import Endpoint, error_response
+from live.api.mechanics import mechanics_endpoints
 from live.api.openapi import openapi_handler
 from live.errors import LiveError, MethodNotAllowed, NotFound, Unavailable
 from live.logs import configure_logging, silence_uvicorn_access_log
@@ -38,6 +39,7 @@ Component = Callable[[Services], contextlib.AbstractAsyncContextManager[Any]]
 def all_endpoints() -> list[Endpoint]:
     endpoints = [*sessions.ENDPOINTS, *rooms.ENDPOINTS, *catalog.ENDPOINTS, *ops.ENDPOINTS]
     endpoints += [*sales.ENDPOINTS, *orders.ENDPOINTS, *media.ENDPOINTS]
+    endpoints += mechanics_endpoints()
     endpoints += pages.ENDPOINTS
     return [*endpoints, openapi_handler(endpoints)]
 

@@ -103,6 +103,10 @@ class CommerceSettings:
     max_stock: int = 1000000
     max_hold_s: int = 3600
     max_duration_s: int = 86400
+    # Seconds a unit that came back is kept for the first buyer on a sale's waitlist.
+    offer_s: int = 60
+    # Seconds an auction's winner has to pay for the lot (the order's hold).
+    auction_hold_s: int = 900
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from live.commerce.ids import room_of
+from live.commerce.auctions import AuctionStore
+from live.commerce.ids import sale_room
 from live.commerce.sales import LOG_GROUP
 from live.services import Services
 
@@ -38,6 +39,7 @@ class SaleWorker:
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self._ticks = 0
         self._stopped = False
+        self._auctions = AuctionStore(svc.redis, svc.keys, svc.scripts, svc.settings)
 
     async def run(self) -> None:
         # The log is read often so each read stays small (a big batch stalls the loop);
@@ -65,6 +67,9 @@ class SaleWorker:
     async def tick(self, *, sweep: bool = True) -> None:
         """One pass over every active sale: sweep, read the logs, record, retire."""
         svc = self.svc
+        if sweep:
+            # Auctions first: a lot won now joins the sales swept just below.
+            await self._auctions.end_due()
         sale_ids = [s.decode() for s in await svc.redis.zrange(svc.keys.sales_active(), 0, -1)]
         if not sale_ids:
             return
@@ -86,7 +91,7 @@ class SaleWorker:
         svc = self.svc
         async with svc.redis.pipeline(transaction=False) as pipe:
             for sale_id in sale_ids:
-                room_id = room_of(sale_id, "s")
+                room_id = sale_room(sale_id)
                 svc.scripts.queue(
                     pipe,
                     "sale_sweep",
@@ -129,7 +134,7 @@ class SaleWorker:
         modes = ("new", "claim") if claim else ("new",)
         async with svc.redis.pipeline(transaction=False) as pipe:
             for sale_id in sale_ids:
-                room_id = room_of(sale_id, "s")
+                room_id = sale_room(sale_id)
                 keys = [
                     k.sale_log(room_id, sale_id),
                     k.room_orders(room_id),
@@ -161,7 +166,7 @@ class SaleWorker:
         if finished:
             async with svc.redis.pipeline(transaction=False) as pipe:
                 for sale_id in finished:
-                    pipe.xinfo_groups(svc.keys.sale_log(room_of(sale_id, "s"), sale_id))
+                    pipe.xinfo_groups(svc.keys.sale_log(sale_room(sale_id), sale_id))
                 replies = await pipe.execute(raise_on_error=False)
             for sale_id, groups in zip(finished, replies, strict=True):
                 if isinstance(groups, Exception) or _log_drained(groups):
