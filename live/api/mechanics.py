@@ -13,7 +13,9 @@ from starlette.responses import Response
 
 from live.api.auctions import AuctionApi
 from live.api.http import Endpoint, Handler, services
+from live.api.waitlist import WaitlistApi
 from live.commerce.auctions import AuctionStore
+from live.commerce.waitlist import WaitlistStore
 from live.services import Services
 
 
@@ -26,8 +28,14 @@ def build_auctions(svc: Services) -> AuctionApi:
     return AuctionApi(store, svc.rooms, svc.catalog, svc.settings)
 
 
+def build_waitlists(svc: Services) -> WaitlistApi:
+    store = WaitlistStore(svc.redis, svc.keys, svc.scripts, svc.sales, svc.settings)
+    return WaitlistApi(store, svc.settings)
+
+
 BUILDERS: dict[type[Any], Callable[[Services], Any]] = {
     AuctionApi: build_auctions,
+    WaitlistApi: build_waitlists,
 }
 
 
