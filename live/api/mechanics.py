@@ -13,9 +13,11 @@ from starlette.responses import Response
 
 from live.api.auctions import AuctionApi
 from live.api.http import Endpoint, Handler, services
+from live.api.questions import QuestionApi
 from live.api.waitlist import WaitlistApi
 from live.commerce.auctions import AuctionStore
 from live.commerce.waitlist import WaitlistStore
+from live.rooms.questions import QuestionStore
 from live.services import Services
 
 
@@ -33,9 +35,15 @@ def build_waitlists(svc: Services) -> WaitlistApi:
     return WaitlistApi(store, svc.settings)
 
 
+def build_questions(svc: Services) -> QuestionApi:
+    store = QuestionStore(svc.redis, svc.keys, svc.scripts, svc.settings)
+    return QuestionApi(store, svc.rooms)
+
+
 BUILDERS: dict[type[Any], Callable[[Services], Any]] = {
     AuctionApi: build_auctions,
     WaitlistApi: build_waitlists,
+    QuestionApi: build_questions,
 }
 
 

@@ -21,6 +21,7 @@ from live.realtime.hub import Connection, RoomHub
 from live.realtime.outbox import DirectWriter, direct_writer
 from live.realtime.protocol import ChannelError, Command, InboundLimiter
 from live.realtime.store import ChannelStore, Snapshot
+from live.rooms.questions import QuestionStore, ask_or_answer
 from live.services import Services
 
 log = logging.getLogger("live.realtime")
@@ -243,3 +244,11 @@ async def _handle(
         await store.moderate(room_id, kind, command.user_id, command.seconds)
     elif kind == "slow_mode":
         await store.moderate(room_id, kind, str(command.seconds))
+    elif kind in ("question", "answer"):
+        assert identity is not None
+        await ask_or_answer(
+            QuestionStore(svc.redis, svc.keys, svc.scripts, svc.settings),
+            command,
+            identity,
+            room_id,
+        )

@@ -18,7 +18,15 @@ from redis.exceptions import RedisError
 
 from live import metrics
 from live.auth import Identity, new_id
-from live.realtime.batch import Event, RoomBatch, after, frame, frame_bytes, personal_targets
+from live.realtime.batch import (
+    Event,
+    RoomBatch,
+    after,
+    for_staff,
+    frame,
+    frame_bytes,
+    personal_targets,
+)
 from live.realtime.conncap import ConnectionCap
 from live.realtime.outbox import DirectWriter, Outbox, Send, text_message, wire_frame
 from live.realtime.protocol import CLOSE_FORBIDDEN, CLOSE_RESTARTING, CLOSE_ROOM_ENDED
@@ -305,7 +313,7 @@ class RoomHub:
         banned: list[Connection] = []
         for event in events:
             targets = set(room.by_user.get(event.to or "", ()))
-            if event.type == "order":
+            if for_staff(event):
                 targets |= room.staff
             for conn in targets:
                 if conn.joining is None:
