@@ -5,7 +5,10 @@ import { ChatLog } from "./chat.js";
 import { byId, say } from "./dom.js";
 import { timeOfDay, watching } from "./format.js";
 import { forgetSession, loadSession, saveSession } from "./session.js";
+import { Auctions } from "./viewer-auctions.js";
+import { Questions } from "./viewer-questions.js";
 import { Shop } from "./viewer-shop.js";
+import { Waitlist } from "./viewer-waitlist.js";
 import { play } from "./whep.js";
 
 const roomId = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
@@ -14,10 +17,27 @@ let room = null;
 let ended = false;
 
 const chat = new ChatLog(byId("chat"));
+const waitlist = new Waitlist({
+  session: () => session,
+  needSession: askForName,
+  buy: (saleId) => shop.buy(saleId, 1),
+  changed: () => shop.render(),
+});
 const shop = new Shop(roomId, {
   session: () => session,
   needSession: askForName,
   onUnauthorized: dropSession,
+  soldOut: waitlist,
+});
+const auctions = new Auctions(roomId, {
+  session: () => session,
+  needSession: askForName,
+  onUnauthorized: dropSession,
+});
+const questions = new Questions({
+  send: (message) => channel.send(message),
+  session: () => session,
+  needSession: askForName,
 });
 
 // ---- who am I ----
@@ -119,9 +139,25 @@ function onEvent(ev) {
     case "chat_deleted":
       return chat.remove(ev.msg_id);
     case "pin":
+      questions.show(ev.product?.sku || null);
       return shop.setPinned(ev.product);
     case "unpin":
+      questions.show(null);
       return shop.setPinned(null);
+    case "auction_open":
+      return auctions.upsert(ev.auction);
+    case "bid":
+      return auctions.onBid(ev);
+    case "auction_ended":
+      return auctions.onEnded(ev);
+    case "offer":
+      return waitlist.onOffer(ev);
+    case "offer_expired":
+      return waitlist.onOfferExpired(ev);
+    case "waitlist_closed":
+      return waitlist.onClosed(ev);
+    case "answer":
+      return questions.onAnswer(ev);
     case "sale_open":
       return shop.upsertSale({ ...ev.sale, status: ev.sale?.status || "open" });
     case "sold_out":
@@ -143,6 +179,7 @@ function onEvent(ev) {
     case "room_ended":
       return roomEnded();
     case "order":
+      waitlist.onOrder(ev.order || ev);
       return shop.remember(ev.order || ev);
     case "error":
       return say(byId("chat-status"), describeChannelError(ev));
@@ -182,7 +219,9 @@ function applySnapshot(snap) {
   }
   if (typeof snap.slow_mode === "number") setSlowMode(snap.slow_mode);
   shop.setPinned(snap.pinned || null);
+  questions.show(snap.pinned?.sku || null);
   shop.resetSales(snap.sales);
+  auctions.load();
   setViewers(typeof snap.viewers === "number" ? snap.viewers : snap.viewers?.count);
   setLikes(typeof snap.likes === "number" ? snap.likes : snap.likes?.count);
   shop.refreshOrders(); // personal events are not replayed: read our orders back
