@@ -156,7 +156,7 @@ AUCTION_NUMBERS = (
     "ended_at",
 )
 # Fields of the auction hash never shown: the leader's max and bookkeeping.
-AUCTION_INTERNAL = ("leader_max", "expire_at", "hold_s")
+AUCTION_INTERNAL = ("leader_max", "expire_at", "hold_s", "accepted", "last_bid_at")
 
 
 def public_auction(fields: dict[str, Any]) -> dict[str, Any]:

@@ -37,7 +37,9 @@ if leader then minimum = price + increment_for(price) end
 if amount < minimum then return {'bid_too_low', tostring(minimum)} end
 
 local new_price, new_leader, new_max = apply_bid(price, leader, held, user, amount, top)
-local answer = {bid_id = ARGV[8], auction_id = a[10], leading = new_leader == user}
+-- Every accepted bid is numbered (leader raises too), so a ledger of answers replays.
+local answer = {bid_id = ARGV[8], auction_id = a[10], leading = new_leader == user, at = now,
+  bid_no = redis.call('HINCRBY', KEYS[1], 'accepted', 1)}
 if leader == user then
   -- The leader raised its own max: nothing anyone else sees changes.
   redis.call('HSET', KEYS[1], 'leader_max', new_max)
@@ -63,6 +65,7 @@ else
   redis.call('LTRIM', KEYS[3], 0, 49)
   if bids == 1 then redis.call('PEXPIREAT', KEYS[3], tonumber(a[11])) end
   answer['seq'] = seq
+  answer['extended'] = extended
 end
 local current = redis.call('HMGET', KEYS[1], 'price_cents', 'leader_id', 'ends_at')
 answer['price_cents'] = tonumber(current[1])
