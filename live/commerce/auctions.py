@@ -127,6 +127,7 @@ class AuctionStore:
                 k.auction_idempotency(room_id, auction_id),
                 k.auction_bids(room_id, auction_id),
                 *self._event_keys(room_id),
+                k.room(room_id),
             ],
             [
                 self._maxlen,

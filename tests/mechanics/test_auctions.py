@@ -138,3 +138,14 @@ async def test_no_bid_or_a_bid_under_the_reserve_has_no_winner(live_server: Live
     assert events[second["auction_id"]]["winner_name"] == "Mei"
     listed = await live_server.http.get(f"/api/rooms/{house.shop.room_id}/auctions")
     assert {a["status"] for a in listed.json()["auctions"]} == {"ended"}
+
+
+async def test_an_ended_room_takes_no_bids(live_server: LiveServer) -> None:
+    house = await open_auctioneer(live_server)
+    auction_id = (await house.open())["auction_id"]
+    ended = await live_server.as_user(
+        house.shop.host_token, "POST", f"/api/rooms/{house.shop.room_id}/end"
+    )
+    assert ended.status_code == 200
+    late = await house.bid(house.shop.viewer("Mei"), auction_id, 1000)
+    assert late.status_code == 409 and late.json()["error"]["code"] == "room_ended"

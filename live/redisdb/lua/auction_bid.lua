@@ -4,11 +4,13 @@
 -- KEYS[2] its idempotency hash       (`<user_id> <key>` -> `<fingerprint>|<answer JSON>`)
 -- KEYS[3] its latest price changes   (list of JSON, newest first, the last 50)
 -- KEYS[4] the room's seq counter, KEYS[5] its history stream, KEYS[6] its channel
+-- KEYS[7] the room record (hash; an ended room takes no bids)
 -- ARGV[1] room history length to keep   ARGV[2] user_id       ARGV[3] the bidder's name
 -- ARGV[4] Idempotency-Key               ARGV[5] fingerprint   ARGV[6] amount_cents
 -- ARGV[7] max_cents (>= amount)         ARGV[8] the new bid's id
 -- Returns {'created', answer JSON}, {'replay', answer JSON} or {error code, detail}:
--- not_found, auction_ended, bid_too_low (detail: the least bid), idempotency_mismatch.
+-- not_found, auction_ended, bid_too_low (detail: the least bid), idempotency_mismatch,
+-- room_ended.
 -- include: _auction.lua
 local user, name = ARGV[2], ARGV[3]
 local idem_field = user .. ' ' .. ARGV[4]
@@ -24,6 +26,7 @@ local a = redis.call('HMGET', KEYS[1], 'status', 'ends_at', 'start_cents', 'pric
   'leader_id', 'leader_max', 'mode', 'extend_s', 'bids', 'auction_id', 'expire_at',
   'leader_name')
 if not a[1] then return {'not_found', ''} end
+if redis.call('HGET', KEYS[7], 'status') ~= 'open' then return {'room_ended', ''} end
 local ends_at = tonumber(a[2])
 -- Refused from the end on, whether or not the sweeper has ended it yet.
 if a[1] ~= 'open' or now >= ends_at then return {'auction_ended', ''} end
