@@ -18,13 +18,25 @@ from typing import Any
 
 import orjson
 
+from live.app import LiveApp, create_app
 from live.logs import configure_logging
-from live.media.routing import internal_secret
+from live.paths import base_dir
 from live.redisdb.client import RedisCheckError, check_server, connect
-from live.redisdb.embedded import SUPERVISOR_PID_ENV, EmbeddedRedis, EmbeddedRedisError
-from live.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
+from live.redisdb.embedded import (
+    SUPERVISOR_PID_ENV,
+    EmbeddedRedis,
+    EmbeddedRedisError,
+    die_with_parent,
+)
+from live.settings import (
+    INTERNAL_SECRET_ENV,
+    METRICS_DIR_ENV,
+    Settings,
+    SettingsError,
+    load_settings,
+)
 
-VAR_DIR = PROJECT_ROOT / "var"
+VAR_DIR = base_dir() / "var"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -91,7 +103,7 @@ def serve(
         embedded = EmbeddedRedis(
             Path(settings.redis.embedded_dir)
             if Path(settings.redis.embedded_dir).is_absolute()
-            else PROJECT_ROOT / settings.redis.embedded_dir,
+            else base_dir() / settings.redis.embedded_dir,
             appendfsync=settings.commerce.durability,
         )
         try:
@@ -110,7 +122,9 @@ def serve(
         return 1
     _prepare_metrics_dir(workers)
     # Workers forward media requests to each other over loopback with this secret.
-    internal_secret()  # generated once here, inherited by every worker
+    if not os.environ.get(INTERNAL_SECRET_ENV):
+        # Generated once here, inherited by every worker (as `Settings.internal_secret`).
+        os.environ[INTERNAL_SECRET_ENV] = secrets.token_urlsafe(32)
     if workers > 1:
         os.environ[SUPERVISOR_PID_ENV] = str(os.getpid())
     # uvicorn re-raises SIGTERM/SIGINT after draining; these handlers turn that into a
@@ -123,7 +137,7 @@ def serve(
         threading.Thread(target=on_ready, args=(base, token), daemon=True).start()
     try:
         uvicorn.run(
-            "live.app:app_from_environment",
+            "live.cli:app_from_environment",
             factory=True,
             host=host,
             port=port,
@@ -148,6 +162,19 @@ def serve(
     return 0
 
 
+def app_from_environment() -> LiveApp:
+    """The factory `live serve` hands to uvicorn workers: settings from the environment."""
+    # A worker must not outlive `live serve` (it would hold the port after a kill -9). With
+    # one worker the app runs in `live serve` itself, which has no supervisor to follow.
+    supervisor = os.environ.get(SUPERVISOR_PID_ENV)
+    if supervisor:
+        die_with_parent(int(supervisor))
+    settings = load_settings()
+    configure_logging(settings.logging.level, settings.logging.format)
+    # `live serve` points LIVE_REDIS_URL at the embedded Redis before starting workers.
+    return create_app(settings)
+
+
 async def _check_redis(settings: Settings, url: str) -> None:
     """Fail fast, with one clear line, when Redis cannot serve us (the workers check too)."""
     client = connect(url, settings)
@@ -166,7 +193,7 @@ def _prepare_metrics_dir(workers: int) -> None:
     path = VAR_DIR / "metrics" / str(os.getpid())
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    os.environ[METRICS_DIR_ENV] = str(path)
 
 
 DEMO_PRODUCTS = [

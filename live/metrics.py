@@ -1,9 +1,9 @@
 """Prometheus metrics. With several workers, each writes to PROMETHEUS_MULTIPROC_DIR (set by
-`live serve` before any worker imports prometheus_client) and /metrics sums them."""
+`live serve` before any worker imports prometheus_client; `Settings.metrics_dir`) and
+/metrics sums them."""
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 
 from prometheus_client import (
@@ -55,9 +55,10 @@ def orders(outcome: str) -> Counter:
     return ORDERS.labels(outcome)
 
 
-def render() -> tuple[bytes, str]:
-    """The metrics text, summed over every worker process when there are several."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+def render(multiprocess: bool) -> tuple[bytes, str]:
+    """The metrics text, summed over every worker process when `multiprocess` (workers
+    write to `Settings.metrics_dir`, which prometheus_client finds in the environment)."""
+    if multiprocess:
         registry = CollectorRegistry()
         prom_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST

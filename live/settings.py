@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from live.paths import data_dir
+
+# The repository's root in a checkout (tests and load tests run from it).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.toml"
+DEFAULT_CONFIG = data_dir("config") / "default.toml"
 RESERVED_ENV = {"LIVE_REDIS_URL", "LIVE_ADMIN_TOKEN", "LIVE_CONFIG"}
 
 
@@ -155,16 +158,25 @@ class Settings:
     # The reserved variables: None means "embedded Redis" and "no admin".
     redis_url: str | None = None
     admin_token: str | None = None
+    # Set by `live serve` for its workers (not settings a user writes): the directory where
+    # every worker writes its metrics, and the secret of the workers' private listeners.
+    metrics_dir: str | None = None
+    internal_secret: str | None = None
 
     def replace(self, **sections: Any) -> Settings:
         """A copy with whole sections or fields replaced (tests use this)."""
         return dataclasses.replace(self, **sections)
 
 
+_PROCESS_FIELDS = ("redis_url", "admin_token", "metrics_dir", "internal_secret")
+# The variables `live serve` sets for its workers (see `Settings.metrics_dir`).
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+INTERNAL_SECRET_ENV = "_LIVE_MEDIA_INTERNAL_SECRET"
+
 _SECTIONS: dict[str, type[Any]] = {
     f.name: typing.get_type_hints(Settings)[f.name]
     for f in dataclasses.fields(Settings)
-    if f.name not in ("redis_url", "admin_token")
+    if f.name not in _PROCESS_FIELDS
 }
 
 _CHOICES: dict[tuple[str, str], frozenset[str]] = {
@@ -189,6 +201,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         **sections,
         redis_url=env.get("LIVE_REDIS_URL") or None,
         admin_token=env.get("LIVE_ADMIN_TOKEN") or None,
+        metrics_dir=env.get(METRICS_DIR_ENV) or None,
+        internal_secret=env.get(INTERNAL_SECRET_ENV) or None,
     )
 
 

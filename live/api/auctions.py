@@ -6,15 +6,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from live.api.catalog import parse_sku
-from live.api.http import Endpoint, identity_of, json_response, path_param, read_json
+from live.api.http import Endpoint, json_response, path_param
 from live.api.rooms import room_id_of
 from live.auth import require_buyer, require_manager
 from live.commerce.auction_rules import parse_auction_request, parse_bid
 from live.commerce.auctions import AuctionStore
 from live.commerce.catalog import Catalog
 from live.commerce.rules import MAX_PRICE_CENTS, parse_idempotency_key
+from live.http_input import RequestReader
 from live.rooms.store import RoomStore
-from live.settings import Settings
+from live.settings import AuthSettings, CommerceSettings
 from live.validation import expect_object
 
 AUCTION_SCHEMA = {
@@ -42,18 +43,26 @@ BID_SCHEMA = {
 
 class AuctionApi:
     def __init__(
-        self, auctions: AuctionStore, rooms: RoomStore, catalog: Catalog, settings: Settings
+        self,
+        reader: RequestReader,
+        auctions: AuctionStore,
+        rooms: RoomStore,
+        catalog: Catalog,
+        commerce: CommerceSettings,
+        auth: AuthSettings,
     ) -> None:
+        self._reader = reader
         self._auctions = auctions
         self._rooms = rooms
         self._catalog = catalog
-        self._settings = settings
+        self._commerce = commerce
+        self._auth = auth
 
     async def create(self, request: Request) -> Response:
         room_id = room_id_of(request)
-        require_manager(identity_of(request), room_id)
-        body = expect_object(await read_json(request))
-        auction_request = parse_auction_request(body, self._settings.commerce)
+        require_manager(self._reader.identity(request), room_id)
+        body = expect_object(await self._reader.read_json(request))
+        auction_request = parse_auction_request(body, self._commerce)
         parse_sku(auction_request.sku)
         await self._rooms.get_open(room_id)
         product = await self._catalog.get(auction_request.sku)
@@ -69,10 +78,10 @@ class AuctionApi:
 
     async def bid(self, request: Request) -> Response:
         identity = require_buyer(
-            identity_of(request), anonymous_can_buy=self._settings.auth.anonymous_can_buy
+            self._reader.identity(request), anonymous_can_buy=self._auth.anonymous_can_buy
         )
         key = parse_idempotency_key(request.headers.get("idempotency-key"))
-        amount, max_cents = parse_bid(expect_object(await read_json(request)))
+        amount, max_cents = parse_bid(expect_object(await self._reader.read_json(request)))
         outcome = await self._auctions.bid(
             path_param(request, "auction_id"),
             identity.user_id,

@@ -7,45 +7,51 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from live import metrics
-from live.api.http import Endpoint, json_response, services
+from live.api.http import Endpoint, json_response
+from live.redisdb.client import Redis
 
 
-async def healthz(request: Request) -> Response:
-    svc = services(request)
-    try:
-        await svc.redis.ping()
-    except (RedisError, OSError):
-        metrics.REDIS_ERRORS.labels("ping").inc()
-        return json_response(
-            {
-                "status": "unavailable",
-                "redis": False,
-                "error": {"code": "unavailable", "message": "Redis does not answer"},
-            },
-            503,
-        )
-    return json_response({"status": "ok", "redis": True})
+class OpsApi:
+    """Health and metrics; `multiprocess_metrics` when workers share a metrics dir."""
 
+    def __init__(self, redis: Redis, *, multiprocess_metrics: bool) -> None:
+        self._redis = redis
+        self._multiprocess = multiprocess_metrics
 
-async def metrics_text(request: Request) -> Response:
-    body, content_type = metrics.render()
-    return Response(body, media_type=content_type)
+    async def healthz(self, request: Request) -> Response:
+        try:
+            await self._redis.ping()
+        except (RedisError, OSError):
+            metrics.REDIS_ERRORS.labels("ping").inc()
+            return json_response(
+                {
+                    "status": "unavailable",
+                    "redis": False,
+                    "error": {"code": "unavailable", "message": "Redis does not answer"},
+                },
+                503,
+            )
+        return json_response({"status": "ok", "redis": True})
 
+    async def metrics_text(self, request: Request) -> Response:
+        body, content_type = metrics.render(self._multiprocess)
+        return Response(body, media_type=content_type)
 
-ENDPOINTS = [
-    Endpoint(
-        "GET",
-        "/healthz",
-        healthz,
-        "200 when Redis answers, 503 otherwise",
-        responses={200: "ok", 503: "unavailable"},
-    ),
-    Endpoint(
-        "GET",
-        "/metrics",
-        metrics_text,
-        "Prometheus metrics summed over all workers",
-        responses={200: "Prometheus text"},
-        content_type="text/plain",
-    ),
-]
+    def endpoints(self) -> list[Endpoint]:
+        return [
+            Endpoint(
+                "GET",
+                "/healthz",
+                self.healthz,
+                "200 when Redis answers, 503 otherwise",
+                responses={200: "ok", 503: "unavailable"},
+            ),
+            Endpoint(
+                "GET",
+                "/metrics",
+                self.metrics_text,
+                "Prometheus metrics summed over all workers",
+                responses={200: "Prometheus text"},
+                content_type="text/plain",
+            ),
+        ]

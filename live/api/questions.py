@@ -6,16 +6,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from live.api.catalog import parse_sku
-from live.api.http import Endpoint, identity_of, json_response, path_param
+from live.api.http import Endpoint, json_response, path_param
 from live.api.rooms import room_id_of
 from live.auth import require_manager
-from live.rooms.questions import QuestionStore
+from live.http_input import RequestReader
+from live.realtime.questions import QuestionStore
 from live.rooms.store import RoomStore
 from live.validation import query_limit
 
 
 class QuestionApi:
-    def __init__(self, questions: QuestionStore, rooms: RoomStore) -> None:
+    def __init__(self, reader: RequestReader, questions: QuestionStore, rooms: RoomStore) -> None:
+        self._reader = reader
         self._questions = questions
         self._rooms = rooms
 
@@ -26,7 +28,7 @@ class QuestionApi:
 
     async def room_questions(self, request: Request) -> Response:
         room_id = room_id_of(request)
-        require_manager(identity_of(request), room_id)
+        require_manager(self._reader.identity(request), room_id)
         await self._rooms.get(room_id)
         return json_response({"questions": await self._questions.room_questions(room_id)})
 

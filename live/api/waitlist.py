@@ -5,22 +5,24 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from live.api.http import Endpoint, identity_of, json_response, path_param
+from live.api.http import Endpoint, json_response, path_param
 from live.auth import require_buyer
 from live.commerce.waitlist import WaitlistStore
-from live.settings import Settings
+from live.http_input import RequestReader
+from live.settings import AuthSettings
 
 PLACE = "{position, waiting, offer_expires_at}"
 
 
 class WaitlistApi:
-    def __init__(self, waitlists: WaitlistStore, settings: Settings) -> None:
+    def __init__(self, reader: RequestReader, waitlists: WaitlistStore, auth: AuthSettings) -> None:
+        self._reader = reader
         self._waitlists = waitlists
-        self._settings = settings
+        self._auth = auth
 
     def _buyer_id(self, request: Request) -> str:
         identity = require_buyer(
-            identity_of(request), anonymous_can_buy=self._settings.auth.anonymous_can_buy
+            self._reader.identity(request), anonymous_can_buy=self._auth.anonymous_can_buy
         )
         return identity.user_id
 

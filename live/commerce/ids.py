@@ -12,8 +12,8 @@ import os
 import re
 
 from live.errors import NotFound
+from live.rooms.model import ROOM_ID_RE
 
-_ROOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _RANDOM = re.compile(r"^[A-Za-z0-9]{8,24}$")
 
 
@@ -71,7 +71,7 @@ def room_of(some_id: str, kind: str) -> str:
     head, sep, rand = some_id.rpartition("_")
     prefix = kind + "_"
     room_id = head[len(prefix) :]
-    if not sep or not head.startswith(prefix) or not _ROOM_ID.match(room_id):
+    if not sep or not head.startswith(prefix) or not ROOM_ID_RE.match(room_id):
         raise NotFound(f"{_KINDS.get(kind, 'id')} {some_id!r} not found")
     if not _RANDOM.match(rand):
         raise NotFound(f"{_KINDS.get(kind, 'id')} {some_id!r} not found")

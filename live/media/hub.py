@@ -1,8 +1,8 @@
 """The media of the rooms held by this process: signalling, live state, clean-up.
 
 A room's media lives in one process (an aiortc peer cannot move); the process that holds a
-room is recorded in Redis (`{r:<room>}:media_owner`, renewed by a heartbeat), and requests
-landing elsewhere are forwarded to it over loopback (see `live.media.routing`).
+room is recorded in Redis (`{r:<room>}:media_owner`, renewed by this hub's heartbeat), and
+requests landing elsewhere are forwarded to it over loopback (see `live.routing`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Iterable
 
 from aiortc import (
     RTCConfiguration,
@@ -24,16 +23,18 @@ from aiortc import (
 from aiortc.exceptions import OperationError
 
 from live import metrics
+from live.clock import Clock
 from live.errors import BadRequest, NotFound, UnsupportedCodec
 from live.media.relay import MediaSession, RoomRelay
 from live.media.sdp import VIDEO_CODECS, check_offer, rewrite_host_candidates
-from live.rooms import events
-from live.services import Services
+from live.rooms.events import RoomEvents
+from live.rooms.store import RoomStore
+from live.routing.owners import MediaOwners
+from live.settings import MediaSettings
 
 log = logging.getLogger("live.media")
 
 TICK_S = 0.25
-OWNER_TTL_MS = 15000
 HEARTBEAT_S = 5.0
 
 
@@ -47,17 +48,30 @@ def codec_preferences(kind: str, codec: str) -> list[RTCRtpCodecCapability]:
 class MediaHub:
     """This process's rooms, sessions and the single ticker that keeps them tidy."""
 
-    def __init__(self, svc: Services, address: str = "") -> None:
-        self.svc = svc
-        self.address = address
-        self.codec = svc.settings.media.codec
+    def __init__(
+        self,
+        settings: MediaSettings,
+        rooms: RoomStore,
+        events: RoomEvents,
+        owners: MediaOwners,
+        clock: Clock,
+    ) -> None:
+        self._settings = settings
+        self._rooms = rooms
+        self._events = events
+        self._owners = owners
+        self._clock = clock
+        # This process's private listener, where siblings forward to (set by `start`).
+        self.address = ""
+        self.codec = settings.codec
         self.relays: dict[str, RoomRelay] = {}
         self.sessions: dict[str, MediaSession] = {}
         self._closing: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
 
     # --- lifecycle ------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, address: str) -> None:
+        self.address = address
         self._ticker = asyncio.create_task(self._tick_forever())
 
     async def aclose(self) -> None:
@@ -149,7 +163,7 @@ class MediaHub:
             await pc.close()
             log.info("offer refused", extra={"room_id": session.room_id, "error": repr(exc)})
             raise BadRequest(f"the SDP offer was refused: {exc!r}") from exc
-        return rewrite_host_candidates(pc.localDescription.sdp, self.svc.settings.media.public_ip)
+        return rewrite_host_candidates(pc.localDescription.sdp, self._settings.public_ip)
 
     def _register(self, session: MediaSession) -> None:
         self.sessions[session.session_id] = session
@@ -177,18 +191,17 @@ class MediaHub:
     # --- live state and clean-up -------------------------------------------------
     async def _publisher_connected(self, session: MediaSession) -> None:
         relay = self.relays.get(session.room_id)
-        if relay is None or relay.publisher is not session or relay.live:
+        if relay is None or relay.publisher is not session:
             return
-        relay.live = True
         await self._set_live(session.room_id, True)
 
     async def _set_live(self, room_id: str, live: bool) -> None:
-        svc = self.svc
         try:
-            room = await svc.rooms.set_live(room_id, live, svc.now_ms())
-            if room.status == "open":
-                await events.emit_durable(
-                    svc, room_id, {"type": "live_started" if live else "live_ended"}
+            # The room's record is the one place "live" is kept: announced when it changes.
+            room, changed = await self._rooms.set_live(room_id, live, self._clock.now_ms())
+            if changed and room.status == "open":
+                await self._events.durable(
+                    room_id, {"type": "live_started" if live else "live_ended"}
                 )
         except Exception:
             # Redis trouble must not tear down the media; the flag heals on the next change.
@@ -219,7 +232,7 @@ class MediaHub:
             relay.viewers.pop(session.session_id, None)
             if relay.publisher is session:
                 relay.publisher = None
-                went_dark, relay.live = relay.live, False
+                went_dark = True
         await session.pc.close()
         if went_dark:
             await self._set_live(session.room_id, False)
@@ -235,7 +248,7 @@ class MediaHub:
                 task.add_done_callback(self._closing.discard)
 
     async def _tick_forever(self) -> None:
-        timeout = self.svc.settings.media.connect_timeout_s
+        timeout = self._settings.connect_timeout_s
         next_beat = 0.0
         while True:
             await asyncio.sleep(TICK_S)
@@ -248,31 +261,13 @@ class MediaHub:
             if self.address and now >= next_beat:
                 next_beat = now + HEARTBEAT_S
                 try:
-                    await self.renew(self.relays)
+                    await self._owners.renew(self.relays, self.address)
                 except Exception:
                     log.exception("media heartbeat failed")
 
     # --- ownership in Redis ------------------------------------------------------
-    async def claim(self, room_id: str, dead: str = "") -> str:
-        """The address of the process holding the room, claiming it if free (or dead)."""
-        owner = await self.svc.scripts.call(
-            "media_claim",
-            [self.svc.keys.room_media_owner(room_id)],
-            [self.address, OWNER_TTL_MS, dead],
-        )
-        return owner.decode() if isinstance(owner, bytes) else str(owner)
-
-    async def owner(self, room_id: str) -> str | None:
-        value = await self.svc.redis.get(self.svc.keys.room_media_owner(room_id))
-        return value.decode() if value else None
-
-    async def renew(self, room_ids: Iterable[str]) -> None:
-        for room_id in list(room_ids):
-            await self.claim(room_id)
-
     async def release(self, room_id: str) -> None:
+        """Give up the room's claim once this process holds no media for it."""
         if room_id in self.relays:
             return
-        await self.svc.scripts.call(
-            "media_release", [self.svc.keys.room_media_owner(room_id)], [self.address]
-        )
+        await self._owners.release(room_id, self.address)

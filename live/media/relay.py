@@ -50,7 +50,6 @@ class RoomRelay:
         self.codec = codec
         self.publisher: MediaSession | None = None
         self.viewers: dict[str, MediaSession] = {}
-        self.live = False
         self.frames_in = 0
         self._timelines = {kind: Timeline(step) for kind, step in TIMELINE_STEP.items()}
         # Each frame is packetized once for every viewer (one VP8 picture id sequence).

@@ -16,17 +16,30 @@ import logging
 from redis.exceptions import RedisError
 
 from live.auth import new_id
-from live.services import Services
+from live.redisdb.client import Redis
+from live.redisdb.keys import Keys
+from live.redisdb.scripts import Scripts
 
 log = logging.getLogger("live.realtime")
 
 
 class ConnectionCap:
-    def __init__(self, svc: Services, process_id: str) -> None:
-        self._svc = svc
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        scripts: Scripts,
+        process_id: str,
+        *,
+        limit: int,
+        heartbeat_s: float,
+    ) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._scripts = scripts
         self._process_id = process_id
-        self._limit = svc.settings.limits.connections_per_ip
-        self.lease_ms = int(svc.settings.realtime.presence_heartbeat_s * 3000)
+        self._limit = limit
+        self.lease_ms = int(heartbeat_s * 3000)
         # This process's leases: member -> address, and how many per address.
         self._leases: dict[str, str] = {}
         self._per_ip: dict[str, int] = {}
@@ -43,8 +56,8 @@ class ConnectionCap:
             # This process alone holds the address's limit: no need to ask Redis.
             return None
         member = f"{self._process_id}:{new_id('c')}"
-        admitted, _count = await self._svc.scripts.call(
-            "conn_admit", [self._svc.keys.conn_leases(ip)], [member, self._limit, self.lease_ms]
+        admitted, _count = await self._scripts.call(
+            "conn_admit", [self._keys.conn_leases(ip)], [member, self._limit, self.lease_ms]
         )
         if not int(admitted):
             return None
@@ -66,7 +79,7 @@ class ConnectionCap:
 
     async def _remove(self, ip: str, lease: str) -> None:
         try:
-            await self._svc.redis.zrem(self._svc.keys.conn_leases(ip), lease)
+            await self._redis.zrem(self._keys.conn_leases(ip), lease)
         except (RedisError, OSError) as exc:
             # Not renewed any more, the lease runs out by itself within 3 heartbeats.
             log.warning("connection lease not removed", extra={"error": str(exc)})
@@ -78,8 +91,8 @@ class ConnectionCap:
             by_ip.setdefault(ip, []).append(member)
         if not by_ip:
             return
-        keys, scripts = self._svc.keys, self._svc.scripts
-        async with self._svc.redis.pipeline(transaction=False) as pipe:
+        keys, scripts = self._keys, self._scripts
+        async with self._redis.pipeline(transaction=False) as pipe:
             for ip, members in by_ip.items():
                 scripts.queue(
                     pipe, "conn_refresh", [keys.conn_leases(ip)], [self.lease_ms, *members]
@@ -91,9 +104,9 @@ class ConnectionCap:
         leases, self._leases = self._leases, {}
         self._per_ip.clear()
         if leases:
-            async with self._svc.redis.pipeline(transaction=False) as pipe:
+            async with self._redis.pipeline(transaction=False) as pipe:
                 for member, ip in leases.items():
-                    pipe.zrem(self._svc.keys.conn_leases(ip), member)
+                    pipe.zrem(self._keys.conn_leases(ip), member)
                 await pipe.execute()
         if self._removing:
             await asyncio.gather(*self._removing, return_exceptions=True)

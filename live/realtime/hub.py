@@ -31,7 +31,10 @@ from live.realtime.conncap import ConnectionCap
 from live.realtime.outbox import DirectWriter, Outbox, Send, text_message, wire_frame
 from live.realtime.protocol import CLOSE_FORBIDDEN, CLOSE_RESTARTING, CLOSE_ROOM_ENDED
 from live.realtime.store import ChannelStore
-from live.services import Services
+from live.redisdb.client import Redis
+from live.redisdb.keys import Keys
+from live.redisdb.scripts import Scripts
+from live.settings import Settings
 
 log = logging.getLogger("live.realtime")
 
@@ -82,25 +85,36 @@ class LocalRoom:
 
 
 class RoomHub:
-    def __init__(self, svc: Services, store: ChannelStore) -> None:
-        self._svc = svc
+    def __init__(
+        self, redis: Redis, keys: Keys, scripts: Scripts, settings: Settings, store: ChannelStore
+    ) -> None:
+        self._keys = keys
         self._store = store
-        self._tick_s = svc.settings.realtime.tick_ms / 1000
-        self._immediate_first = svc.settings.realtime.immediate_first
-        self._heartbeat_s = svc.settings.realtime.presence_heartbeat_s
+        realtime = settings.realtime
+        self._tick_s = realtime.tick_ms / 1000
+        self._immediate_first = realtime.immediate_first
+        self._heartbeat_s = realtime.presence_heartbeat_s
         self.process_id = new_id("p")
         self._rooms: dict[str, LocalRoom] = {}
         self._channels: dict[bytes, str] = {}
         self._pending: dict[str, RoomBatch] = {}
         self._likes: dict[str, int] = {}
         self._presence_dirty: set[str] = set()
-        self._pubsub = svc.redis.pubsub()
+        # Created now, connected on the first subscription.
+        self._pubsub = redis.pubsub()
         self._has_subscriptions = asyncio.Event()
         self._side_work: asyncio.Task[None] | None = None
         self._last_heartbeat = 0.0
         # The per-IP connection limit, shared with every process through Redis; its leases
         # are renewed on the presence heartbeat.
-        self.cap = ConnectionCap(svc, self.process_id)
+        self.cap = ConnectionCap(
+            redis,
+            keys,
+            scripts,
+            self.process_id,
+            limit=settings.limits.connections_per_ip,
+            heartbeat_s=realtime.presence_heartbeat_s,
+        )
 
     # --- connections ---------------------------------------------------------------
     async def join(self, conn: Connection) -> None:
@@ -108,7 +122,7 @@ class RoomHub:
         room = self._rooms.get(conn.room_id)
         if room is None:
             room = self._rooms[conn.room_id] = LocalRoom()
-            channel = self._svc.keys.room_channel(conn.room_id)
+            channel = self._keys.room_channel(conn.room_id)
             self._channels[channel.encode()] = conn.room_id
             try:
                 await self._pubsub.subscribe(channel)
@@ -379,7 +393,7 @@ class RoomHub:
         now = time.monotonic()
         for room_id, room in list(self._rooms.items()):
             if room.empty_since is not None and now - room.empty_since > UNSUBSCRIBE_AFTER_S:
-                channel = self._svc.keys.room_channel(room_id)
+                channel = self._keys.room_channel(room_id)
                 del self._rooms[room_id]
                 self._channels.pop(channel.encode(), None)
                 self._pending.pop(room_id, None)

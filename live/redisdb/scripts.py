@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from pathlib import Path
+from importlib.resources import files
 from typing import Any
 
 from redis.commands.core import AsyncScript
 
 from live.redisdb.client import Redis
 
-LUA_DIR = Path(__file__).parent / "lua"
+# Package data of live.redisdb, in the wheel as in the checkout.
+LUA_DIR = files("live.redisdb") / "lua"
 _INCLUDE = re.compile(r"^-- include: (_[a-z_]+\.lua)$", re.MULTILINE)
 
 

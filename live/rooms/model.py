@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
+
+# Room ids are `r_` and URL-safe letters (live.auth.new_id); anything else is no room.
+ROOM_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 # Live rooms sort above all others in the rooms index: their score is raised by this much.
 LIVE_BOOST = 4_000_000_000_000_000

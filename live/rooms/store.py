@@ -67,9 +67,14 @@ class RoomStore:
             await self._redis.zrem(self._keys.rooms_index(), *expired)
         return [Room.from_hash(data) for data in found if data]
 
-    async def set_live(self, room_id: str, live: bool, now_ms: int) -> Room:
-        """Mark the room live (publishing) or not; live rooms sort first in the index."""
+    async def set_live(self, room_id: str, live: bool, now_ms: int) -> tuple[Room, bool]:
+        """Mark the room live (publishing) or not; the room and whether that changed it.
+
+        The room's `live` field is the one record of it; the index score (live rooms sort
+        first) is derived from it, written in the same transaction."""
         room = await self.get(room_id)
+        if room.live == live:
+            return room, False
         base = room.score % LIVE_BOOST
         score = base + LIVE_BOOST if live else base
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -77,7 +82,7 @@ class RoomStore:
             if room.status == "open":
                 pipe.zadd(self._keys.rooms_index(), {room_id: score}, xx=True)
             await pipe.execute()
-        return replace(room, live=live)
+        return replace(room, live=live), True
 
     async def end(self, room_id: str, now_ms: int) -> tuple[Room, bool]:
         """End the room: it leaves the index and expires after the retention time.

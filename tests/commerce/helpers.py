@@ -8,10 +8,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 
+from live.app import Parts
 from live.auth import Identity, Role
-from live.services import Services
 from tests.conftest import LiveServer
+
+# The two HTTP paths to a buy, for tests parametrized over both (as uvicorn's tests are
+# over its implementations): the fast path in front of Starlette, and Starlette's routing.
+BUY_PATHS = [
+    pytest.param({"fast_buy": True}, id="fast-path"),
+    pytest.param({"fast_buy": False}, id="routed"),
+]
 
 
 @dataclass
@@ -22,8 +30,8 @@ class Shop:
     sku: str
 
     @property
-    def svc(self) -> Services:
-        return self.server.services
+    def svc(self) -> Parts:
+        return self.server.parts
 
     async def new_sale(self, **fields: Any) -> dict[str, Any]:
         body = {
@@ -45,7 +53,7 @@ class Shop:
     def viewer(self, name: str = "Mei") -> str:
         """A viewer token signed by the server (as POST /api/sessions gives)."""
         identity = Identity(Role.VIEWER, "u_" + secrets.token_hex(6), name)
-        return self.svc.signer.issue(identity, ttl_s=3600, now=self.svc.now())
+        return self.svc.authenticator.signer.issue(identity, ttl_s=3600, now=self.svc.clock.now())
 
     async def buy(
         self, token: str, sale_id: str, qty: int = 1, key: str | None = None

@@ -6,10 +6,18 @@ import asyncio
 from typing import Any
 
 import orjson
+import pytest
 
 from live.commerce.payments import InstantPayments, PaymentResult
-from tests.commerce.helpers import Shop, eventually, open_shop
+from tests.commerce.helpers import BUY_PATHS, Shop, eventually, open_shop
 from tests.conftest import LiveServer
+
+
+@pytest.fixture(params=BUY_PATHS)
+def app_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Every test here runs over both buy paths (tests/commerce/helpers.py)."""
+    options: dict[str, Any] = request.param
+    return options
 
 
 async def test_buy_holds_units_and_answers_the_order(live_server: LiveServer) -> None:
@@ -216,13 +224,13 @@ async def test_rate_limited_per_buyer_but_not_for_retries(live_server: LiveServe
     assert first.status_code == 201 and {r.status_code for r in retries} == {200}
     codes = [(await shop.buy(token, sale["sale_id"])).status_code for _ in range(12)]
     assert 429 in codes
-    assert codes.count(201) <= live_server.services.settings.limits.buys_per_user_per_s
+    assert codes.count(201) <= live_server.parts.settings.limits.buys_per_user_per_s
 
 
 async def test_room_end_closes_its_sales_and_sale_shows_in_room(live_server: LiveServer) -> None:
     shop: Shop = await open_shop(live_server)
     sale = await shop.new_sale()
-    listed = await live_server.services.room_sales(shop.room_id)
+    listed = await live_server.parts.sales.room_sales(shop.room_id)
     assert [s["sale_id"] for s in listed] == [sale["sale_id"]]
     ended = await live_server.as_user(shop.host_token, "POST", f"/api/rooms/{shop.room_id}/end")
     assert ended.status_code == 200
@@ -243,25 +251,27 @@ async def test_room_end_closes_its_sales_and_sale_shows_in_room(live_server: Liv
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "room_ended"
 
 
+class CountingPayments(InstantPayments):
+    """The instant provider, counting what it charged and refunded."""
+
+    def __init__(self) -> None:
+        self.charged: list[str] = []
+        self.refunded: list[str] = []
+
+    async def charge(self, order: dict[str, Any]) -> PaymentResult:
+        result = await super().charge(order)
+        self.charged.append(result.payment_id)
+        await asyncio.sleep(0.05)  # a real provider takes a while: both pays overlap
+        return result
+
+    async def refund(self, payment_id: str, order: dict[str, Any]) -> None:
+        self.refunded.append(payment_id)
+
+
+@pytest.mark.parametrize("app_options", [{"payments": CountingPayments()}])
 async def test_two_pays_at_once_charge_the_buyer_once(live_server: LiveServer) -> None:
-    class CountingPayments(InstantPayments):
-        """The instant provider, counting what it charged and refunded."""
-
-        def __init__(self) -> None:
-            self.charged: list[str] = []
-            self.refunded: list[str] = []
-
-        async def charge(self, order: dict[str, Any]) -> PaymentResult:
-            result = await super().charge(order)
-            self.charged.append(result.payment_id)
-            await asyncio.sleep(0.05)  # a real provider takes a while: both pays overlap
-            return result
-
-        async def refund(self, payment_id: str, order: dict[str, Any]) -> None:
-            self.refunded.append(payment_id)
-
-    payments = CountingPayments()
-    live_server.services.payments = payments
+    payments = live_server.parts.payments
+    assert isinstance(payments, CountingPayments)
     shop = await open_shop(live_server)
     sale = await shop.new_sale()
     token = shop.viewer()

@@ -29,7 +29,11 @@ async def log_entries(shop: Shop, sale_id: str) -> list[dict[str, Any]]:
 @contextlib.asynccontextmanager
 async def extra_workers(shop: Shop, count: int) -> AsyncIterator[None]:
     """More sale workers beside the server's own, as other processes would run."""
-    workers = [SaleWorker(shop.svc, name=f"extra-{n}") for n in range(count)]
+    p = shop.svc
+    workers = [
+        SaleWorker(p.redis, p.keys, p.scripts, p.sales, p.auctions, p.settings, name=f"extra-{n}")
+        for n in range(count)
+    ]
     tasks = [asyncio.create_task(w.run()) for w in workers]
     try:
         yield

@@ -63,13 +63,13 @@ class Auctioneer:
 async def room_events(
     server: LiveServer, room_id: str, kind: str | None = None
 ) -> list[dict[str, Any]]:
-    history = await server.services.redis.xrange(server.services.keys.room_history(room_id))
+    history = await server.parts.redis.xrange(server.parts.keys.room_history(room_id))
     events = [orjson.loads(fields[b"e"]) for _, fields in history]
     return [e for e in events if kind is None or e["type"] == kind]
 
 
 async def redis_now_ms(server: LiveServer) -> int:
-    seconds, micros = await server.services.redis.time()
+    seconds, micros = await server.parts.redis.time()
     return int(seconds) * 1000 + int(micros) // 1000
 
 

@@ -37,7 +37,7 @@ async def test_a_bid_after_the_end_is_refused_before_any_sweep(live_server: Live
     current = await house.get(auction_id)
     assert (current["status"], current["price_cents"]) == ("open", 1000)  # not yet swept
 
-    svc = live_server.services
+    svc = live_server.parts
     sweepers = [AuctionStore(svc.redis, svc.keys, svc.scripts, svc.settings) for _ in range(8)]
     ended = await asyncio.gather(*(s.end_due() for s in sweepers))
     assert sum(ended) >= 1

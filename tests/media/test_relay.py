@@ -19,13 +19,13 @@ from tests.media.peers import CounterTrack, Peer, publish, synthetic_frame, watc
 
 
 def hub_of(server: LiveServer) -> MediaHub:
-    hub = server.services.extras["media"]
+    hub = server.parts.media_hub
     assert isinstance(hub, MediaHub)
     return hub
 
 
 async def room_events(server: LiveServer, room_id: str) -> list[str]:
-    svc = server.services
+    svc = server.parts
     history = await svc.redis.xrange(svc.keys.room_history(room_id))
     return [orjson.loads(fields[b"e"])["type"] for _, fields in history]
 
@@ -169,7 +169,7 @@ async def test_delete_ends_sessions_and_the_live_state(live_server: LiveServer) 
     assert room_now["live"] is False
     types = [t for t in await room_events(live_server, room_id) if t.startswith("live_")]
     assert types == ["live_started", "live_ended"] * 3
-    svc = live_server.services
+    svc = live_server.parts
 
     async def owner_released() -> bool:
         return int(await svc.redis.exists(svc.keys.room_media_owner(room_id))) == 0
@@ -205,8 +205,8 @@ async def test_ended_room_stops_its_video(live_server: LiveServer) -> None:
 async def test_a_room_left_live_by_a_dead_process_is_reset(live_server: LiveServer) -> None:
     room = await live_server.new_room()
     room_id = room["room_id"]
-    svc = live_server.services
-    await svc.rooms.set_live(room_id, True, svc.now_ms())  # as if its media process died
+    svc = live_server.parts
+    await svc.rooms.set_live(room_id, True, svc.clock.now_ms())  # as if its media process died
     viewer = await watch(live_server.http, room_id)
     try:
         answer = await live_server.http.get(f"/api/rooms/{room_id}")

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import os
+import contextlib
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 
-from live.media.routing import forward
 from live.settings import PROJECT_ROOT
 from tests import redis_server as test_redis
 from tests.conftest import ADMIN_TOKEN, LiveServer, free_port, make_settings, start_server
 from tests.media.peers import CounterTrack, publish, watch
 from tests.media.test_relay import hub_of
 from tests.media.test_signalling import SDP_HEADERS, offer_sdp
+from tests.serving import serve_env, wait_healthy_async
 
 
 @pytest.fixture
@@ -26,10 +26,10 @@ async def second_server(
     redis_server: test_redis.TestRedis, live_server: LiveServer
 ) -> AsyncIterator[LiveServer]:
     """Another server process stand-in: same Redis and key prefix, its own media hub."""
-    server, task, port, app = await start_server(live_server.services.settings, redis_server.url)
+    server, task, port, app = await start_server(live_server.parts.settings, redis_server.url)
     base = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-        yield LiveServer(base, f"ws://127.0.0.1:{port}", app.state.services, http)
+        yield LiveServer(base, f"ws://127.0.0.1:{port}", app.parts, http)
     server.should_exit = True
     await task
 
@@ -68,18 +68,18 @@ async def test_the_internal_listener_wants_the_workers_secret(live_server: LiveS
     writer.close()
     assert status == b"403"
     # A sibling worker's forward carries the secret.
-    status_code, _, _ = await forward(address, "POST", path, [], b"")
-    assert status_code == 204
+    answer = await live_server.parts.forwarder.send(address, "POST", path)
+    assert answer.status_code == 204
 
 
-@pytest.mark.slow
-async def test_live_serve_with_two_workers(redis_server: test_redis.TestRedis) -> None:
+@contextlib.asynccontextmanager
+async def two_workers(redis_server: test_redis.TestRedis) -> AsyncIterator[str]:
+    """`live serve --workers 2` with worker headers on, healthy; its base URL."""
     port = free_port()
     settings = make_settings()
     env = {
-        **os.environ,
+        **serve_env(),
         "LIVE_REDIS_URL": redis_server.url,
-        "LIVE_ADMIN_TOKEN": ADMIN_TOKEN,
         "LIVE_REDIS_KEY_PREFIX": settings.redis.key_prefix,
         "LIVE_LOGGING_LEVEL": "warning",
         "LIVE_MEDIA_WORKER_HEADERS": "true",
@@ -97,35 +97,103 @@ async def test_live_serve_with_two_workers(redis_server: test_redis.TestRedis) -
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient(base_url=base, timeout=15) as http:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if (await http.get("/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "live serve did not start"
-                await asyncio.sleep(0.2)
-            auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-            room = (
-                await http.post("/api/rooms", json={"title": "t", "host_name": "h"}, headers=auth)
-            ).json()
-            publisher = await publish(http, room["room_id"], room["host_token"], CounterTrack())
-            owner = publisher.answer.headers["x-live-media-worker"] if publisher.answer else ""
-            viewers = [await watch(http, room["room_id"]) for _ in range(4)]
-            try:
-                for viewer in viewers:
-                    await viewer.wait_frames(5, within=30)
-                for viewer in viewers:
-                    assert (await http.delete(viewer.location)).status_code == 200
-                await requests_on_either_worker_reach_the_owner(base, room["room_id"], owner)
-            finally:
-                for peer in [*viewers, publisher]:
-                    await peer.close()
+        await wait_healthy_async(base, timeout_s=60)
+        yield base
     finally:
         process.terminate()
         await asyncio.wait_for(process.wait(), 30)
+
+
+async def new_room(http: httpx.AsyncClient) -> dict[str, Any]:
+    auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    answer = await http.post("/api/rooms", json={"title": "t", "host_name": "h"}, headers=auth)
+    assert answer.status_code == 201, answer.text
+    room: dict[str, Any] = answer.json()
+    return room
+
+
+@pytest.mark.slow
+async def test_live_serve_with_two_workers(redis_server: test_redis.TestRedis) -> None:
+    async with (
+        two_workers(redis_server) as base,
+        httpx.AsyncClient(base_url=base, timeout=15) as http,
+    ):
+        room = await new_room(http)
+        publisher = await publish(http, room["room_id"], room["host_token"], CounterTrack())
+        owner = publisher.answer.headers["x-live-media-worker"] if publisher.answer else ""
+        viewers = [await watch(http, room["room_id"]) for _ in range(4)]
+        try:
+            for viewer in viewers:
+                await viewer.wait_frames(5, within=30)
+            for viewer in viewers:
+                assert (await http.delete(viewer.location)).status_code == 200
+            await requests_on_either_worker_reach_the_owner(base, room["room_id"], owner)
+        finally:
+            for peer in [*viewers, publisher]:
+                await peer.close()
+
+
+@pytest.mark.slow
+async def test_padded_headers_on_the_other_worker_cannot_end_the_show(
+    redis_server: test_redis.TestRedis,
+) -> None:
+    """Issue 19, finding 1: a WHEP offer with a 17,000-character X-Forwarded-For, or an
+    Authorization padded with spaces, that lands on the worker not holding the room once
+    made the forward fail and that worker take the room over (`live_ended` for everyone).
+    Now it is answered like any offer, and the room, its owner and its picture stay."""
+    async with (
+        two_workers(redis_server) as base,
+        httpx.AsyncClient(base_url=base, timeout=15) as http,
+    ):
+        room = await new_room(http)
+        room_id = room["room_id"]
+        publisher = await publish(http, room_id, room["host_token"], CounterTrack())
+        assert publisher.answer is not None
+        owner = publisher.answer.headers["x-live-media-worker"]
+        first = await watch(http, room_id)
+        try:
+            await first.wait_frames(5, within=30)
+            viewer_token = (await http.post("/api/sessions", json={"name": "v"})).json()["token"]
+            padded = {
+                "X-Forwarded-For": ", ".join(["1.2.3.4"] * 1900),  # about 17,000 characters
+                "Authorization": "Bearer " + " " * 17_000 + viewer_token,
+            }
+            assert all(len(value) > 17_000 for value in padded.values())
+            for name, value in padded.items():
+                await padded_offer_lands_on_the_other_worker(base, room_id, owner, name, value)
+            state = (await http.get(f"/api/rooms/{room_id}")).json()
+            assert state["live"] is True and state["status"] == "open"
+            late = await watch(http, room_id)
+            try:
+                assert late.answer is not None
+                assert late.answer.headers["x-live-media-worker"] == owner
+                await late.wait_frames(5, within=30)
+            finally:
+                await late.close()
+            await first.wait_frames(len(first.frames) + 5, within=30)
+        finally:
+            await first.close()
+            await publisher.close()
+
+
+async def padded_offer_lands_on_the_other_worker(
+    base: str, room_id: str, owner: str, name: str, value: str
+) -> None:
+    """Offer with header `name: value` on fresh connections until one was forwarded by the
+    worker not holding the room; each is answered by the owner, which stays the owner."""
+    offer = await offer_sdp("video")
+    for _ in range(60):
+        async with httpx.AsyncClient(base_url=base, timeout=20) as fresh:
+            answer = await fresh.post(
+                f"/api/rooms/{room_id}/whep", content=offer, headers={**SDP_HEADERS, name: value}
+            )
+            assert answer.status_code == 201, answer.text
+            assert answer.headers["x-live-media-worker"] == owner
+            gone = await fresh.delete(answer.headers["location"])
+            assert gone.status_code == 200
+        if answer.headers.get("x-live-forwarded-by") is not None:
+            return
+    raise AssertionError(f"no offer with a padded {name} landed on the other worker")
 
 
 async def requests_on_either_worker_reach_the_owner(base: str, room_id: str, owner: str) -> None:
@@ -151,3 +219,30 @@ async def requests_on_either_worker_reach_the_owner(base: str, room_id: str, own
         if all(forwarded.values()):
             return
     raise AssertionError(f"no request landed on the other worker: {forwarded}")
+
+
+async def test_a_failed_forward_answers_503_and_changes_nothing(live_server: LiveServer) -> None:
+    """An owner that does not answer costs that one client a 503: the room keeps its
+    owner and its live flag until the owner's lease expires; then it is claimed anew."""
+    room = await live_server.new_room()
+    room_id = room["room_id"]
+    parts = live_server.parts
+    key = parts.keys.room_media_owner(room_id)
+    gone_owner = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    await parts.redis.set(key, gone_owner, px=15_000)
+    await parts.rooms.set_live(room_id, True, parts.clock.now_ms())
+    offer = await offer_sdp("video")
+    whep = f"/api/rooms/{room_id}/whep"
+    refused = await live_server.http.post(whep, content=offer, headers=SDP_HEADERS)
+    assert refused.status_code == 503 and refused.json()["error"]["code"] == "unavailable"
+    ended = await live_server.http.delete(f"{whep}/v0123456789abcdef")
+    assert ended.status_code == 503
+    assert await parts.redis.get(key) == gone_owner.encode()
+    assert (await live_server.http.get(f"/api/rooms/{room_id}")).json()["live"] is True
+    # The lease runs out (its process is gone): the next offer claims the room here.
+    await parts.redis.delete(key)
+    answer = await live_server.http.post(whep, content=offer, headers=SDP_HEADERS)
+    assert answer.status_code == 201, answer.text
+    assert await parts.redis.get(key) == hub_of(live_server).address.encode()
+    assert (await live_server.http.get(f"/api/rooms/{room_id}")).json()["live"] is False
+    assert (await live_server.http.delete(answer.headers["location"])).status_code == 200

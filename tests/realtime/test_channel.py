@@ -68,7 +68,7 @@ async def test_resume_returns_exactly_the_missed_events(live_server: LiveServer)
 async def test_resume_is_refused_when_history_or_epoch_do_not_match(
     live_server: LiveServer,
 ) -> None:
-    svc = live_server.services
+    svc = live_server.parts
     room_id, host_token = await _room_with_host(live_server)
     async with channel(live_server.ws_url, room_id, host_token) as host:
         first = await host.next()
@@ -87,7 +87,7 @@ async def test_resume_is_refused_when_history_or_epoch_do_not_match(
 
 
 async def test_epoch_changes_when_redis_lost_the_room_history(live_server: LiveServer) -> None:
-    svc = live_server.services
+    svc = live_server.parts
     room_id, _ = await _room_with_host(live_server)
     async with channel(live_server.ws_url, room_id) as viewer:
         first = await viewer.next()
@@ -316,7 +316,7 @@ async def test_frames_reach_clients_with_and_without_compression_alike(
     ):
         for client in (deflating, plain, host):
             await client.of_type("snapshot")
-        hub = live_server.services.extras["hub"]
+        hub = live_server.parts.room_hub
         conns = hub.local_connections(room_id)
         assert len(conns) == 3 and all(c.outbox.writes_direct for c in conns)
         texts = [f"linen {n} " + "x" * (40 * n) for n in range(1, 6)]

@@ -14,7 +14,6 @@ import pytest
 from websockets.client import ClientProtocol
 from websockets.uri import parse_uri
 
-from live.rooms.events import emit_volatile
 from live.settings import Settings
 from tests.conftest import LiveServer, make_settings
 from tests.realtime.client import channel
@@ -79,7 +78,7 @@ def _sale_matcher(sale_id: str) -> Callable[[dict[str, Any]], bool]:
 async def test_a_client_that_does_not_read_is_dropped_and_others_keep_up(
     live_server: LiveServer,
 ) -> None:
-    svc = live_server.services
+    svc = live_server.parts
     room = await live_server.new_room()
     room_id = room["room_id"]
     stalled = await StalledClient.open(live_server.ws_url, room_id)
@@ -107,7 +106,7 @@ async def test_a_client_that_does_not_read_is_dropped_and_others_keep_up(
 async def test_personal_events_reach_their_user_and_orders_the_host(
     live_server: LiveServer,
 ) -> None:
-    svc = live_server.services
+    svc = live_server.parts
     room = await live_server.new_room()
     room_id = room["room_id"]
     buyer = await live_server.new_viewer("Buyer")
@@ -120,8 +119,8 @@ async def test_personal_events_reach_their_user_and_orders_the_host(
         for client in (host, buyer_ws, other_ws):
             await client.next()
         order = {"type": "order", "to": buyer["user_id"], "order": {"order_id": "o_1"}}
-        await emit_volatile(svc, room_id, order)
-        await emit_volatile(svc, room_id, {"type": "note", "to": other["user_id"]})
+        await svc.events.volatile(room_id, order)
+        await svc.events.volatile(room_id, {"type": "note", "to": other["user_id"]})
         assert (await buyer_ws.of_type("order"))["order"]["order_id"] == "o_1"
         assert (await host.of_type("order"))["order"]["order_id"] == "o_1"
         assert (await other_ws.of_type("note"))["to"] == other["user_id"]

@@ -10,8 +10,8 @@ from tests.realtime.client import channel
 
 
 async def test_viewers_of_a_dead_process_stop_counting(live_server: LiveServer) -> None:
-    svc = live_server.services
-    store: ChannelStore = svc.extras["channel_store"]
+    svc = live_server.parts
+    store: ChannelStore = svc.channel_store
     room = await live_server.new_room()
     room_id = room["room_id"]
     async with channel(live_server.ws_url, room_id) as viewer:
@@ -29,7 +29,7 @@ async def test_viewers_of_a_dead_process_stop_counting(live_server: LiveServer) 
 async def test_losing_the_redis_subscription_asks_clients_to_reconnect(
     live_server: LiveServer,
 ) -> None:
-    svc = live_server.services
+    svc = live_server.parts
     room = await live_server.new_room()
     async with channel(live_server.ws_url, room["room_id"]) as viewer:
         first = await viewer.next()

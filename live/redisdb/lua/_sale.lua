@@ -56,7 +56,7 @@ end
 -- The event is put together around the stored JSON rather than encoded a second time.
 local function order_changed(K, order, json, now)
   redis.call('XADD', K[4], '*', 'o', json)
-  redis.call('PUBLISH', K[7], '{"type":"order","ts":' .. string.format('%d', now) ..
+  publish_room(K[7], '{"type":"order","ts":' .. string.format('%d', now) ..
     ',"to":' .. cjson.encode(order['user_id']) .. ',"order":' .. json .. '}')
 end
 
@@ -64,7 +64,7 @@ end
 local function tell(K, user, event)
   event['to'] = user
   event['ts'] = now_ms()
-  redis.call('PUBLISH', K[7], cjson.encode(event))
+  publish_room(K[7], cjson.encode(event))
 end
 
 -- The sale closes: everyone waiting or holding an offer hears `waitlist_closed`; offered

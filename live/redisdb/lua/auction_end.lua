@@ -61,7 +61,7 @@ end
 emit_room_event(KEYS[6], KEYS[7], KEYS[8], ARGV[1], event)
 if won then
   redis.call('XADD', KEYS[5], '*', 'o', json)
-  redis.call('PUBLISH', KEYS[8], '{"type":"order","ts":' .. string.format('%d', now) ..
+  publish_room(KEYS[8], '{"type":"order","ts":' .. string.format('%d', now) ..
     ',"to":' .. cjson.encode(a[6]) .. ',"order":' .. json .. '}')
   return {'ended', ARGV[2]}
 end

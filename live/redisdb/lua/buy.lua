@@ -124,7 +124,7 @@ if left_after == 0 and status ~= 'sold_out' then
 end
 order_changed(KEYS, order, json, now)
 if stock_now then
-  redis.call('PUBLISH', KEYS[7], cjson.encode({type = 'stock', sale_id = sale_id, ts = now,
+  publish_room(KEYS[7], cjson.encode({type = 'stock', sale_id = sale_id, ts = now,
     left = left_after, held = held_after, sold = tonumber(s[7]), offered = offered}))
 end
 return {'created', json}

@@ -39,6 +39,6 @@ if ttl > 0 then
   redis.call('PEXPIRE', KEYS[4], ttl)
   redis.call('PEXPIRE', KEYS[5], ttl)
 end
-redis.call('PUBLISH', KEYS[8], '{"type":"question","to":"@staff","ts":' ..
+publish_room(KEYS[8], '{"type":"question","to":"@staff","ts":' ..
   string.format('%d', now) .. ',' .. string.sub(json, 2))
 return {'ok', json}
