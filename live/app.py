@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from live.api.answers import ERROR_HANDLERS, AccessLog
+from live.api.auctions import AuctionApi
 from live.api.catalog import CatalogApi
 from live.api.fastbuy import BuyFastPath
 from live.api.http import Endpoint, HandlerGroup
@@ -28,19 +29,23 @@ from live.api.openapi import openapi_handler
 from live.api.ops import OpsApi
 from live.api.orders import OrdersApi
 from live.api.pages import WEB_DIR, PagesApi
+from live.api.questions import QuestionApi
 from live.api.rooms import RoomsApi
 from live.api.sales import SalesApi
 from live.api.sessions import SessionsApi
 from live.api.shop import ShopApi
+from live.api.waitlist import WaitlistApi
 from live.auth import TokenSigner, derive_secret
 from live.authenticator import Authenticator
 from live.clock import Clock
+from live.commerce.auctions import AuctionStore
 from live.commerce.bag import BagStore
 from live.commerce.buying import Buying
 from live.commerce.catalog import Catalog
 from live.commerce.payments import InstantPayments, PaymentProvider
 from live.commerce.sales import SaleStore
 from live.commerce.shopworker import ShopSweeper
+from live.commerce.waitlist import WaitlistStore
 from live.commerce.worker import SaleWorker
 from live.http_input import RequestReader
 from live.logs import silence_uvicorn_access_log
@@ -48,6 +53,7 @@ from live.media import aioice_private
 from live.media.hub import MediaHub
 from live.realtime.endpoint import RoomChannel
 from live.realtime.hub import RoomHub
+from live.realtime.questions import QuestionStore
 from live.realtime.store import ChannelStore
 from live.redisdb.client import Redis, check_server, connect
 from live.redisdb.keys import Keys
@@ -80,6 +86,9 @@ class Parts:
     catalog: Catalog
     sales: SaleStore
     bag: BagStore
+    auctions: AuctionStore
+    waitlists: WaitlistStore
+    questions: QuestionStore
     payments: PaymentProvider
     channel_store: ChannelStore
     room_hub: RoomHub
@@ -132,12 +141,15 @@ def create_app(
     rooms = RoomStore(redis, keys, settings)
     catalog = Catalog(redis, keys)
     sales = SaleStore(redis, keys, scripts, settings)
+    auctions = AuctionStore(redis, keys, scripts, settings)
+    waitlists = WaitlistStore(redis, keys, scripts, sales, settings)
+    questions = QuestionStore(redis, keys, scripts, settings)
     buying = Buying(sales, authenticator, settings)
     channel_store = ChannelStore(redis, keys, scripts, settings)
     room_hub = RoomHub(redis, keys, scripts, settings, channel_store)
-    sale_worker = SaleWorker(redis, keys, scripts, sales, settings)
     bag = BagStore(redis, keys, scripts, settings.commerce, clock.now_ms)
     shop_sweeper = ShopSweeper(bag, redis, scripts, clock, settings.commerce)
+    sale_worker = SaleWorker(redis, keys, scripts, sales, auctions, settings)
     media_hub: MediaHub | None = None
     router: MediaRouter | None = None
     forwarder = Forwarder(settings.internal_secret or secrets.token_urlsafe(32))
@@ -177,11 +189,16 @@ def create_app(
         OrdersApi(reader, rooms, sales, bag, payments, viewer_counts, settings.commerce),
         ShopApi(reader, bag, catalog, sales, payments, settings, clock),
         MediaApi(reader, rooms, router, settings, clock),
+        AuctionApi(reader, auctions, rooms, catalog, settings.commerce, settings.auth),
+        WaitlistApi(reader, waitlists, settings.auth),
+        QuestionApi(reader, questions, rooms),
         PagesApi(),
     ]
     endpoints: list[Endpoint] = [ep for api in apis for ep in api.endpoints()]
     endpoints.append(openapi_handler(endpoints))
-    channel = RoomChannel(room_hub, channel_store, reader, settings, sales.room_sales, clock)
+    channel = RoomChannel(
+        room_hub, channel_store, reader, settings, sales.room_sales, questions, clock
+    )
     routes: list[BaseRoute] = [Route(ep.path, ep.handler, methods=[ep.method]) for ep in endpoints]
     routes.append(WebSocketRoute("/ws/rooms/{room_id}", channel))
     routes.append(Mount("/static", StaticFiles(directory=WEB_DIR), name="static"))
@@ -198,6 +215,9 @@ def create_app(
         catalog=catalog,
         sales=sales,
         bag=bag,
+        auctions=auctions,
+        waitlists=waitlists,
+        questions=questions,
         payments=payments,
         channel_store=channel_store,
         room_hub=room_hub,

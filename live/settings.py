@@ -116,6 +116,10 @@ class CommerceSettings:
     bag_hold_s: int = 900
     require_shipping: bool = False
     return_days: int = 14
+    # Seconds a unit that came back is kept for the first buyer on a sale's waitlist.
+    offer_s: int = 60
+    # Seconds an auction's winner has to pay for the lot (the order's hold).
+    auction_hold_s: int = 900
 
 
 @dataclass(frozen=True)

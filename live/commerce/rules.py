@@ -38,6 +38,9 @@ SALE_NUMBERS = (
     "ends_at",
     "created_at",
     "closed_at",
+    "offered",
+    "waiting",
+    "offer_s",
 )
 ORDER_FIELDS = (
     "order_id",
@@ -128,7 +131,7 @@ def sale_from_hash(data: dict[bytes, bytes]) -> dict[str, Any]:
     for name in SALE_NUMBERS:
         if name in sale:
             sale[name] = int(sale[name])
-    for internal in ("expire_at", "stock_at", "stock_dirty", "rate_s"):
+    for internal in ("expire_at", "stock_at", "stock_dirty", "rate_s", "waitlist_no"):
         sale.pop(internal, None)
     sale.setdefault("closed_at", None)
     return sale

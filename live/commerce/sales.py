@@ -80,6 +80,7 @@ class SaleStore:
             "stock": request.stock,
             "per_buyer_limit": request.per_buyer_limit,
             "hold_s": request.hold_s,
+            "offer_s": self._settings.commerce.offer_s,
         }
         retention_ms = self._settings.commerce.order_retention_s * 1000
         async with self._redis.pipeline(transaction=False) as pipe:

@@ -19,6 +19,7 @@ from live.realtime import protocol
 from live.realtime.batch import frame
 from live.realtime.hub import Connection, RoomHub
 from live.realtime.protocol import ChannelError, Command
+from live.realtime.questions import QuestionStore, ask_or_answer
 from live.realtime.store import ChannelStore, Snapshot
 from live.realtime.uvicorn_private import DirectWriter, direct_writer
 from live.redisdb.errors import RedisError
@@ -43,6 +44,7 @@ class RoomChannel:
         reader: RequestReader,
         settings: Settings,
         room_sales: RoomSales,
+        questions: QuestionStore,
         clock: Clock,
     ) -> None:
         self.hub = hub
@@ -50,6 +52,7 @@ class RoomChannel:
         self.reader = reader
         self.settings = settings
         self.room_sales = room_sales
+        self.questions = questions
         self.clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -262,3 +265,6 @@ async def _handle(
         await store.moderate(room_id, kind, command.user_id, command.seconds)
     elif kind == "slow_mode":
         await store.moderate(room_id, kind, str(command.seconds))
+    elif kind in ("question", "answer"):
+        assert identity is not None
+        await ask_or_answer(channel.questions, command, identity, room_id)

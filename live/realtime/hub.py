@@ -16,7 +16,15 @@ import orjson
 
 from live import metrics
 from live.auth import Identity, new_id
-from live.realtime.batch import Event, RoomBatch, after, frame, frame_bytes, personal_targets
+from live.realtime.batch import (
+    Event,
+    RoomBatch,
+    after,
+    for_staff,
+    frame,
+    frame_bytes,
+    personal_targets,
+)
 from live.realtime.conncap import ConnectionCap
 from live.realtime.outbox import Outbox, Send, text_message, wire_frame
 from live.realtime.protocol import CLOSE_FORBIDDEN, CLOSE_RESTARTING, CLOSE_ROOM_ENDED
@@ -330,7 +338,7 @@ class RoomHub:
         banned: list[Connection] = []
         for event in events:
             targets = set(room.by_user.get(event.to or "", ()))
-            if event.type == "order":
+            if for_staff(event):
                 targets |= room.staff
             for conn in targets:
                 if conn.joining is None:

@@ -28,8 +28,9 @@ CLOSE_RESTARTING = 1012
 # Too many connections from one address (`[limits] connections_per_ip`, over all workers).
 CLOSE_TRY_LATER = 1013
 
-STAFF_COMMANDS = frozenset({"pin", "unpin", "delete_chat", "mute", "ban", "slow_mode"})
-USER_COMMANDS = frozenset({"chat", "like", "ping"}) | STAFF_COMMANDS
+STAFF_COMMANDS = frozenset({"pin", "unpin", "delete_chat", "mute", "ban", "slow_mode", "answer"})
+USER_COMMANDS = frozenset({"chat", "like", "ping", "question"}) | STAFF_COMMANDS
+
 MAX_MUTE_S = 7 * 86400
 MAX_SLOW_MODE_S = 3600
 MAX_ID_LEN = 64
@@ -59,6 +60,7 @@ class Command:
     msg_id: str = ""
     user_id: str = ""
     seconds: int = 0
+    question_id: str = ""
 
 
 def parse_command(data: str | bytes, settings: Settings) -> Command:
@@ -74,6 +76,12 @@ def parse_command(data: str | bytes, settings: Settings) -> Command:
         raise ChannelError("bad_message", f"unknown message type {str(kind)[:32]!r}")
     if kind == "chat":
         return Command(kind, text=_chat_text(message, settings.chat.max_len))
+    if kind == "question":
+        sku = _id_field(message, "sku") if message.get("sku") is not None else ""
+        return Command(kind, text=_chat_text(message, settings.chat.max_len), sku=sku)
+    if kind == "answer":
+        text = _chat_text(message, settings.chat.max_len)
+        return Command(kind, text=text, question_id=_id_field(message, "question_id"))
     if kind == "pin":
         return Command(kind, sku=_id_field(message, "sku"))
     if kind == "delete_chat":
@@ -119,8 +127,8 @@ def check_allowed(command: Command, is_staff: bool, signed_in: bool) -> None:
     """Viewers may chat and like once signed in; only hosts and admins moderate."""
     if command.type in STAFF_COMMANDS and not is_staff:
         raise ChannelError("forbidden", f"only the room's host may {command.type}")
-    if command.type == "chat" and not signed_in:
-        raise ChannelError("forbidden", "sign in (POST /api/sessions) to chat")
+    if command.type in ("chat", "question") and not signed_in:
+        raise ChannelError("forbidden", f"sign in (POST /api/sessions) to {command.type}")
 
 
 @cache

@@ -169,6 +169,48 @@ class Keys:
         """Set of user ids with at least one paid order in the room."""
         return f"{self.room_tag(room_id)}:orders:buyers"
 
+    def sale_waitlist(self, room_id: str, sale_id: str) -> str:
+        """Sorted set of waiting user ids, scored by when they joined (first in line first)."""
+        return f"{self.sale(room_id, sale_id)}:waitlist"
+
+    def sale_offers(self, room_id: str, sale_id: str) -> str:
+        """Sorted set of user ids a unit is kept for, scored by the offer's deadline (ms)."""
+        return f"{self.sale(room_id, sale_id)}:offers"
+
+    # --- auctions (auction ids embed the room id too; the won lot is sold through a
+    # one-unit sale record of the auction's id: `sale(room_id, auction_id)`) -----------
+    def auctions_active(self) -> str:
+        """Global sorted set of auctions the sweepers still have to end."""
+        return f"{self.prefix}:auctions:active"
+
+    def room_auctions(self, room_id: str) -> str:
+        """Sorted set of the room's auctions, scored by creation time (ms)."""
+        return f"{self.room_tag(room_id)}:auctions"
+
+    def auction(self, room_id: str, auction_id: str) -> str:
+        return f"{self.room_tag(room_id)}:auction:{auction_id}"
+
+    def auction_idempotency(self, room_id: str, auction_id: str) -> str:
+        """Hash `<user_id> <Idempotency-Key>` -> `<fingerprint>|<answer JSON>`."""
+        return f"{self.auction(room_id, auction_id)}:idem"
+
+    def auction_bids(self, room_id: str, auction_id: str) -> str:
+        """List of the auction's latest price changes (JSON), newest first."""
+        return f"{self.auction(room_id, auction_id)}:bids"
+
+    # --- questions -----------------------------------------------------------------
+    def room_questions(self, room_id: str) -> str:
+        """Hash question_id -> question JSON (answered or not)."""
+        return f"{self.room_tag(room_id)}:questions"
+
+    def room_open_questions(self, room_id: str) -> str:
+        """Sorted set of unanswered question ids, scored by when they were asked (ms)."""
+        return f"{self.room_tag(room_id)}:questions:open"
+
+    def product_answers(self, sku: str) -> str:
+        """Global sorted set of a product's answered questions (JSON), scored by answer ms."""
+        return f"{self.prefix}:product:{sku}:answers"
+
     def room_media_owner(self, room_id: str) -> str:
         """The internal address of the process holding the room's media (TTL, heartbeat)."""
         return f"{self.room_tag(room_id)}:media_owner"

@@ -31,7 +31,7 @@ async def extra_workers(shop: Shop, count: int) -> AsyncIterator[None]:
     """More sale workers beside the server's own, as other processes would run."""
     p = shop.svc
     workers = [
-        SaleWorker(p.redis, p.keys, p.scripts, p.sales, p.settings, name=f"extra-{n}")
+        SaleWorker(p.redis, p.keys, p.scripts, p.sales, p.auctions, p.settings, name=f"extra-{n}")
         for n in range(count)
     ]
     tasks = [asyncio.create_task(w.run()) for w in workers]

@@ -7,6 +7,7 @@ import { money, parsePrice } from "./format.js";
 import { claimsOf, expired, tokenFromFragment } from "./session.js";
 import { Camera } from "./studio-camera.js";
 import { Dashboard } from "./studio-dash.js";
+import { QuestionQueue, StudioAuctions } from "./studio-mechanics.js";
 
 const roomId = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
 const token = tokenFromFragment();
@@ -117,6 +118,10 @@ function renderLineup() {
   select.replaceChildren(...[...lineup.values()].map((p) => new Option(`${p.title} (${money(p.price_cents, p.currency)})`, p.sku)));
   if (lineup.has(chosen)) select.value = chosen;
   else fillPrice();
+  const auctionSku = byId("auction-sku");
+  const chosenAuction = auctionSku.value;
+  auctionSku.replaceChildren(...[...lineup.values()].map((p) => new Option(p.title, p.sku)));
+  if (lineup.has(chosenAuction)) auctionSku.value = chosenAuction;
 }
 
 function setLineup(products) {
@@ -215,6 +220,8 @@ function onEvent(ev) {
       pinnedSku = ev.pinned?.sku || null;
       if (typeof ev.slow_mode === "number") byId("slow-mode").value = String(ev.slow_mode);
       renderLineup();
+      auctions.load();
+      questions.load();
       dash.resetSales(ev.sales);
       return dash.viewers(typeof ev.viewers === "number" ? ev.viewers : ev.viewers?.count);
     case "chat":
@@ -228,6 +235,16 @@ function onEvent(ev) {
     case "unpin":
       pinnedSku = null;
       return renderLineup();
+    case "auction_open":
+      return auctions.upsert(ev.auction);
+    case "bid":
+      return auctions.onBid(ev);
+    case "auction_ended":
+      return auctions.onEnded(ev);
+    case "question":
+      return questions.onQuestion(ev);
+    case "answer":
+      return questions.onAnswer(ev);
     case "sale_open":
       return dash.upsertSale({ ...ev.sale, status: ev.sale?.status || "open" });
     case "sold_out":
@@ -290,6 +307,8 @@ function showRoom(room) {
 let channel;
 let camera;
 let dash;
+let auctions;
+let questions;
 
 async function main() {
   if (!token) return refuse("");
@@ -298,6 +317,8 @@ async function main() {
   byId("studio").hidden = false;
   camera = new Camera(roomId, token);
   dash = new Dashboard(roomId, token, (sku) => lineup.get(sku)?.title);
+  auctions = new StudioAuctions(roomId, token, (sku) => lineup.get(sku)?.title);
+  questions = new QuestionQueue(roomId, token, send, (sku) => lineup.get(sku)?.title);
   channel = new RoomChannel(roomId, { token, onEvent, onState });
   try {
     const room = await api(`/api/rooms/${encodeURIComponent(roomId)}`);
