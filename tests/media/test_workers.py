@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -12,11 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
-from live.settings import PROJECT_ROOT
+from live.media.frames import is_keyframe
+from live.settings import PROJECT_ROOT, NodeSettings
 from tests import redis_server as test_redis
 from tests.conftest import ADMIN_TOKEN, LiveServer, free_port, make_settings, start_server
 from tests.media.peers import CounterTrack, publish, watch
-from tests.media.test_relay import hub_of
+from tests.media.test_relay import eventually, hub_of
 from tests.media.test_signalling import SDP_HEADERS, offer_sdp
 from tests.serving import serve_env, wait_healthy_async
 
@@ -26,7 +28,8 @@ async def second_server(
     redis_server: test_redis.TestRedis, live_server: LiveServer
 ) -> AsyncIterator[LiveServer]:
     """Another server process stand-in: same Redis and key prefix, its own media hub."""
-    server, task, port, app = await start_server(live_server.parts.settings, redis_server.url)
+    settings = live_server.parts.settings.replace(node=NodeSettings(id="second"))
+    server, task, port, app = await start_server(settings, redis_server.url)
     base = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(base_url=base, timeout=10) as http:
         yield LiveServer(base, f"ws://127.0.0.1:{port}", app.parts, http)
@@ -34,31 +37,116 @@ async def second_server(
     await task
 
 
-async def test_whep_and_delete_on_another_process_reach_the_owner(
+async def test_whep_on_another_process_is_served_there_over_the_relay_link(
     live_server: LiveServer, second_server: LiveServer
 ) -> None:
+    """The publisher's process is the room's origin; a viewer's WHEP on another process is
+    answered there, which pulls one copy of each frame from the origin and sends it on."""
     room = await live_server.new_room()
     room_id = room["room_id"]
-    publisher = await publish(live_server.http, room_id, room["host_token"], CounterTrack())
+    track = CounterTrack()
+    publisher = await publish(live_server.http, room_id, room["host_token"], track)
     viewer = await watch(second_server.http, room_id)
+    origin, edge = hub_of(live_server), hub_of(second_server)
     try:
         await viewer.wait_frames(10)
-        assert viewer.location.startswith(f"/api/rooms/{room_id}/whep/")
-        assert not hub_of(second_server).sessions
-        assert len(hub_of(live_server).sessions) == 2
-        assert (await second_server.http.delete(viewer.location)).status_code == 200
-        assert len(hub_of(live_server).sessions) == 1
+        # The publisher's frames, untouched and in order, through the edge.
+        counters = viewer.counters
+        assert counters == list(range(counters[0], counters[0] + len(counters)))
+        assert [s.role for s in origin.sessions.values()] == ["publisher"]
+        assert [s.role for s in edge.sessions.values()] == ["viewer"]
+        assert origin_links(live_server, room_id) == 1
+        # A viewer's DELETE landing on the origin reaches the process holding the session.
+        assert (await live_server.http.delete(viewer.location)).status_code == 200
+        assert not edge.sessions
+        assert (await live_server.http.delete(viewer.location)).status_code == 404
+        # The edge unsubscribed: the origin sends the room to nobody.
+        await eventually(lambda: origin_links(live_server, room_id) == 0)
+        # The publisher's DELETE landing on the edge is forwarded to the origin.
         answer = await second_server.as_user(room["host_token"], "DELETE", publisher.location)
         assert answer.status_code == 200
-        assert not hub_of(live_server).sessions
+        assert not origin.sessions
     finally:
         await viewer.close()
         await publisher.close()
 
 
+def origin_links(server: LiveServer, room_id: str) -> int:
+    return hub_of(server)._links.edges(room_id)
+
+
+async def test_an_edge_viewers_pli_reaches_the_publisher(
+    live_server: LiveServer, second_server: LiveServer
+) -> None:
+    room = await live_server.new_room()
+    room_id = room["room_id"]
+    track = CounterTrack()
+    publisher = await publish(live_server.http, room_id, room["host_token"], track)
+    viewer = await watch(second_server.http, room_id)
+    try:
+        await viewer.wait_frames(5)
+        # The edge's viewer joined mid-stream and got a keyframe first.
+        assert is_keyframe("vp8", viewer.frames[0][1].data)
+        before = track.keyframes
+        await asyncio.sleep(0.6)  # past the per-room keyframe throttle (0.5 s)
+        seen = len(viewer.frames)
+        await viewer.send_pli()
+        await eventually(lambda: track.keyframes > before, within=5)
+        await eventually(
+            lambda: any(is_keyframe("vp8", f.data) for _, f in viewer.frames[seen:]), within=5
+        )
+    finally:
+        await viewer.close()
+        await publisher.close()
+
+
+async def test_the_rooms_media_endpoint_counts_viewers_per_process(
+    live_server: LiveServer, second_server: LiveServer
+) -> None:
+    room = await live_server.new_room()
+    room_id, token = room["room_id"], room["host_token"]
+    path = f"/api/rooms/{room_id}/media"
+    assert (await live_server.http.get(path)).status_code == 401
+    viewer_token = (await live_server.http.post("/api/sessions", json={"name": "v"})).json()
+    assert (await live_server.as_user(viewer_token["token"], "GET", path)).status_code == 403
+    publisher = await publish(live_server.http, room_id, token, CounterTrack())
+    viewers = [
+        await watch(live_server.http, room_id),
+        await watch(second_server.http, room_id),
+        await watch(second_server.http, room_id),
+    ]
+    node = hub_of(live_server).node_id
+    try:
+        for viewer in viewers:
+            await viewer.wait_frames(3)
+        expected = sorted([(node, os.getpid(), 1), ("second", os.getpid(), 2)])
+
+        async def counted() -> bool:
+            body = (await live_server.as_user(token, "GET", path)).json()
+            rows = sorted((p["node_id"], p["pid"], p["viewers"]) for p in body["by_process"])
+            return bool(rows == expected and body["viewers"] == 3 and body["live"])
+
+        await eventually(counted)
+        body = (await second_server.admin("GET", path)).json()
+        assert body["origin"] == {"node_id": node, "pid": os.getpid()}
+        for viewer in viewers[1:]:
+            assert (await second_server.http.delete(viewer.location)).status_code == 200
+
+        async def only_the_origins_viewer() -> bool:
+            body = (await live_server.as_user(token, "GET", path)).json()
+            return bool(body["by_process"] == [{"node_id": node, "pid": os.getpid(), "viewers": 1}])
+
+        await eventually(only_the_origins_viewer)
+        missing = await live_server.admin("GET", "/api/rooms/r_doesnotexist/media")
+        assert missing.status_code == 404
+    finally:
+        for peer in [*viewers, publisher]:
+            await peer.close()
+
+
 async def test_the_internal_listener_wants_the_workers_secret(live_server: LiveServer) -> None:
     room = await live_server.new_room()
-    address = hub_of(live_server).address
+    address = hub_of(live_server).url
     host, port = address.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
     path = f"/internal/media/rooms/{room['room_id']}/end"
@@ -222,27 +310,36 @@ async def requests_on_either_worker_reach_the_owner(base: str, room_id: str, own
 
 
 async def test_a_failed_forward_answers_503_and_changes_nothing(live_server: LiveServer) -> None:
-    """An owner that does not answer costs that one client a 503: the room keeps its
-    owner and its live flag until the owner's lease expires; then it is claimed anew."""
+    """An origin that does not answer costs that one WHIP a 503: the room keeps its
+    origin and its live flag until the origin's lease expires; then it is claimed anew.
+    WHEP is served here meanwhile (the viewer waits for the picture)."""
     room = await live_server.new_room()
-    room_id = room["room_id"]
+    room_id, token = room["room_id"], room["host_token"]
     parts = live_server.parts
     key = parts.keys.room_media_owner(room_id)
     gone_owner = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     await parts.redis.set(key, gone_owner, px=15_000)
     await parts.rooms.set_live(room_id, True, parts.clock.now_ms())
     offer = await offer_sdp("video")
-    whep = f"/api/rooms/{room_id}/whep"
-    refused = await live_server.http.post(whep, content=offer, headers=SDP_HEADERS)
+    whip = f"/api/rooms/{room_id}/whip"
+    headers = {**SDP_HEADERS, "Authorization": f"Bearer {token}"}
+    refused = await live_server.http.post(whip, content=offer, headers=headers)
     assert refused.status_code == 503 and refused.json()["error"]["code"] == "unavailable"
-    ended = await live_server.http.delete(f"{whep}/v0123456789abcdef")
+    ended = await live_server.as_user(token, "DELETE", f"{whip}/p0123456789abcdef")
     assert ended.status_code == 503
+    viewer = await live_server.http.post(
+        f"/api/rooms/{room_id}/whep", content=offer, headers=SDP_HEADERS
+    )
+    assert viewer.status_code == 201, viewer.text
     assert await parts.redis.get(key) == gone_owner.encode()
     assert (await live_server.http.get(f"/api/rooms/{room_id}")).json()["live"] is True
-    # The lease runs out (its process is gone): the next offer claims the room here.
+    # The lease runs out (its process is gone): the next WHIP claims the room here.
     await parts.redis.delete(key)
-    answer = await live_server.http.post(whep, content=offer, headers=SDP_HEADERS)
+    answer = await live_server.http.post(whip, content=offer, headers=headers)
     assert answer.status_code == 201, answer.text
     assert await parts.redis.get(key) == hub_of(live_server).address.encode()
     assert (await live_server.http.get(f"/api/rooms/{room_id}")).json()["live"] is False
-    assert (await live_server.http.delete(answer.headers["location"])).status_code == 200
+    assert (
+        await live_server.as_user(token, "DELETE", answer.headers["location"])
+    ).status_code == 200
+    assert (await live_server.http.delete(viewer.headers["location"])).status_code == 200
