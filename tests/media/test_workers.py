@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from live.media.frames import is_keyframe
 from live.settings import PROJECT_ROOT, NodeSettings
 from tests import redis_server as test_redis
 from tests.conftest import ADMIN_TOKEN, LiveServer, free_port, make_settings, start_server
-from tests.media.peers import CounterTrack, publish, watch
+from tests.media.peers import CounterTrack, Peer, publish, watch
 from tests.media.test_relay import eventually, hub_of
 from tests.media.test_signalling import SDP_HEADERS, offer_sdp
 from tests.serving import serve_env, wait_healthy_async
@@ -200,25 +204,169 @@ async def new_room(http: httpx.AsyncClient) -> dict[str, Any]:
     return room
 
 
+def worker_of(peer: Peer) -> str:
+    """The pid of the worker that answered the peer's offer (`worker_headers` is on)."""
+    assert peer.answer is not None
+    return peer.answer.headers["x-live-media-worker"]
+
+
+async def watch_on(base: str, room_id: str, wanted: Callable[[str], bool]) -> Peer:
+    """A viewer whose WHEP, sent on fresh connections until it is, landed on a worker
+    whose pid is `wanted`; the others are ended again."""
+    for _ in range(60):
+        async with httpx.AsyncClient(base_url=base, timeout=20) as fresh:
+            peer = await watch(fresh, room_id)
+            if wanted(worker_of(peer)):
+                return peer
+            assert (await fresh.delete(peer.location)).status_code == 200
+        await peer.close()
+    raise AssertionError("no offer landed on the wanted worker")
+
+
+async def media_of(http: httpx.AsyncClient, room_id: str, token: str) -> dict[str, Any]:
+    answer = await http.get(
+        f"/api/rooms/{room_id}/media", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
 @pytest.mark.slow
 async def test_live_serve_with_two_workers(redis_server: test_redis.TestRedis) -> None:
+    """One room over both workers: the publisher's worker is the origin, viewers on either
+    worker receive its frames, and each DELETE reaches the worker holding the session."""
     async with (
         two_workers(redis_server) as base,
         httpx.AsyncClient(base_url=base, timeout=15) as http,
     ):
         room = await new_room(http)
-        publisher = await publish(http, room["room_id"], room["host_token"], CounterTrack())
-        owner = publisher.answer.headers["x-live-media-worker"] if publisher.answer else ""
-        viewers = [await watch(http, room["room_id"]) for _ in range(4)]
+        room_id, token = room["room_id"], room["host_token"]
+        publisher = await publish(http, room_id, token, CounterTrack())
+        origin = worker_of(publisher)
+        viewers = [
+            await watch_on(base, room_id, lambda pid: pid == origin),
+            await watch_on(base, room_id, lambda pid: pid != origin),
+        ]
+        edge = worker_of(viewers[1])
         try:
             for viewer in viewers:
-                await viewer.wait_frames(5, within=30)
-            for viewer in viewers:
-                assert (await http.delete(viewer.location)).status_code == 200
-            await requests_on_either_worker_reach_the_owner(base, room["room_id"], owner)
+                await viewer.wait_frames(10, within=30)
+                counters = viewer.counters
+                assert counters == list(range(counters[0], counters[0] + len(counters)))
+
+            async def both_workers_counted() -> bool:
+                body = await media_of(http, room_id, token)
+                rows = {(p["pid"], p["viewers"]) for p in body["by_process"]}
+                return bool(rows == {(int(origin), 1), (int(edge), 1)} and body["viewers"] == 2)
+
+            await eventually(both_workers_counted)
+            body = await media_of(http, room_id, token)
+            assert body["live"] is True and body["origin"]["pid"] == int(origin)
+            await deletes_reach_the_session(base, room_id, viewers)
         finally:
             for peer in [*viewers, publisher]:
                 await peer.close()
+
+
+async def deletes_reach_the_session(base: str, room_id: str, viewers: list[Peer]) -> None:
+    """Each viewer's DELETE, on a fresh connection (so on either worker), is answered by
+    the worker holding the session; at least one was forwarded there by the other."""
+    forwarded = 0
+    for viewer in viewers:
+        async with httpx.AsyncClient(base_url=base, timeout=15) as fresh:
+            gone = await fresh.delete(viewer.location)
+        assert gone.status_code == 200
+        assert gone.headers["x-live-media-worker"] == worker_of(viewer)
+        forwarded += gone.headers.get("x-live-forwarded-by") is not None
+    for _ in range(60):
+        if forwarded:
+            return
+        # Land a DELETE of a viewer on the worker not holding it.
+        async with httpx.AsyncClient(base_url=base, timeout=15) as fresh:
+            peer = await watch(fresh, room_id)
+        async with httpx.AsyncClient(base_url=base, timeout=15) as fresh:
+            gone = await fresh.delete(peer.location)
+        await peer.close()
+        assert gone.status_code == 200
+        assert gone.headers["x-live-media-worker"] == worker_of(peer)
+        forwarded += gone.headers.get("x-live-forwarded-by") is not None
+    raise AssertionError("no DELETE landed on the other worker")
+
+
+async def keeps_playing(viewer: Peer, frames: int, max_gap_s: float = 1.5) -> None:
+    """The viewer receives `frames` more frames, never waiting `max_gap_s` for one."""
+    start = len(viewer.frames)
+    await viewer.wait_frames(start + frames, within=30)
+    times = [at for at, _ in viewer.frames[start - 1 if start else 0 :]]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert max(gaps) < max_gap_s, f"the picture stopped for {max(gaps):.1f} s"
+
+
+@pytest.mark.slow
+async def test_a_killed_worker_costs_only_its_own_viewers(
+    redis_server: test_redis.TestRedis,
+) -> None:
+    """kill -9 of a worker serving viewers: the origin's viewers never stop. kill -9 of
+    the origin: the other worker's viewers keep their sessions and play again once the
+    host publishes again (on whichever worker then wins the room)."""
+    async with (
+        two_workers(redis_server) as base,
+        httpx.AsyncClient(base_url=base, timeout=15) as http,
+    ):
+        room = await new_room(http)
+        room_id, token = room["room_id"], room["host_token"]
+        publisher = await publish(http, room_id, token, CounterTrack())
+        origin = worker_of(publisher)
+        on_origin = await watch_on(base, room_id, lambda pid: pid == origin)
+        on_edge = await watch_on(base, room_id, lambda pid: pid != origin)
+        peers = [publisher, on_origin, on_edge]
+        try:
+            await on_origin.wait_frames(10, within=30)
+            await on_edge.wait_frames(10, within=30)
+            os.kill(int(worker_of(on_edge)), signal.SIGKILL)
+            await keeps_playing(on_origin, 60)
+            # uvicorn starts a new worker in the killed one's place: an edge again.
+            dead = worker_of(on_edge)
+            later = await watch_on(base, room_id, lambda pid: pid not in (origin, dead))
+            peers.append(later)
+            await later.wait_frames(10, within=30)
+            os.kill(int(origin), signal.SIGKILL)
+            track = CounterTrack(first=100_000)
+            again = await republish(base, room_id, token, track)
+            peers.append(again)
+            seen = len(later.frames)
+            await eventually(lambda: any(c >= 100_000 for c in later.counters[seen:]), within=30)
+            await keeps_playing(later, 30)
+            assert later.pc.connectionState == "connected"
+            async with httpx.AsyncClient(base_url=base, timeout=15) as fresh:
+                assert (await fresh.delete(later.location)).status_code == 200
+        finally:
+            for peer in peers:
+                await peer.close()
+
+
+async def republish(base: str, room_id: str, token: str, track: CounterTrack) -> Peer:
+    """The host's studio publishing again after its worker died: 503 until the dead
+    origin's lease lapses (15 s), then 201 from whichever worker claims the room."""
+    deadline = time.monotonic() + 45
+    while True:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc.addTransceiver(track, direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        async with httpx.AsyncClient(base_url=base, timeout=20) as fresh:
+            answer = await fresh.post(
+                f"/api/rooms/{room_id}/whip",
+                content=pc.localDescription.sdp,
+                headers={**SDP_HEADERS, "Authorization": f"Bearer {token}"},
+            )
+        if answer.status_code == 201:
+            await pc.setRemoteDescription(RTCSessionDescription(answer.text, "answer"))
+            return Peer(pc, answer.headers["location"], answer=answer)
+        await pc.close()
+        assert answer.status_code == 503, answer.text
+        assert time.monotonic() < deadline, "the host could not publish again"
+        await asyncio.sleep(0.5)  # a studio's retry interval
 
 
 @pytest.mark.slow
@@ -228,7 +376,8 @@ async def test_padded_headers_on_the_other_worker_cannot_end_the_show(
     """Issue 19, finding 1: a WHEP offer with a 17,000-character X-Forwarded-For, or an
     Authorization padded with spaces, that lands on the worker not holding the room once
     made the forward fail and that worker take the room over (`live_ended` for everyone).
-    Now it is answered like any offer, and the room, its owner and its picture stay."""
+    Now such an offer is answered by the worker it reached, and the room, its origin and
+    its picture stay."""
     async with (
         two_workers(redis_server) as base,
         httpx.AsyncClient(base_url=base, timeout=15) as http,
@@ -236,8 +385,7 @@ async def test_padded_headers_on_the_other_worker_cannot_end_the_show(
         room = await new_room(http)
         room_id = room["room_id"]
         publisher = await publish(http, room_id, room["host_token"], CounterTrack())
-        assert publisher.answer is not None
-        owner = publisher.answer.headers["x-live-media-worker"]
+        owner = worker_of(publisher)
         first = await watch(http, room_id)
         try:
             await first.wait_frames(5, within=30)
@@ -251,10 +399,10 @@ async def test_padded_headers_on_the_other_worker_cannot_end_the_show(
                 await padded_offer_lands_on_the_other_worker(base, room_id, owner, name, value)
             state = (await http.get(f"/api/rooms/{room_id}")).json()
             assert state["live"] is True and state["status"] == "open"
+            body = await media_of(http, room_id, room["host_token"])
+            assert body["origin"]["pid"] == int(owner)
             late = await watch(http, room_id)
             try:
-                assert late.answer is not None
-                assert late.answer.headers["x-live-media-worker"] == owner
                 await late.wait_frames(5, within=30)
             finally:
                 await late.close()
@@ -267,8 +415,8 @@ async def test_padded_headers_on_the_other_worker_cannot_end_the_show(
 async def padded_offer_lands_on_the_other_worker(
     base: str, room_id: str, owner: str, name: str, value: str
 ) -> None:
-    """Offer with header `name: value` on fresh connections until one was forwarded by the
-    worker not holding the room; each is answered by the owner, which stays the owner."""
+    """Offer with header `name: value` on fresh connections until one was answered by the
+    worker not holding the room's publisher."""
     offer = await offer_sdp("video")
     for _ in range(60):
         async with httpx.AsyncClient(base_url=base, timeout=20) as fresh:
@@ -276,37 +424,11 @@ async def padded_offer_lands_on_the_other_worker(
                 f"/api/rooms/{room_id}/whep", content=offer, headers={**SDP_HEADERS, name: value}
             )
             assert answer.status_code == 201, answer.text
-            assert answer.headers["x-live-media-worker"] == owner
             gone = await fresh.delete(answer.headers["location"])
             assert gone.status_code == 200
-        if answer.headers.get("x-live-forwarded-by") is not None:
+        if answer.headers["x-live-media-worker"] != owner:
             return
     raise AssertionError(f"no offer with a padded {name} landed on the other worker")
-
-
-async def requests_on_either_worker_reach_the_owner(base: str, room_id: str, owner: str) -> None:
-    """WHEP offers and DELETEs on fresh connections (so on either worker) all end up in the
-    room's media process; at least one of each was forwarded by the other worker."""
-    offer = await offer_sdp("video")
-    forwarded = {"POST": 0, "DELETE": 0}
-    for _ in range(60):
-        async with httpx.AsyncClient(base_url=base, timeout=15) as fresh:
-            answer = await fresh.post(
-                f"/api/rooms/{room_id}/whep", content=offer, headers=SDP_HEADERS
-            )
-        assert answer.status_code == 201, answer.text
-        assert answer.headers["x-live-media-worker"] == owner
-        via = answer.headers.get("x-live-forwarded-by")
-        assert via != owner
-        forwarded["POST"] += via is not None
-        async with httpx.AsyncClient(base_url=base, timeout=15) as fresh:
-            gone = await fresh.delete(answer.headers["location"])
-        assert gone.status_code == 200
-        assert gone.headers["x-live-media-worker"] == owner
-        forwarded["DELETE"] += gone.headers.get("x-live-forwarded-by") is not None
-        if all(forwarded.values()):
-            return
-    raise AssertionError(f"no request landed on the other worker: {forwarded}")
 
 
 async def test_a_failed_forward_answers_503_and_changes_nothing(live_server: LiveServer) -> None:
