@@ -57,7 +57,7 @@ MEDIA_RELAY_DROPPED = Counter(
 MEDIA_RELAY_LAG = Histogram(
     "live_media_relay_lag_seconds",
     "Origin's send to the edge's receipt of a relayed frame",
-    buckets=(0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25),
+    buckets=(0.0002, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25),
 )
 
 

@@ -357,10 +357,10 @@ def worker_pids(server_pid: int, workers: int, timeout: float = 30) -> list[int]
     deadline = time.monotonic() + timeout
     while True:
         children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+        # uvicorn's workers (multiprocessing's spawn); not the embedded Redis, nor
+        # multiprocessing's resource tracker.
         pids = [
-            int(c)
-            for c in children
-            if b"redis-server" not in Path(f"/proc/{c}/cmdline").read_bytes()
+            int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()
         ]
         if len(pids) >= workers or time.monotonic() > deadline:
             return sorted(pids)
@@ -473,13 +473,13 @@ def measure(
         probe.start()
         probe_out.get(timeout=120)
         time.sleep(2)
-        with_link, _ = sample_many([origin], seconds)
+        with_link, _ = sample_many([origin], 2 * seconds)
         link_cost = with_link[origin] - idle[origin]
         stop_probe.set()
         probe.join(30)
         print(f"{label}: the origin with one relay link: +{link_cost * 100:.2f}% CPU", flush=True)
         time.sleep(2)
-        idle, _ = sample_many(pids, seconds / 2)
+        idle, _ = sample_many(pids, seconds)
     for n in counts:
         stop, out = ctx.Event(), ctx.Queue()
         sizes = [per_process] * (n // per_process) + ([n % per_process] if n % per_process else [])
