@@ -124,9 +124,6 @@ class MediaHub:
         kinds = check_offer(offer, self.codec)
         await self._forget_stale_live(room_id, room_live)
         session = self._new_session(room_id, "publisher")
-        # This process won the room's lease (the router claimed it): it is the origin.
-        self.originated.add(room_id)
-        self._links.unwatch(room_id)
         for kind in kinds:
             transceiver = session.pc.addTransceiver(kind, direction="recvonly")
             transceiver.setCodecPreferences(codec_preferences(kind, self.codec))
@@ -134,6 +131,10 @@ class MediaHub:
         for transceiver in session.pc.getTransceivers():
             if transceiver.kind not in session.receivers:
                 session.receivers[transceiver.kind] = transceiver.receiver
+        # This process won the room's lease (the router claimed it): it is the origin,
+        # and pulls the room from nowhere else.
+        self.originated.add(room_id)
+        self._links.unwatch(room_id)
         relay = self._relay(room_id)
         relay.tap(session)
         self._register(session)
