@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -263,10 +263,42 @@ async def test_live_serve_with_two_workers(redis_server: test_redis.TestRedis) -
             await eventually(both_workers_counted)
             body = await media_of(http, room_id, token)
             assert body["live"] is True and body["origin"]["pid"] == int(origin)
+            await a_frozen_edge_costs_the_origin_nothing(base, origin, viewers[1])
             await deletes_reach_the_session(base, room_id, viewers)
         finally:
             for peer in [*viewers, publisher]:
                 await peer.close()
+
+
+async def origin_links_of(base: str, pid: str) -> float | None:
+    """The relay links a worker serves as an origin, from /metrics (per live process),
+    on a fresh connection (a kept one may belong to a stopped worker)."""
+    async with httpx.AsyncClient(base_url=base, timeout=15) as fresh:
+        text = (await fresh.get("/metrics")).text
+    for line in text.splitlines():
+        ours = f'pid="{pid}"' in line and 'role="origin"' in line
+        if line.startswith("live_media_relay_links{") and ours:
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+async def a_frozen_edge_costs_the_origin_nothing(base: str, origin: str, edge_viewer: Peer) -> None:
+    """A stopped edge (SIGSTOP: no unsubscribe, no renewals) drops out of the origin's
+    relay links within seconds; once it runs again it subscribes again and plays on."""
+    edge = int(worker_of(edge_viewer))
+    await eventually(lambda: _equals(origin_links_of(base, origin), 1.0))
+    os.kill(edge, signal.SIGSTOP)
+    try:
+        # Only the origin answers now (a stopped worker accepts no connection).
+        await eventually(lambda: _equals(origin_links_of(base, origin), 0.0), within=20)
+    finally:
+        os.kill(edge, signal.SIGCONT)
+    await edge_viewer.wait_frames(len(edge_viewer.frames) + 30, within=30)
+    await eventually(lambda: _equals(origin_links_of(base, origin), 1.0))
+
+
+async def _equals(value: Awaitable[float | None], expected: float) -> bool:
+    return await value == expected
 
 
 async def deletes_reach_the_session(base: str, room_id: str, viewers: list[Peer]) -> None:
