@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ from live.api.ops import OpsApi
 from live.api.orders import OrdersApi
 from live.api.pages import WEB_DIR, PagesApi
 from live.api.questions import QuestionApi
+from live.api.room_media import RoomMediaApi
 from live.api.rooms import RoomsApi
 from live.api.sales import SalesApi
 from live.api.sessions import SessionsApi
@@ -61,9 +63,11 @@ from live.redisdb.scripts import Scripts
 from live.rooms.events import RoomEndedListener, RoomEvents
 from live.rooms.store import RoomStore
 from live.routing.forward import Forwarder
+from live.routing.links import RelayLinks
 from live.routing.listener import InternalListener
 from live.routing.media import MediaRouter
 from live.routing.owners import MediaOwners
+from live.routing.viewers import MediaViewers
 from live.settings import Settings
 from live.shop_jwt import ShopTokenVerifier
 
@@ -153,9 +157,14 @@ def create_app(
     media_hub: MediaHub | None = None
     router: MediaRouter | None = None
     forwarder = Forwarder(settings.internal_secret or secrets.token_urlsafe(32))
+    owners = MediaOwners(redis, keys, scripts)
+    media_viewers = MediaViewers(keys, scripts, clock)
     if media:
-        owners = MediaOwners(redis, keys, scripts)
-        media_hub = MediaHub(settings.media, rooms, events, owners, clock)
+        links = RelayLinks(owners, forwarder.secret)
+        node_id = settings.node.id or socket.gethostname()
+        media_hub = MediaHub(
+            settings.media, rooms, events, owners, clock, links, media_viewers, node_id
+        )
         router = MediaRouter(owners, forwarder, media_hub)
     payments = payments or InstantPayments()
 
@@ -192,6 +201,7 @@ def create_app(
         AuctionApi(reader, auctions, rooms, catalog, settings.commerce, settings.auth),
         WaitlistApi(reader, waitlists, settings.auth),
         QuestionApi(reader, questions, rooms),
+        RoomMediaApi(reader, rooms, owners, media_viewers),
         PagesApi(),
     ]
     endpoints: list[Endpoint] = [ep for api in apis for ep in api.endpoints()]
@@ -257,16 +267,15 @@ async def _media_running(
     settings: Settings, hub: MediaHub, router: MediaRouter, forwarder: Forwarder
 ) -> AsyncIterator[None]:
     """This process's media: its UDP range and remote-candidate filter, its private
-    listener, its hub's ticker."""
+    listener, its hub's ticker and relay link."""
     media = settings.media
     aioice_private.limit_udp_ports(media.udp_port_min, media.udp_port_max)
     aioice_private.filter_remote_candidates(
         media.allow_private_candidates, media.max_remote_candidates
     )
     listener = InternalListener(router.internal_app(), forwarder.secret)
-    address = await listener.start()
-    router.start(address)
-    hub.start(address)
+    url = await listener.start()
+    router.start(hub.start(url))
     try:
         yield
     finally:

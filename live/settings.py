@@ -149,6 +149,12 @@ class MediaSettings:
 
 
 @dataclass(frozen=True)
+class NodeSettings:
+    # This node's name (`live serve` and all its workers); empty: the host name.
+    id: str = ""
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "info"
     format: str = "json"
@@ -166,6 +172,7 @@ class Settings:
     commerce: CommerceSettings = field(default_factory=CommerceSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
+    node: NodeSettings = field(default_factory=NodeSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     # The reserved variables: None means "embedded Redis" and "no admin".
     redis_url: str | None = None

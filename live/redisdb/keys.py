@@ -214,3 +214,11 @@ class Keys:
     def room_media_owner(self, room_id: str) -> str:
         """The internal address of the process holding the room's media (TTL, heartbeat)."""
         return f"{self.room_tag(room_id)}:media_owner"
+
+    def room_media_processes(self, room_id: str) -> str:
+        """Zset of the processes serving the room's viewers, scored by when they lapse."""
+        return f"{self.room_tag(room_id)}:media_procs"
+
+    def room_media_viewers(self, room_id: str) -> str:
+        """Hash of each process's WHEP viewer count of the room ("<node_id>:<pid>")."""
+        return f"{self.room_tag(room_id)}:media_viewers"

@@ -103,6 +103,18 @@ class Peer:
     frames: list[tuple[float, EncodedFrame]] = field(default_factory=list)
     audio: list[EncodedFrame] = field(default_factory=list)
     answer: httpx.Response | None = None
+    # The SSRC of the video this viewer receives (for sending it PLIs).
+    ssrc: int | None = None
+
+    def on_video(self, frame: EncodedFrame, ssrc: int) -> None:
+        self.ssrc = ssrc
+        self.frames.append((time.monotonic(), frame))
+
+    async def send_pli(self) -> None:
+        """Ask the server for a keyframe, as a decoder that lost the picture does."""
+        assert self.ssrc is not None, "no video received yet"
+        receiver = next(t.receiver for t in self.pc.getTransceivers() if t.kind == "video")
+        await aiortc_private.send_pli(receiver, self.ssrc)
 
     @property
     def counters(self) -> list[int]:
@@ -154,9 +166,7 @@ async def watch(
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     peer = Peer(pc)
     video = pc.addTransceiver("video", direction="recvonly")
-    aiortc_private.tap_encoded_frames(
-        video.receiver, "video", lambda f, ssrc: peer.frames.append((time.monotonic(), f)), codec
-    )
+    aiortc_private.tap_encoded_frames(video.receiver, "video", peer.on_video, codec)
     if audio:
         sound = pc.addTransceiver("audio", direction="recvonly")
         aiortc_private.tap_encoded_frames(
