@@ -2,36 +2,60 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# The locks (requirements/*.lock, made by `make lock`) pin every package with its hashes;
+# a stamp is older than its lock after a pull that changed it, so the venv is brought up
+# to the lock again. `make run` needs only the server's lock, `make test` the dev one.
+LIVE_STAMP := $(VENV)/.installed-live
+DEV_STAMP := $(VENV)/.installed-dev
+LOCK_PYTHON := --python-version 3.11 --python-platform x86_64-unknown-linux-gnu
+LOCK_FLAGS := --quiet --generate-hashes $(LOCK_PYTHON) --custom-compile-command "make lock"
 
-.PHONY: run test check lint typecheck unit integration browser clean
+.PHONY: run test check lint typecheck unit lock clean
 
-$(STAMP): pyproject.toml
+# Every package from lock $(1), then the checkout itself: editable, with no dependencies
+# and no build environment of its own (its build backend, setuptools, is in the lock too).
+define install_lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
-	touch $(STAMP)
+	$(BIN)/python -m pip install -q --require-hashes -r $(1)
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	touch $(2)
+endef
 
-run: $(STAMP)
+$(LIVE_STAMP): requirements/live.lock pyproject.toml setup.py
+	$(call install_lock,requirements/live.lock,$@)
+
+$(DEV_STAMP): requirements/dev.lock pyproject.toml setup.py
+	$(call install_lock,requirements/dev.lock,$@)
+
+run: $(LIVE_STAMP)
 	bash .ci/system-deps.sh
 	LIVE_LOGGING_FORMAT=$${LIVE_LOGGING_FORMAT:-text} $(BIN)/live demo
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	bash .ci/system-deps.sh chromium
 	$(MAKE) check
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 check: lint typecheck
 
-lint: $(STAMP)
-	$(BIN)/ruff check live tests loadtests
-	$(BIN)/ruff format --check live tests loadtests
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check live tests loadtests setup.py
+	$(BIN)/ruff format --check live tests loadtests setup.py
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q tests/unit
 
+# Re-resolve the locks after a change to the ranges in pyproject.toml, keeping every pin
+# that still fits; `make lock LOCK_ARGS=--upgrade` (or `--upgrade-package redis`) moves pins.
+# live.lock is resolved first and constrains dev.lock, so tests run the server's versions.
+lock: $(DEV_STAMP)
+	$(BIN)/uv pip compile pyproject.toml requirements/build.in $(LOCK_FLAGS) $(LOCK_ARGS) \
+		-o requirements/live.lock
+	$(BIN)/uv pip compile pyproject.toml requirements/build.in --extra dev \
+		-c requirements/live.lock $(LOCK_FLAGS) $(LOCK_ARGS) -o requirements/dev.lock
+
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var build .mypy_cache .ruff_cache .pytest_cache

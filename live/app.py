@@ -1,133 +1,322 @@
-"""create_app(settings) -> Starlette: routes, lifespan, error handling, wiring."""
+"""The one assembly point: settings -> collaborators -> the ASGI app.
+
+`create_app` builds every collaborator synchronously (the Redis client connects on first
+use), hands each handler class the ones it needs, and returns the app; its lifespan checks
+Redis and runs the background parts (room channel hub, sale worker, shop sweeper, media).
+Nothing else builds or looks up collaborators.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
-import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+import secrets
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
-from redis.exceptions import RedisError
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
-from live import metrics
-from live.api import catalog, host_token, media, ops, orders, pages, rooms, sales, sessions
-from live.api.fastbuy import BuyFastPath, record_request
-from live.api.http import Endpoint, error_response
+from live.api.answers import ERROR_HANDLERS, AccessLog
+from live.api.auctions import AuctionApi
+from live.api.catalog import CatalogApi
+from live.api.fastbuy import BuyFastPath
+from live.api.host_token import HostTokenApi
+from live.api.http import Endpoint, HandlerGroup
+from live.api.media import MediaApi
 from live.api.openapi import openapi_handler
-from live.errors import LiveError, MethodNotAllowed, NotFound, Unavailable
-from live.logs import configure_logging, silence_uvicorn_access_log
-from live.redisdb.client import check_server, connect
+from live.api.ops import OpsApi
+from live.api.orders import OrdersApi
+from live.api.pages import WEB_DIR, PagesApi
+from live.api.questions import QuestionApi
+from live.api.room_media import RoomMediaApi
+from live.api.rooms import RoomsApi
+from live.api.sales import SalesApi
+from live.api.sessions import SessionsApi
+from live.api.shop import ShopApi
+from live.api.waitlist import WaitlistApi
+from live.auth import TokenSigner, new_id
+from live.authenticator import Authenticator
+from live.clock import Clock
+from live.commerce.auctions import AuctionStore
+from live.commerce.bag import BagStore
+from live.commerce.buying import Buying
+from live.commerce.catalog import Catalog
+from live.commerce.pay_claims import PayClaims
+from live.commerce.payments import InstantPayments, PaymentProvider
+from live.commerce.sales import SaleStore
+from live.commerce.shopworker import ShopSweeper
+from live.commerce.waitlist import WaitlistStore
+from live.commerce.worker import SaleWorker
+from live.http_input import RequestReader
+from live.logs import silence_uvicorn_access_log
+from live.media import aioice_private
+from live.media.hub import MediaHub
+from live.media.limits import MediaLimits
+from live.realtime.endpoint import RoomChannel
+from live.realtime.hub import RoomHub
+from live.realtime.questions import QuestionStore
+from live.realtime.store import ChannelStore
+from live.redisdb.client import Redis, check_server, connect
 from live.redisdb.keys import Keys
+from live.redisdb.scripts import Scripts
+from live.rooms.events import RoomEndedListener, RoomEvents
+from live.rooms.store import RoomStore
+from live.routing.forward import Forwarder
+from live.routing.links import RelayLinks
+from live.routing.listener import InternalListener
+from live.routing.media import MediaRouter
+from live.routing.owners import MediaOwners
+from live.routing.viewers import MediaViewers
 from live.security.header_limit import HeaderLimit
-from live.security.host_tokens import HostTokenGate, HostTokenGuard
+from live.security.host_tokens import HostGenerations, HostTokenGuard
 from live.security.middleware import SecurityHeaders
 from live.security.signing import signing_secrets
-from live.services import Services
 from live.settings import ServerSettings, Settings
+from live.shop_jwt import ShopTokenVerifier
 
 log = logging.getLogger("live.app")
 
-# A component is started with the services once Redis answers, and stopped at shutdown.
-Component = Callable[[Services], contextlib.AbstractAsyncContextManager[Any]]
+
+@dataclass(frozen=True)
+class Parts:
+    """What `create_app` built. The app's own code never reads it: each part was handed
+    its collaborators; tests read it to look at a server from inside."""
+
+    settings: Settings
+    redis: Redis
+    keys: Keys
+    scripts: Scripts
+    clock: Clock
+    authenticator: Authenticator
+    events: RoomEvents
+    rooms: RoomStore
+    catalog: Catalog
+    sales: SaleStore
+    bag: BagStore
+    auctions: AuctionStore
+    waitlists: WaitlistStore
+    questions: QuestionStore
+    payments: PaymentProvider
+    channel_store: ChannelStore
+    room_hub: RoomHub
+    sale_worker: SaleWorker
+    shop_sweeper: ShopSweeper
+    media_hub: MediaHub | None
+    media_router: MediaRouter | None
+    forwarder: Forwarder
 
 
-def all_endpoints() -> list[Endpoint]:
-    endpoints = [*sessions.ENDPOINTS, *rooms.ENDPOINTS, *catalog.ENDPOINTS, *ops.ENDPOINTS]
-    endpoints += [*sales.ENDPOINTS, *orders.ENDPOINTS, *media.ENDPOINTS]
-    endpoints += [*pages.ENDPOINTS, *host_token.ENDPOINTS]
-    return [*endpoints, openapi_handler(endpoints)]
+class LiveApp(Starlette):
+    """Starlette with the access log around everything; inside it the request header limit
+    (431), the security headers and the retired-host-token guard; then, unless turned off,
+    the buy fast path (live/api/fastbuy.py) in front of Starlette's own stack."""
+
+    parts: Parts
+    fast_buy: BuyFastPath | None
+    host_guard: tuple[Authenticator, HostGenerations]
+    server_settings: ServerSettings
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        if self.fast_buy is not None:
+            stack = self.fast_buy.wrap(stack)
+        stack = HostTokenGuard(stack, *self.host_guard)
+        server = self.server_settings
+        stack = HeaderLimit(SecurityHeaders(stack, server.embed_origins), server.max_header_bytes)
+        return AccessLog(stack)
 
 
 def create_app(
     settings: Settings,
-    redis_url: str,
+    redis_url: str | None = None,
     *,
-    components: Sequence[Component] = (),
-    extra_routes: Sequence[BaseRoute] = (),
-) -> Starlette:
-    """The ASGI app. `redis_url` is the Redis to use (the embedded one's, or LIVE_REDIS_URL)."""
+    fast_buy: bool = True,
+    media: bool = True,
+    payments: PaymentProvider | None = None,
+) -> LiveApp:
+    """The ASGI app. `redis_url` defaults to `settings.redis_url` (the embedded Redis's or
+    LIVE_REDIS_URL); `fast_buy=False` leaves every buy to Starlette's routing; `media=False`
+    builds a server without video (WHIP/WHEP answer 503)."""
+    url = redis_url or settings.redis_url
+    if not url:
+        raise RuntimeError("no Redis: set LIVE_REDIS_URL or start through `live serve`")
     silence_uvicorn_access_log()
-    endpoints = all_endpoints()
+    redis = connect(url, settings)
+    keys = Keys(settings.redis.key_prefix)
+    scripts = Scripts(redis, history_min_age_s=settings.realtime.history_min_age_s)
+    clock = Clock()
+    # The signing secret is `[auth] secret`, or the random one kept in Redis, which the
+    # lifespan reads before the app serves (`signing_secrets`); until then a provisional
+    # one of this process's own, never anything derived from the admin token.
+    signer = TokenSigner(
+        settings.auth.secret.encode() or secrets.token_bytes(32),
+        settings.admin_token,
+        [s.encode() for s in settings.auth.previous_secrets if s],
+    )
+    authenticator = Authenticator(signer, ShopTokenVerifier.from_settings(settings.auth), clock)
+    reader = RequestReader(settings.server, authenticator)
+    events = RoomEvents(scripts, keys, settings.realtime.history_min_events)
+    rooms = RoomStore(redis, keys, settings)
+    catalog = Catalog(redis, keys)
+    sales = SaleStore(redis, keys, scripts, settings)
+    auctions = AuctionStore(redis, keys, scripts, settings)
+    waitlists = WaitlistStore(redis, keys, scripts, sales, settings)
+    questions = QuestionStore(redis, keys, scripts, settings)
+    buying = Buying(sales, authenticator, settings)
+    channel_store = ChannelStore(redis, keys, scripts, settings)
+    room_hub = RoomHub(redis, keys, scripts, settings, channel_store)
+    bag = BagStore(redis, keys, scripts, settings.commerce, clock.now_ms)
+    shop_sweeper = ShopSweeper(bag, redis, scripts, clock, settings.commerce)
+    sale_worker = SaleWorker(redis, keys, scripts, sales, auctions, settings)
+    media_hub: MediaHub | None = None
+    router: MediaRouter | None = None
+    forwarder = Forwarder(settings.internal_secret or secrets.token_urlsafe(32))
+    owners = MediaOwners(redis, keys, scripts)
+    media_viewers = MediaViewers(keys, scripts, clock)
+    host_generations = HostGenerations(redis, keys)
+    pay_claims = PayClaims(redis, keys)
+    if media:
+        links = RelayLinks(owners, forwarder.secret)
+        node_id = settings.node.id or socket.gethostname()
+        limits = MediaLimits(redis, keys, scripts, settings, f"{os.getpid()}-{new_id('m')}")
+        media_hub = MediaHub(
+            settings.media, rooms, events, owners, clock, links, media_viewers, node_id, limits
+        )
+        router = MediaRouter(owners, forwarder, media_hub)
+    payments = payments or InstantPayments()
+
+    async def close_channel(room_id: str) -> None:
+        # Every process closes its connections of the room (4009) when this event arrives.
+        await events.durable(room_id, {"type": "room_ended"})
+        await channel_store.expire_room(room_id)
+
+    on_room_ended: list[RoomEndedListener] = [close_channel, sales.close_room_sales]
+    if router is not None:
+        on_room_ended.append(router.end_room)
+
+    viewer_counts = channel_store.viewer_counts
+    sales_api = SalesApi(reader, rooms, catalog, sales, buying, settings.commerce)
+    apis: list[HandlerGroup] = [
+        SessionsApi(reader, authenticator, redis, keys, settings),
+        RoomsApi(
+            reader,
+            authenticator,
+            rooms,
+            catalog,
+            bag,
+            settings,
+            clock,
+            viewer_counts,
+            on_room_ended,
+        ),
+        CatalogApi(reader, catalog, bag, settings.catalog, clock),
+        OpsApi(
+            redis,
+            reader,
+            settings.server.metrics_networks,
+            multiprocess_metrics=settings.metrics_dir is not None,
+        ),
+        sales_api,
+        OrdersApi(
+            reader, rooms, sales, bag, payments, pay_claims, viewer_counts, settings.commerce
+        ),
+        ShopApi(reader, bag, catalog, sales, payments, settings, clock),
+        MediaApi(reader, rooms, router, settings, clock),
+        AuctionApi(reader, auctions, rooms, catalog, settings.commerce, settings.auth),
+        WaitlistApi(reader, waitlists, settings.auth),
+        QuestionApi(reader, questions, rooms),
+        RoomMediaApi(reader, rooms, owners, media_viewers),
+        PagesApi(),
+        HostTokenApi(reader, authenticator, rooms, host_generations, settings),
+    ]
+    endpoints: list[Endpoint] = [ep for api in apis for ep in api.endpoints()]
+    endpoints.append(openapi_handler(endpoints))
+    channel = RoomChannel(
+        room_hub, channel_store, reader, settings, sales.room_sales, questions, clock
+    )
     routes: list[BaseRoute] = [Route(ep.path, ep.handler, methods=[ep.method]) for ep in endpoints]
-    routes += list(extra_routes)
-    routes.append(Mount("/static", StaticFiles(directory=pages.WEB_DIR), name="static"))
+    routes.append(WebSocketRoute("/ws/rooms/{room_id}", channel))
+    routes.append(Mount("/static", StaticFiles(directory=WEB_DIR), name="static"))
+
+    parts = Parts(
+        settings=settings,
+        redis=redis,
+        keys=keys,
+        scripts=scripts,
+        clock=clock,
+        authenticator=authenticator,
+        events=events,
+        rooms=rooms,
+        catalog=catalog,
+        sales=sales,
+        bag=bag,
+        auctions=auctions,
+        waitlists=waitlists,
+        questions=questions,
+        payments=payments,
+        channel_store=channel_store,
+        room_hub=room_hub,
+        sale_worker=sale_worker,
+        shop_sweeper=shop_sweeper,
+        media_hub=media_hub,
+        media_router=router,
+        forwarder=forwarder,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        redis = connect(redis_url, settings)
         try:
             await check_server(redis, settings)
-            signing = await signing_secrets(redis, Keys(settings.redis.key_prefix), settings.auth)
-            svc = Services.build(settings, redis, signing)
-            app.state.services = svc
+            if not settings.auth.secret:
+                # Every worker and node reads the same secret (the first one written).
+                current, *previous = await signing_secrets(redis, keys, settings.auth)
+                signer.use_secrets(current, previous)
             async with contextlib.AsyncExitStack() as stack:
-                for component in components:
-                    await stack.enter_async_context(component(svc))
-                log.info("ready", extra={"redis": _safe_url(redis_url)})
+                await stack.enter_async_context(room_hub.running())
+                await stack.enter_async_context(sale_worker.running())
+                await stack.enter_async_context(shop_sweeper.running())
+                if media_hub is not None and router is not None:
+                    await stack.enter_async_context(
+                        _media_running(settings, media_hub, router, forwarder)
+                    )
+                log.info("ready", extra={"redis": _safe_url(url)})
                 yield
         finally:
+            await forwarder.aclose()
             await redis.aclose()
 
-    app = LiveApp(
-        settings.server,
-        routes=routes,
-        lifespan=lifespan,
-        exception_handlers={
-            LiveError: _live_error,
-            HTTPException: _http_error,
-            RedisError: _redis_error,
-            ConnectionError: _redis_error,
-            Exception: _unexpected_error,
-        },
-    )
-    app.add_middleware(AccessLogMiddleware)
+    app = LiveApp(routes=routes, lifespan=lifespan, exception_handlers=dict(ERROR_HANDLERS))
+    app.parts = parts
+    app.fast_buy = BuyFastPath(buying, reader, sales_api.buy) if fast_buy else None
+    app.host_guard = (authenticator, host_generations)
+    app.server_settings = settings.server
     return app
 
 
-async def _live_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, LiveError)
-    log.info(
-        "rejected",
-        extra={"path": request.url.path, "code": exc.code, "status": exc.status},
+@contextlib.asynccontextmanager
+async def _media_running(
+    settings: Settings, hub: MediaHub, router: MediaRouter, forwarder: Forwarder
+) -> AsyncIterator[None]:
+    """This process's media: its UDP range and remote-candidate filter, its private
+    listener, its hub's ticker and relay link."""
+    media = settings.media
+    aioice_private.limit_udp_ports(media.udp_port_min, media.udp_port_max)
+    aioice_private.filter_remote_candidates(
+        media.allow_private_candidates, media.max_remote_candidates
     )
-    return error_response(exc)
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    if exc.status_code == 404:
-        return error_response(NotFound(f"no such path: {request.url.path}"))
-    if exc.status_code == 405:
-        response = error_response(MethodNotAllowed(f"{request.method} is not allowed here"))
-        if exc.headers:
-            response.headers.update(exc.headers)
-        return response
-    error = LiveError(str(exc.detail), code="http_error")
-    return Response(
-        content=error_response(error).body,
-        status_code=exc.status_code,
-        media_type="application/json",
-    )
-
-
-async def _redis_error(request: Request, exc: Exception) -> Response:
-    metrics.REDIS_ERRORS.labels(type(exc).__name__).inc()
-    log.warning("redis unavailable", extra={"path": request.url.path, "error": str(exc)})
-    return error_response(Unavailable("the store is unavailable; nothing was changed, retry"))
-
-
-async def _unexpected_error(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error", extra={"path": request.url.path})
-    return error_response(LiveError("internal error", code="internal"))
+    listener = InternalListener(router.internal_app(), forwarder.secret)
+    url = await listener.start()
+    router.start(hub.start(url))
+    try:
+        yield
+    finally:
+        await hub.aclose()
+        await listener.aclose()
 
 
 def _safe_url(url: str) -> str:
@@ -136,72 +325,3 @@ def _safe_url(url: str) -> str:
         scheme, _, rest = url.partition("://")
         return f"{scheme}://***@{rest.split('@', 1)[1]}"
     return url
-
-
-class LiveApp(Starlette):
-    """Starlette with the buy fast path (live/api/fastbuy.py) in front of its stack, and
-    in front of that the request header limit and the security headers."""
-
-    def __init__(self, server: ServerSettings, **options: Any) -> None:
-        self._server_settings = server
-        self.host_gate = HostTokenGate()
-        super().__init__(**options)
-
-    def build_middleware_stack(self) -> ASGIApp:
-        server = self._server_settings
-        stack = HostTokenGuard(BuyFastPath(super().build_middleware_stack(), self), self.host_gate)
-        return HeaderLimit(SecurityHeaders(stack, server.embed_origins), server.max_header_bytes)
-
-
-class AccessLogMiddleware:
-    """One log line and metrics per HTTP request; the path is logged without its query."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            elapsed = time.perf_counter() - started
-            record_request(scope["method"], scope["path"], _route_name(scope), status, elapsed)
-
-
-def _route_name(scope: Scope) -> str:
-    endpoint = scope.get("endpoint")
-    return getattr(endpoint, "__name__", "unmatched")
-
-
-def app_from_environment() -> Starlette:
-    """The factory `live serve` hands to uvicorn workers: settings from the environment."""
-    from live.redisdb.embedded import SUPERVISOR_PID_ENV, die_with_parent
-    from live.settings import load_settings
-
-    # A worker must not outlive `live serve` (it would hold the port after a kill -9). With
-    # one worker the app runs in `live serve` itself, which has no supervisor to follow.
-    supervisor = os.environ.get(SUPERVISOR_PID_ENV)
-    if supervisor:
-        die_with_parent(int(supervisor))
-    settings = load_settings()
-    configure_logging(settings.logging.level, settings.logging.format)
-    # `live serve` points LIVE_REDIS_URL at the embedded Redis before starting workers.
-    redis_url = settings.redis_url
-    if not redis_url:
-        raise RuntimeError("no Redis: set LIVE_REDIS_URL or start through `live serve`")
-    from live.wiring import default_components, default_routes
-
-    return create_app(
-        settings, redis_url, components=default_components(), extra_routes=default_routes()
-    )

@@ -40,11 +40,6 @@ class Identity:
     # (POST /api/rooms/{room_id}/host-token) retires them (live.security.host_tokens).
     generation: int = 0
 
-    @property
-    def is_staff(self) -> bool:
-        """Hosts and admins moderate and are exempt from chat limits."""
-        return self.role in (Role.ADMIN, Role.HOST)
-
     def may_manage(self, room_id: str) -> bool:
         """True for the admin and for the host of this room."""
         return self.role is Role.ADMIN or (self.role is Role.HOST and self.room_id == room_id)
@@ -70,6 +65,14 @@ class TokenSigner:
         # request, and checking its signature again costs more than the rest of a buy's
         # checks. Refused tokens raise, so they are never remembered.
         self._claims = functools.lru_cache(maxsize=self.CACHE_SIZE)(self._read)
+
+    def use_secrets(self, secret: bytes, previous: Sequence[bytes] = ()) -> None:
+        """Sign with `secret` from now on and verify with it or `previous`: the secret kept
+        in Redis replaces the process's provisional one before the app serves (live.app's
+        lifespan, live.security.signing)."""
+        self._secret = secret
+        self._previous = tuple(previous)
+        self._claims.cache_clear()
 
     def issue(self, identity: Identity, *, ttl_s: int, now: float) -> str:
         """A token for `identity` valid for `ttl_s` seconds from `now`."""

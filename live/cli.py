@@ -18,15 +18,29 @@ from typing import Any
 
 import orjson
 
+from live.app import LiveApp, create_app
 from live.logs import configure_logging
-from live.media.routing import internal_secret
+from live.paths import base_dir
+from live.private_attrs import MissingPrivateAttribute
+from live.private_checks import check_private_attributes
 from live.redisdb.client import RedisCheckError, check_server, connect
-from live.redisdb.embedded import SUPERVISOR_PID_ENV, EmbeddedRedis, EmbeddedRedisError
+from live.redisdb.embedded import (
+    SUPERVISOR_PID_ENV,
+    EmbeddedRedis,
+    EmbeddedRedisError,
+    die_with_parent,
+)
 from live.security.admin_token import weakness
-from live.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
+from live.settings import (
+    INTERNAL_SECRET_ENV,
+    METRICS_DIR_ENV,
+    Settings,
+    SettingsError,
+    load_settings,
+)
 from live.uvicorn_options import uvicorn_options
 
-VAR_DIR = PROJECT_ROOT / "var"
+VAR_DIR = base_dir() / "var"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -46,6 +60,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         settings = load_settings()
     except SettingsError as exc:
+        sys.exit(f"live: {exc}")
+    try:
+        check_private_attributes()
+    except MissingPrivateAttribute as exc:
         sys.exit(f"live: {exc}")
     configure_logging(settings.logging.level, settings.logging.format)
     host = args.host or settings.server.host
@@ -100,12 +118,21 @@ def serve(
         )
         return 2
     embedded: EmbeddedRedis | None = None
+    if not settings.redis_url and settings.redis.mode == "cluster":
+        print("live: [redis] mode = cluster needs LIVE_REDIS_URL (any node)", file=sys.stderr)
+        return 1
+    if not settings.redis_url and settings.commerce.durability == "replicated":
+        print(
+            "live: durability = replicated needs LIVE_REDIS_URL (the embedded one has no replicas)",
+            file=sys.stderr,
+        )
+        return 1
     if not settings.redis_url:
         embedded = EmbeddedRedis(
             Path(settings.redis.embedded_dir)
             if Path(settings.redis.embedded_dir).is_absolute()
-            else PROJECT_ROOT / settings.redis.embedded_dir,
-            appendfsync=settings.commerce.durability,
+            else base_dir() / settings.redis.embedded_dir,
+            appendfsync="always" if settings.commerce.durability == "always" else "everysec",
         )
         try:
             embedded_url = embedded.start()
@@ -123,7 +150,9 @@ def serve(
         return 1
     _prepare_metrics_dir(workers)
     # Workers forward media requests to each other over loopback with this secret.
-    internal_secret()  # generated once here, inherited by every worker
+    if not os.environ.get(INTERNAL_SECRET_ENV):
+        # Generated once here, inherited by every worker (as `Settings.internal_secret`).
+        os.environ[INTERNAL_SECRET_ENV] = secrets.token_urlsafe(32)
     if workers > 1:
         os.environ[SUPERVISOR_PID_ENV] = str(os.getpid())
     # uvicorn re-raises SIGTERM/SIGINT after draining; these handlers turn that into a
@@ -136,7 +165,7 @@ def serve(
         threading.Thread(target=on_ready, args=(base, token), daemon=True).start()
     try:
         uvicorn.run(
-            "live.app:app_from_environment",
+            "live.cli:app_from_environment",
             factory=True,
             host=host,
             port=port,
@@ -161,6 +190,24 @@ def serve(
     return 0
 
 
+def app_from_environment() -> LiveApp:
+    """The factory `live serve` hands to uvicorn workers: settings from the environment."""
+    # A worker must not outlive `live serve` (it would hold the port after a kill -9). With
+    # one worker the app runs in `live serve` itself, which has no supervisor to follow.
+    supervisor = os.environ.get(SUPERVISOR_PID_ENV)
+    if supervisor:
+        die_with_parent(int(supervisor))
+    settings = load_settings()
+    # `live serve` checked already; a worker checks again, as its environment may differ.
+    try:
+        check_private_attributes()
+    except MissingPrivateAttribute as exc:
+        sys.exit(f"live: {exc}")
+    configure_logging(settings.logging.level, settings.logging.format)
+    # `live serve` points LIVE_REDIS_URL at the embedded Redis before starting workers.
+    return create_app(settings)
+
+
 async def _check_redis(settings: Settings, url: str) -> None:
     """Fail fast, with one clear line, when Redis cannot serve us (the workers check too)."""
     client = connect(url, settings)
@@ -179,7 +226,7 @@ def _prepare_metrics_dir(workers: int) -> None:
     path = VAR_DIR / "metrics" / str(os.getpid())
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    os.environ[METRICS_DIR_ENV] = str(path)
 
 
 DEMO_PRODUCTS = [

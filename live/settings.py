@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from live.paths import data_dir
+
+# The repository's root in a checkout (tests and load tests run from it).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.toml"
+DEFAULT_CONFIG = data_dir("config") / "default.toml"
 RESERVED_ENV = {"LIVE_REDIS_URL", "LIVE_ADMIN_TOKEN", "LIVE_CONFIG"}
 
 
@@ -42,6 +45,7 @@ class ServerSettings:
 
 @dataclass(frozen=True)
 class RedisSettings:
+    mode: str = "single"
     key_prefix: str = "live"
     embedded_dir: str = "var/redis"
     connect_timeout_s: float = 5.0
@@ -95,14 +99,18 @@ class RealtimeSettings:
     send_buffer_bytes: int = 1048576
     max_frame_bytes: int = 4096
     inbound_rate: float = 20.0
+    staff_inbound_rate: float = 500.0
     presence_heartbeat_s: float = 5.0
     ping_s: float = 20.0
     ping_timeout_s: float = 20.0
+    direct_write: bool = True
 
 
 @dataclass(frozen=True)
 class CommerceSettings:
     durability: str = "everysec"
+    min_replicas: int = 1
+    replica_wait_ms: int = 500
     order_retention_s: int = 2592000
     sweep_interval_ms: int = 200
     log_claim_idle_ms: int = 30000
@@ -110,6 +118,15 @@ class CommerceSettings:
     max_hold_s: int = 3600
     max_duration_s: int = 86400
     anonymous_limit_by_ip: bool = False
+    # The shop (live/commerce/bag.py): how long a bag order is held, whether paying needs
+    # a shipping address, and how long after payment a return may be asked for.
+    bag_hold_s: int = 900
+    require_shipping: bool = False
+    return_days: int = 14
+    # Seconds a unit that came back is kept for the first buyer on a sale's waitlist.
+    offer_s: int = 60
+    # Seconds an auction's winner has to pay for the lot (the order's hold).
+    auction_hold_s: int = 900
 
 
 @dataclass(frozen=True)
@@ -136,6 +153,14 @@ class MediaSettings:
     connect_timeout_s: float = 10.0
     max_sessions_per_ip: int = 50
     max_viewers_per_room: int = 1000
+    allow_private_candidates: bool = True
+    max_remote_candidates: int = 20
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    # This node's name (`live serve` and all its workers); empty: the host name.
+    id: str = ""
 
 
 @dataclass(frozen=True)
@@ -156,27 +181,45 @@ class Settings:
     commerce: CommerceSettings = field(default_factory=CommerceSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
+    node: NodeSettings = field(default_factory=NodeSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     # The reserved variables: None means "embedded Redis" and "no admin".
     redis_url: str | None = None
     admin_token: str | None = None
+    # Set by `live serve` for its workers (not settings a user writes): the directory where
+    # every worker writes its metrics, and the secret of the workers' private listeners.
+    metrics_dir: str | None = None
+    internal_secret: str | None = None
 
     def replace(self, **sections: Any) -> Settings:
         """A copy with whole sections or fields replaced (tests use this)."""
         return dataclasses.replace(self, **sections)
 
 
+_PROCESS_FIELDS = ("redis_url", "admin_token", "metrics_dir", "internal_secret")
+# The variables `live serve` sets for its workers (see `Settings.metrics_dir`).
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+INTERNAL_SECRET_ENV = "_LIVE_MEDIA_INTERNAL_SECRET"
+
 _SECTIONS: dict[str, type[Any]] = {
     f.name: typing.get_type_hints(Settings)[f.name]
     for f in dataclasses.fields(Settings)
-    if f.name not in ("redis_url", "admin_token")
+    if f.name not in _PROCESS_FIELDS
 }
 
 _CHOICES: dict[tuple[str, str], frozenset[str]] = {
-    ("commerce", "durability"): frozenset({"everysec", "always"}),
+    ("redis", "mode"): frozenset({"single", "cluster"}),
+    ("commerce", "durability"): frozenset({"everysec", "always", "replicated"}),
     ("media", "codec"): frozenset({"vp8", "h264"}),
     ("logging", "level"): frozenset({"debug", "info", "warning", "error"}),
     ("logging", "format"): frozenset({"json", "text"}),
+}
+
+
+# `WAIT n 0` would block forever; `WAIT 0` would wait for nothing.
+_MINIMUMS: dict[tuple[str, str], int] = {
+    ("commerce", "min_replicas"): 1,
+    ("commerce", "replica_wait_ms"): 1,
 }
 
 
@@ -194,6 +237,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         **sections,
         redis_url=env.get("LIVE_REDIS_URL") or None,
         admin_token=env.get("LIVE_ADMIN_TOKEN") or None,
+        metrics_dir=env.get(METRICS_DIR_ENV) or None,
+        internal_secret=env.get(INTERNAL_SECRET_ENV) or None,
     )
 
 
@@ -269,6 +314,9 @@ def _build_section(section: str, values: dict[str, Any]) -> Any:
         allowed = _CHOICES.get((section, key))
         if allowed is not None and value not in allowed:
             raise SettingsError(f"setting {section}.{key} must be one of {sorted(allowed)}")
+        least = _MINIMUMS.get((section, key))
+        if least is not None and value < least:
+            raise SettingsError(f"setting {section}.{key} must be at least {least}")
     return cls(**checked)
 
 

@@ -12,18 +12,18 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from starlette.applications import Starlette
 
-from live.app import create_app
+from live.app import LiveApp, Parts, create_app
 from live.redisdb.client import Redis, connect
-from live.services import Services
-from live.settings import Settings, load_settings
+from live.settings import INTERNAL_SECRET_ENV, Settings, load_settings
 from live.uvicorn_options import uvicorn_options
-from live.wiring import default_components, default_routes
 from tests.redis_server import TestRedis
 
 # Strong, as `live serve` requires (live.security.admin_token); one per test run.
 ADMIN_TOKEN = secrets.token_urlsafe(32)
+# The secret of the media listeners, shared by every in-process server of a test run (as
+# `live serve` shares one between its workers).
+INTERNAL_SECRET = secrets.token_urlsafe(32)
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +40,7 @@ def make_settings(**env: str) -> Settings:
         "LIVE_ADMIN_TOKEN": ADMIN_TOKEN,
         "LIVE_REDIS_KEY_PREFIX": "t" + secrets.token_hex(4),
         "LIVE_LOGGING_FORMAT": "text",
+        INTERNAL_SECRET_ENV: INTERNAL_SECRET,
     }
     return load_settings({**base, **env})
 
@@ -56,7 +57,8 @@ class LiveServer:
 
     base_url: str
     ws_url: str
-    services: Services
+    # What create_app built, to look at the server from inside.
+    parts: Parts
     http: httpx.AsyncClient
 
     async def admin(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -94,11 +96,10 @@ class LiveServer:
 
 
 async def start_server(
-    settings: Settings, redis_url: str
-) -> tuple[uvicorn.Server, asyncio.Task[None], int, Starlette]:
-    app = create_app(
-        settings, redis_url, components=default_components(), extra_routes=default_routes()
-    )
+    settings: Settings, redis_url: str, **options: Any
+) -> tuple[uvicorn.Server, asyncio.Task[None], int, LiveApp]:
+    """The app as `live serve` builds it (`create_app`, with `options`), under uvicorn."""
+    app = create_app(settings, redis_url, **options)
     port = free_port()
     config = uvicorn.Config(
         app,
@@ -126,12 +127,20 @@ async def settings() -> Settings:
 
 
 @pytest.fixture
-async def live_server(redis_server: TestRedis, settings: Settings) -> AsyncIterator[LiveServer]:
-    server, task, port, app = await start_server(settings, redis_server.url)
+def app_options() -> dict[str, Any]:
+    """Options of `create_app` for `live_server`; a test module overrides this fixture to
+    run its tests over several builds (e.g. both buy paths, tests/commerce)."""
+    return {}
+
+
+@pytest.fixture
+async def live_server(
+    redis_server: TestRedis, settings: Settings, app_options: dict[str, Any]
+) -> AsyncIterator[LiveServer]:
+    server, task, port, app = await start_server(settings, redis_server.url, **app_options)
     base = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-        services: Services = app.state.services
-        yield LiveServer(base, f"ws://127.0.0.1:{port}", services, http)
+        yield LiveServer(base, f"ws://127.0.0.1:{port}", app.parts, http)
     server.should_exit = True
     await task
 

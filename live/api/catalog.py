@@ -9,13 +9,20 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import Response
 
-from live.api.http import Endpoint, identity_of, json_response, path_param, read_json, services
+from live.api.bagstore import with_availability
+from live.api.http import Endpoint, json_response, path_param
 from live.auth import require_admin
+from live.clock import Clock
+from live.commerce.bag import BagStore
+from live.commerce.catalog import Catalog
+from live.commerce.inventory import parse_inventory
+from live.commerce.rules import MAX_PRICE_CENTS
 from live.errors import BadRequest
+from live.http_input import RequestReader
+from live.settings import CatalogSettings
 from live.validation import expect_object, int_field, query_limit, text_field
 
 SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-MAX_PRICE_CENTS = 100_000_000
 
 
 def parse_sku(value: str) -> str:
@@ -60,37 +67,6 @@ def image_url_allowed(url: str) -> bool:
     return parts.scheme == "https" and bool(parts.netloc)
 
 
-async def create_product(request: Request) -> Response:
-    svc = services(request)
-    require_admin(identity_of(request))
-    cfg = svc.settings.catalog
-    product = parse_product(
-        expect_object(await read_json(request)),
-        cfg.currencies,
-        cfg.max_title_len,
-        cfg.max_description_len,
-    )
-    product["created_at"] = svc.now_ms()
-    return json_response(await svc.catalog.create(product, svc.now_ms()), 201)
-
-
-async def get_product(request: Request) -> Response:
-    svc = services(request)
-    return json_response(await svc.catalog.get(parse_sku(path_param(request, "sku"))))
-
-
-async def list_products(request: Request) -> Response:
-    svc = services(request)
-    limit = query_limit(request.query_params.get("limit"))
-    cursor = request.query_params.get("cursor") or "0"
-    if not cursor.isdigit():
-        raise BadRequest("`cursor` is not one this server gave", field="cursor")
-    products, next_cursor = await svc.catalog.page(limit, int(cursor))
-    return json_response(
-        {"products": products, "next": str(next_cursor) if next_cursor is not None else None}
-    )
-
-
 PRODUCT_SCHEMA = {
     "type": "object",
     "required": ["sku", "title", "price_cents", "currency"],
@@ -104,29 +80,82 @@ PRODUCT_SCHEMA = {
     },
 }
 
-ENDPOINTS = [
-    Endpoint(
-        "POST",
-        "/api/products",
-        create_product,
-        "Add a product to the catalog",
-        who="admin",
-        body=PRODUCT_SCHEMA,
-        responses={201: "the product", 409: "sku_exists"},
-    ),
-    Endpoint(
-        "GET",
-        "/api/products",
-        list_products,
-        "List the catalog",
-        query=("limit", "cursor"),
-        responses={200: "{products, next}"},
-    ),
-    Endpoint(
-        "GET",
-        "/api/products/{sku}",
-        get_product,
-        "One product",
-        responses={200: "the product", 404: "not_found"},
-    ),
-]
+
+class CatalogApi:
+    """The catalog endpoints: products by SKU."""
+
+    def __init__(
+        self,
+        reader: RequestReader,
+        catalog: Catalog,
+        bag: BagStore,
+        settings: CatalogSettings,
+        clock: Clock,
+    ) -> None:
+        self._reader = reader
+        self._catalog = catalog
+        self._bag = bag
+        self._settings = settings
+        self._clock = clock
+
+    async def create_product(self, request: Request) -> Response:
+        require_admin(self._reader.identity(request))
+        cfg = self._settings
+        body = expect_object(await self._reader.read_json(request))
+        product = parse_product(
+            body,
+            cfg.currencies,
+            cfg.max_title_len,
+            cfg.max_description_len,
+        )
+        now_ms = self._clock.now_ms()
+        product["created_at"] = now_ms
+        product.update(parse_inventory(body))
+        created = await self._catalog.create(product, now_ms)
+        await self._bag.init_product(created)
+        (answer,) = await with_availability(self._bag, [created])
+        return json_response(answer, 201)
+
+    async def get_product(self, request: Request) -> Response:
+        product = await self._catalog.get(parse_sku(path_param(request, "sku")))
+        (answer,) = await with_availability(self._bag, [product])
+        return json_response(answer)
+
+    async def list_products(self, request: Request) -> Response:
+        limit = query_limit(request.query_params.get("limit"))
+        cursor = request.query_params.get("cursor") or "0"
+        if not cursor.isdigit():
+            raise BadRequest("`cursor` is not one this server gave", field="cursor")
+        products, next_cursor = await self._catalog.page(limit, int(cursor))
+        products = await with_availability(self._bag, products)
+        return json_response(
+            {"products": products, "next": str(next_cursor) if next_cursor is not None else None}
+        )
+
+    def endpoints(self) -> list[Endpoint]:
+        return [
+            Endpoint(
+                "POST",
+                "/api/products",
+                self.create_product,
+                "Add a product to the catalog",
+                who="admin",
+                body=PRODUCT_SCHEMA,
+                responses={201: "the product", 409: "sku_exists"},
+            ),
+            Endpoint(
+                "GET",
+                "/api/products",
+                self.list_products,
+                "List the catalog",
+                query=("limit", "cursor"),
+                responses={200: "{products, next}"},
+            ),
+            Endpoint(
+                "GET",
+                "/api/products/{sku}",
+                self.get_product,
+                "One product",
+                responses={200: "the product", 404: "not_found"},
+            ),
+        ]

@@ -19,11 +19,14 @@ import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
-from redis.exceptions import RedisError
-
-from live.commerce.ids import room_of
-from live.commerce.sales import LOG_GROUP
-from live.services import Services
+from live.commerce.auctions import AuctionStore
+from live.commerce.ids import sale_room
+from live.commerce.sales import LOG_GROUP, SaleStore
+from live.redisdb.client import Redis
+from live.redisdb.errors import RedisError
+from live.redisdb.keys import Keys
+from live.redisdb.scripts import Scripts
+from live.settings import Settings
 
 log = logging.getLogger("live.commerce.worker")
 SWEEP_BATCH = 500
@@ -33,8 +36,22 @@ MAX_BATCHES_PER_TICK = 50
 
 
 class SaleWorker:
-    def __init__(self, svc: Services, name: str | None = None) -> None:
-        self.svc = svc
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        scripts: Scripts,
+        sales: SaleStore,
+        auctions: AuctionStore,
+        settings: Settings,
+        name: str | None = None,
+    ) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._scripts = scripts
+        self._sales = sales
+        self._auctions = auctions
+        self._settings = settings
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self._ticks = 0
         self._stopped = False
@@ -42,7 +59,7 @@ class SaleWorker:
     async def run(self) -> None:
         # The log is read often so each read stays small (a big batch stalls the loop);
         # the sweep runs every `sweep_interval_ms`.
-        sweep_every = self.svc.settings.commerce.sweep_interval_ms / 1000
+        sweep_every = self._settings.commerce.sweep_interval_ms / 1000
         loop = asyncio.get_running_loop()
         last_sweep = 0.0
         while not self._stopped:
@@ -64,8 +81,10 @@ class SaleWorker:
 
     async def tick(self, *, sweep: bool = True) -> None:
         """One pass over every active sale: sweep, read the logs, record, retire."""
-        svc = self.svc
-        sale_ids = [s.decode() for s in await svc.redis.zrange(svc.keys.sales_active(), 0, -1)]
+        if sweep:
+            # Auctions first: a lot won now joins the sales swept just below.
+            await self._auctions.end_due()
+        sale_ids = [s.decode() for s in await self._redis.zrange(self._keys.sales_active(), 0, -1)]
         if not sale_ids:
             return
         if not sweep:
@@ -73,7 +92,7 @@ class SaleWorker:
             return
         self._ticks += 1
         states = await self._sweep(sale_ids)
-        cfg = svc.settings.commerce
+        cfg = self._settings.commerce
         # Look for abandoned entries about twice per claim period.
         claim = self._ticks % max(1, cfg.log_claim_idle_ms // 2 // cfg.sweep_interval_ms) == 0
         live = [sid for sid, state in zip(sale_ids, states, strict=True) if state != -1]
@@ -83,17 +102,16 @@ class SaleWorker:
         await self._retire(gone, finished)
 
     async def _sweep(self, sale_ids: list[str]) -> list[int]:
-        svc = self.svc
-        async with svc.redis.pipeline(transaction=False) as pipe:
+        async with self._redis.pipeline(transaction=False) as pipe:
             for sale_id in sale_ids:
-                room_id = room_of(sale_id, "s")
-                svc.scripts.queue(
+                room_id = sale_room(sale_id)
+                self._scripts.queue(
                     pipe,
                     "sale_sweep",
-                    svc.sales.sale_keys(room_id, sale_id),
+                    self._sales.sale_keys(room_id, sale_id),
                     [
-                        svc.settings.realtime.history_min_events,
-                        svc.keys.order_prefix(room_id),
+                        self._settings.realtime.history_min_events,
+                        self._keys.order_prefix(room_id),
                         SWEEP_BATCH,
                     ],
                 )
@@ -123,13 +141,12 @@ class SaleWorker:
     async def _record_batch(self, sale_ids: list[str], *, claim: bool) -> tuple[int, list[str]]:
         if not sale_ids:
             return 0, []
-        svc = self.svc
-        k = svc.keys
-        cfg = svc.settings.commerce
+        k = self._keys
+        cfg = self._settings.commerce
         modes = ("new", "claim") if claim else ("new",)
-        async with svc.redis.pipeline(transaction=False) as pipe:
+        async with self._redis.pipeline(transaction=False) as pipe:
             for sale_id in sale_ids:
-                room_id = room_of(sale_id, "s")
+                room_id = sale_room(sale_id)
                 keys = [
                     k.sale_log(room_id, sale_id),
                     k.room_orders(room_id),
@@ -139,7 +156,7 @@ class SaleWorker:
                 ]
                 for mode in modes:
                     args = [LOG_GROUP, cfg.order_retention_s * 1000, self.name, READ_BATCH]
-                    svc.scripts.queue(
+                    self._scripts.queue(
                         pipe, "order_record", keys, [*args, mode, cfg.log_claim_idle_ms]
                     )
             replies = await pipe.execute(raise_on_error=False)
@@ -156,18 +173,29 @@ class SaleWorker:
 
     async def _retire(self, gone: list[str], finished: list[str]) -> None:
         """Stop tending sales that can no longer change and whose log is fully recorded."""
-        svc = self.svc
         done = list(gone)
         if finished:
-            async with svc.redis.pipeline(transaction=False) as pipe:
+            async with self._redis.pipeline(transaction=False) as pipe:
                 for sale_id in finished:
-                    pipe.xinfo_groups(svc.keys.sale_log(room_of(sale_id, "s"), sale_id))
+                    pipe.xinfo_groups(self._keys.sale_log(sale_room(sale_id), sale_id))
                 replies = await pipe.execute(raise_on_error=False)
             for sale_id, groups in zip(finished, replies, strict=True):
                 if isinstance(groups, Exception) or _log_drained(groups):
                     done.append(sale_id)
         if done:
-            await svc.redis.zrem(svc.keys.sales_active(), *done)
+            await self._redis.zrem(self._keys.sales_active(), *done)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[SaleWorker]:
+        """Run this worker in the background until the block ends."""
+        task = asyncio.create_task(self.run(), name="sale-worker")
+        try:
+            yield self
+        finally:
+            self.stop()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def _log_drained(groups: list[dict[Any, Any]]) -> bool:
@@ -177,19 +205,3 @@ def _log_drained(groups: list[dict[Any, Any]]) -> bool:
         if name in (LOG_GROUP, LOG_GROUP.encode()):
             return int(info.get("pending") or 0) == 0 and int(info.get("lag") or 0) == 0
     return True
-
-
-@contextlib.asynccontextmanager
-async def sales_component(svc: Services) -> AsyncIterator[None]:
-    """Fill the channel's sale hooks and run this process's sale worker."""
-    svc.room_sales = svc.sales.room_sales
-    svc.room_ended_listeners.append(svc.sales.close_room_sales)
-    worker = SaleWorker(svc)
-    task = asyncio.create_task(worker.run(), name="sale-worker")
-    try:
-        yield
-    finally:
-        worker.stop()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -9,13 +9,15 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-from redis.exceptions import RedisError
-
-from live.api.http import in_networks
 from live.errors import RateLimited
+from live.http_input import in_networks
 from live.media.memory import FreedMemory
 from live.realtime.conncap import ConnectionCap
-from live.services import Services
+from live.redisdb.client import Redis
+from live.redisdb.errors import RedisError
+from live.redisdb.keys import Keys
+from live.redisdb.scripts import Scripts
+from live.settings import Settings
 
 log = logging.getLogger("live.media")
 
@@ -28,16 +30,31 @@ class Ticket:
 
 
 class MediaLimits:
-    def __init__(self, svc: Services, process_id: str) -> None:
-        media = svc.settings.media
-        self._exempt = svc.settings.limits.exempt_networks
+    def __init__(
+        self, redis: Redis, keys: Keys, scripts: Scripts, settings: Settings, process_id: str
+    ) -> None:
+        media = settings.media
+        heartbeat_s = settings.realtime.presence_heartbeat_s
+        self._exempt = settings.limits.exempt_networks
         self._per_ip = ConnectionCap(
-            svc, process_id, media.max_sessions_per_ip, svc.keys.media_leases
+            redis,
+            keys,
+            scripts,
+            process_id,
+            limit=media.max_sessions_per_ip,
+            heartbeat_s=heartbeat_s,
+            key_of=keys.media_leases,
         )
         self._per_room = ConnectionCap(
-            svc, process_id, media.max_viewers_per_room, svc.keys.room_media_viewers
+            redis,
+            keys,
+            scripts,
+            process_id,
+            limit=media.max_viewers_per_room,
+            heartbeat_s=heartbeat_s,
+            key_of=keys.room_media_viewer_leases,
         )
-        self._every_s = svc.settings.realtime.presence_heartbeat_s
+        self._every_s = heartbeat_s
         self._held: dict[str, Ticket] = {}
         self.freed = FreedMemory()
         self._renewer: asyncio.Task[None] | None = None

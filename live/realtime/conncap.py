@@ -14,31 +14,37 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from redis.exceptions import RedisError
-
 from live.auth import new_id
-from live.services import Services
+from live.redisdb.client import Redis
+from live.redisdb.errors import RedisError
+from live.redisdb.keys import Keys
+from live.redisdb.scripts import Scripts
 
 log = logging.getLogger("live.realtime")
 
 
 class ConnectionCap:
     """Leases of one kind over every process. By default websocket connections per address
-    (`[limits] connections_per_ip`); `limit` and `key_of` count other things (media
-    sessions per address or per room, live.media.limits) the same way."""
+    (`Keys.conn_leases`); `key_of` counts other things (media sessions per address or per
+    room, live.media.limits) the same way."""
 
     def __init__(
         self,
-        svc: Services,
+        redis: Redis,
+        keys: Keys,
+        scripts: Scripts,
         process_id: str,
-        limit: int | None = None,
+        *,
+        limit: int,
+        heartbeat_s: float,
         key_of: Callable[[str], str] | None = None,
     ) -> None:
-        self._svc = svc
+        self._redis = redis
+        self._scripts = scripts
         self._process_id = process_id
-        self._limit = svc.settings.limits.connections_per_ip if limit is None else limit
-        self._key_of = svc.keys.conn_leases if key_of is None else key_of
-        self.lease_ms = int(svc.settings.realtime.presence_heartbeat_s * 3000)
+        self._limit = limit
+        self._key_of = keys.conn_leases if key_of is None else key_of
+        self.lease_ms = int(heartbeat_s * 3000)
         # This process's leases: member -> address, and how many per address.
         self._leases: dict[str, str] = {}
         self._per_ip: dict[str, int] = {}
@@ -55,7 +61,7 @@ class ConnectionCap:
             # This process alone holds the address's limit: no need to ask Redis.
             return None
         member = f"{self._process_id}:{new_id('c')}"
-        admitted, _count = await self._svc.scripts.call(
+        admitted, _count = await self._scripts.call(
             "conn_admit", [self._key_of(ip)], [member, self._limit, self.lease_ms]
         )
         if not int(admitted):
@@ -78,7 +84,7 @@ class ConnectionCap:
 
     async def _remove(self, ip: str, lease: str) -> None:
         try:
-            await self._svc.redis.zrem(self._key_of(ip), lease)
+            await self._redis.zrem(self._key_of(ip), lease)
         except (RedisError, OSError) as exc:
             # Not renewed any more, the lease runs out by itself within 3 heartbeats.
             log.warning("connection lease not removed", extra={"error": str(exc)})
@@ -90,8 +96,8 @@ class ConnectionCap:
             by_ip.setdefault(ip, []).append(member)
         if not by_ip:
             return
-        scripts = self._svc.scripts
-        async with self._svc.redis.pipeline(transaction=False) as pipe:
+        scripts = self._scripts
+        async with self._redis.pipeline(transaction=False) as pipe:
             for ip, members in by_ip.items():
                 scripts.queue(pipe, "conn_refresh", [self._key_of(ip)], [self.lease_ms, *members])
             await pipe.execute()
@@ -101,7 +107,7 @@ class ConnectionCap:
         leases, self._leases = self._leases, {}
         self._per_ip.clear()
         if leases:
-            async with self._svc.redis.pipeline(transaction=False) as pipe:
+            async with self._redis.pipeline(transaction=False) as pipe:
                 for member, ip in leases.items():
                     pipe.zrem(self._key_of(ip), member)
                 await pipe.execute()

@@ -10,8 +10,11 @@ from typing import Any
 import orjson
 
 from live.realtime.protocol import ChannelError
+from live.redisdb.client import Redis
+from live.redisdb.keys import Keys
+from live.redisdb.scripts import Scripts
 from live.rooms.model import Room
-from live.services import Services
+from live.settings import Settings
 
 # A resume replays at most this many events; further behind, a fresh snapshot is cheaper.
 MAX_RESUME_EVENTS = 5000
@@ -55,10 +58,12 @@ class Snapshot:
 
 
 class ChannelStore:
-    def __init__(self, svc: Services) -> None:
-        self._svc = svc
-        self._keys = svc.keys
-        self._maxlen = svc.settings.realtime.history_min_events
+    def __init__(self, redis: Redis, keys: Keys, scripts: Scripts, settings: Settings) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._scripts = scripts
+        self._settings = settings
+        self._maxlen = settings.realtime.history_min_events
 
     def _event_keys(self, room_id: str) -> list[str]:
         k = self._keys
@@ -93,13 +98,13 @@ class ChannelStore:
             "" if since is None else since,
             epoch,
             secrets.token_hex(8),
-            self._svc.settings.chat.snapshot_len,
+            self._settings.chat.snapshot_len,
             user_id or "",
             MAX_RESUME_EVENTS,
             address,
             "1" if staff else "0",
         ]
-        reply = await self._svc.scripts.call("snapshot", keys, args)
+        reply = await self._scripts.call("snapshot", keys, args)
         status = _text(reply[0])
         if status != "ok":
             return status
@@ -133,7 +138,7 @@ class ChannelStore:
     ) -> int:
         """Post a chat message; its seq, or `ChannelError`."""
         k = self._keys
-        chat = self._svc.settings.chat
+        chat = self._settings.chat
         keys = [
             *self._event_keys(room_id),
             k.room(room_id),
@@ -160,7 +165,7 @@ class ChannelStore:
             role,
             address,
         ]
-        code, value = await self._svc.scripts.call("chat", keys, args)
+        code, value = await self._scripts.call("chat", keys, args)
         if _text(code) != "ok":
             raise _refusal(_text(code), value)
         return int(value)
@@ -173,10 +178,10 @@ class ChannelStore:
             k.room(room_id),
             k.room_lineup(room_id),
             k.room_pinned(room_id),
-            k.product(sku or "-"),
+            k.room_cards(room_id),
         ]
         args = ["unpin" if sku is None else "pin", sku or "", self._maxlen]
-        reply = await self._svc.scripts.call("pin", keys, args)
+        reply = await self._scripts.call("pin", keys, args)
         if _text(reply[0]) != "ok":
             raise _refusal(_text(reply[0]))
         return int(reply[1])
@@ -199,7 +204,7 @@ class ChannelStore:
             k.room_muted_ips(room_id),
             k.room_addresses(room_id),
         ]
-        reply = await self._svc.scripts.call(
+        reply = await self._scripts.call(
             "moderate", keys, [action, subject, seconds, self._maxlen, scope]
         )
         if _text(reply[0]) != "ok":
@@ -208,14 +213,14 @@ class ChannelStore:
     async def add_likes(self, room_id: str, count: int) -> int:
         k = self._keys
         keys = [k.room_likes(room_id), k.room_channel(room_id)]
-        return int(await self._svc.scripts.call("likes", keys, [count]))
+        return int(await self._scripts.call("likes", keys, [count]))
 
     async def report_presence(self, room_id: str, process_id: str, count: int, ttl_ms: int) -> int:
         """Record this process's connections in the room; the room's viewer total."""
         k = self._keys
         keys = [k.room_presence(room_id), k.room_peak(room_id), k.room_channel(room_id)]
-        keep_ms = self._svc.settings.rooms.idle_retention_s * 1000
-        total, _peak = await self._svc.scripts.call(
+        keep_ms = self._settings.rooms.idle_retention_s * 1000
+        total, _peak = await self._scripts.call(
             "presence", keys, [process_id, count, ttl_ms, keep_ms]
         )
         return int(total)
@@ -224,17 +229,17 @@ class ChannelStore:
         """Viewer totals of several rooms, in one pipeline."""
         if not room_ids:
             return []
-        script = self._svc.scripts.get("presence_read")
-        async with self._svc.redis.pipeline(transaction=False) as pipe:
+        scripts = self._scripts
+        async with self._redis.pipeline(transaction=False) as pipe:
             for room_id in room_ids:
-                await script(keys=[self._keys.room_presence(room_id)], args=[], client=pipe)
+                scripts.queue(pipe, "presence_read", [self._keys.room_presence(room_id)], [])
             counts = await pipe.execute()
         return [int(c) for c in counts]
 
     async def expire_room(self, room_id: str) -> None:
         """Give the channel's keys the ended room's retention."""
-        ttl = self._svc.settings.rooms.ended_retention_s
-        async with self._svc.redis.pipeline(transaction=False) as pipe:
+        ttl = self._settings.rooms.ended_retention_s
+        async with self._redis.pipeline(transaction=False) as pipe:
             for key in self._keys.room_channel_keys(room_id):
                 pipe.expire(key, ttl)
             await pipe.execute()

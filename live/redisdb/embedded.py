@@ -18,9 +18,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from live.settings import PROJECT_ROOT
+from live.paths import data_dir
 
-REDIS_CONF = PROJECT_ROOT / "config" / "redis.conf"
+REDIS_CONF = data_dir("config") / "redis.conf"
 MIN_REDIS_MAJOR = 7
 _PR_SET_PDEATHSIG = 1
 # Set by `live serve` for its worker processes: the pid they must not outlive. (Not LIVE_*:
@@ -161,11 +161,3 @@ class EmbeddedRedis:
     @property
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True

@@ -8,27 +8,38 @@ Personal events carry `"to": <user_id>`: the channel delivers them to that user 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 
-from live.services import Services
+from live.redisdb.keys import Keys
+from live.redisdb.scripts import Scripts
+
+# Called once when a room ends (its channel, its sales and its media each react).
+RoomEndedListener = Callable[[str], Awaitable[None]]
 
 
-async def emit_durable(svc: Services, room_id: str, event: dict[str, Any]) -> int:
-    """Append `event` (with its `type`) to the room's history; return its seq."""
-    return int(await _emit(svc, room_id, "durable", event))
+class RoomEvents:
+    """The `room_event` script, with the keys and history length it needs."""
 
+    def __init__(self, scripts: Scripts, keys: Keys, history_min_events: int) -> None:
+        self._scripts = scripts
+        self._keys = keys
+        self._maxlen = history_min_events
 
-async def emit_volatile(svc: Services, room_id: str, event: dict[str, Any]) -> None:
-    """Publish a latest-value or personal event to the room's channel."""
-    await _emit(svc, room_id, "volatile", event)
+    async def durable(self, room_id: str, event: dict[str, Any]) -> int:
+        """Append `event` (with its `type`) to the room's history; return its seq."""
+        return int(await self._emit(room_id, "durable", event))
 
+    async def volatile(self, room_id: str, event: dict[str, Any]) -> None:
+        """Publish a latest-value or personal event to the room's channel."""
+        await self._emit(room_id, "volatile", event)
 
-async def _emit(svc: Services, room_id: str, kind: str, event: dict[str, Any]) -> Any:
-    keys = svc.keys
-    return await svc.scripts.call(
-        "room_event",
-        [keys.room_seq(room_id), keys.room_history(room_id), keys.room_channel(room_id)],
-        [kind, orjson.dumps(event), svc.settings.realtime.history_min_events],
-    )
+    async def _emit(self, room_id: str, kind: str, event: dict[str, Any]) -> Any:
+        keys = self._keys
+        return await self._scripts.call(
+            "room_event",
+            [keys.room_seq(room_id), keys.room_history(room_id), keys.room_channel(room_id)],
+            [kind, orjson.dumps(event), self._maxlen],
+        )

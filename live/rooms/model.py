@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
+
+# Room ids are `r_` and URL-safe letters (live.auth.new_id); anything else is no room.
+ROOM_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 # Live rooms sort above all others in the rooms index: their score is raised by this much.
 LIVE_BOOST = 4_000_000_000_000_000
@@ -22,6 +26,7 @@ class Room:
     created_at: int
     ended_at: int | None = None
     score: int = 0
+    host_id: str = ""
 
     @classmethod
     def from_hash(cls, data: dict[bytes, bytes]) -> Room:
@@ -36,6 +41,7 @@ class Room:
             created_at=int(text["created_at"]),
             ended_at=int(text["ended_at"]) if text.get("ended_at") else None,
             score=int(text.get("score", "0")),
+            host_id=text.get("host_id", ""),
         )
 
     def to_hash(self) -> dict[str, str]:
@@ -48,6 +54,7 @@ class Room:
             "live": "1" if self.live else "0",
             "created_at": str(self.created_at),
             "score": str(self.score),
+            "host_id": self.host_id,
         }
         if self.ended_at is not None:
             data["ended_at"] = str(self.ended_at)
@@ -59,6 +66,7 @@ class Room:
             "room_id": self.room_id,
             "title": self.title,
             "host_name": self.host_name,
+            "host_id": self.host_id or None,
             "status": self.status,
             "live": self.live,
             "viewers": viewers,

@@ -1,2 +1,3 @@
-"""Security rules and guards: admin token strength, the signing secret, client addresses,
-HTTP headers. Pure rules apart from `signing` (one Redis call at start-up)."""
+"""Security rules and guards: admin token strength, the signing secret,
+HTTP headers, revocable host tokens. Pure rules apart from `signing` (one Redis call at
+start-up) and `host_tokens` (a cached read per room)."""

@@ -10,16 +10,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from redis.exceptions import RedisError
 from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from live.api.http import error_response
 from live.auth import Identity, Role
+from live.authenticator import Authenticator
 from live.errors import LiveError, Unauthorized
 from live.redisdb.client import Redis
+from live.redisdb.errors import RedisError
 from live.redisdb.keys import Keys
-from live.services import Services
 
 CACHE_S = 2.0
 FIELD = "host_gen"
@@ -58,25 +58,16 @@ class HostGenerations:
         return identity.generation < await self.current(identity.room_id)
 
 
-class HostTokenGate:
-    """The process's one `HostGenerations`, made once Redis is wired (the app's services)."""
-
-    def __init__(self) -> None:
-        self._generations: HostGenerations | None = None
-
-    def generations(self, svc: Services) -> HostGenerations:
-        if self._generations is None:
-            self._generations = HostGenerations(svc.redis, svc.keys)
-        return self._generations
-
-
 class HostTokenGuard:
     """ASGI middleware: a retired host token answers 401 (HTTP) or closes 4001 (websocket)
     before any handler sees it."""
 
-    def __init__(self, app: ASGIApp, gate: HostTokenGate) -> None:
+    def __init__(
+        self, app: ASGIApp, authenticator: Authenticator, generations: HostGenerations
+    ) -> None:
         self.app = app
-        self.gate = gate
+        self.authenticator = authenticator
+        self.generations = generations
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and await self._retired(scope):
@@ -88,7 +79,7 @@ class HostTokenGuard:
                 await send({"type": "websocket.close", "code": 4001})
             else:
                 error = Unauthorized("this host link was replaced; ask for the new one")
-                await error_response(error)(scope, receive, send)
+                await JSONResponse(error.to_body(), error.status)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -100,16 +91,13 @@ class HostTokenGuard:
             token = conn.query_params.get("token", "")
         if not token or "." not in token:
             return False
-        svc = getattr(scope["app"].state, "services", None)
-        if svc is None:
-            return False
         try:
-            identity = svc.verify_token(token)
+            identity = self.authenticator.verify(token)
         except LiveError:
             return False  # the handler answers it
         if identity.role is not Role.HOST:
             return False
         try:
-            return await self.gate.generations(svc).is_retired(identity)
+            return await self.generations.is_retired(identity)
         except (RedisError, OSError):
             return False  # the handler meets Redis trouble itself and answers 503

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
-from live.app import all_endpoints
+from live.app import create_app
 from live.settings import PROJECT_ROOT
-from live.wiring import default_routes
+from tests.conftest import make_settings
 
 CHROMIUM = os.environ.get("LIVE_TEST_CHROMIUM", "/usr/bin/chromium")
 # A name that resolves to loopback but is not "localhost": an insecure origin for the studio.
@@ -48,8 +48,9 @@ LAYERS = {
 
 def missing_layers(*wanted: str) -> list[str]:
     """Which of the server layers a flow needs (channel, sales, video) this build lacks."""
-    paths = {ep.path for ep in all_endpoints()}
-    paths |= {str(getattr(route, "path", "")) for route in default_routes()}
+    # The app as `live serve` builds it (its Redis client connects on first use: never here).
+    app = create_app(make_settings(), "redis://127.0.0.1:1/0")
+    paths = {str(getattr(route, "path", "")) for route in app.routes}
     return [name for name in wanted if LAYERS[name] not in paths]
 
 

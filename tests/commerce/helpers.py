@@ -8,10 +8,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 
+from live.app import Parts
 from live.auth import Identity, Role
-from live.services import Services
+from live.redisdb.client import Redis
 from tests.conftest import LiveServer
+
+# The two HTTP paths to a buy, for tests parametrized over both (as uvicorn's tests are
+# over its implementations): the fast path in front of Starlette, and Starlette's routing.
+BUY_PATHS = [
+    pytest.param({"fast_buy": True}, id="fast-path"),
+    pytest.param({"fast_buy": False}, id="routed"),
+]
 
 
 @dataclass
@@ -22,8 +31,8 @@ class Shop:
     sku: str
 
     @property
-    def svc(self) -> Services:
-        return self.server.services
+    def svc(self) -> Parts:
+        return self.server.parts
 
     async def new_sale(self, **fields: Any) -> dict[str, Any]:
         body = {
@@ -45,7 +54,7 @@ class Shop:
     def viewer(self, name: str = "Mei") -> str:
         """A viewer token signed by the server (as POST /api/sessions gives)."""
         identity = Identity(Role.VIEWER, "u_" + secrets.token_hex(6), name)
-        return self.svc.signer.issue(identity, ttl_s=3600, now=self.svc.now())
+        return self.svc.authenticator.signer.issue(identity, ttl_s=3600, now=self.svc.clock.now())
 
     async def buy(
         self, token: str, sale_id: str, qty: int = 1, key: str | None = None
@@ -75,6 +84,23 @@ async def open_shop(server: LiveServer) -> Shop:
     )
     assert lineup.status_code == 201, lineup.text
     return Shop(server, room["room_id"], room["host_token"], product["sku"])
+
+
+async def redis_clock_passes(redis: Redis, at_ms: int, timeout_s: float = 10.0) -> None:
+    """Return once Redis's clock (the clock of every sale deadline) is past `at_ms`."""
+
+    async def passed() -> bool:
+        seconds, micros = await redis.time()
+        return bool(seconds * 1000 + micros // 1000 > at_ms)
+
+    await eventually(passed, timeout_s)
+
+
+async def order_status(server: LiveServer, token: str, order_id: str) -> str:
+    answer = await server.as_user(token, "GET", f"/api/orders/{order_id}")
+    assert answer.status_code == 200, answer.text
+    status: str = answer.json()["status"]
+    return status
 
 
 async def eventually(check: Any, timeout_s: float = 10.0) -> Any:

@@ -1,15 +1,24 @@
 """The buy endpoint answers in front of Starlette's stack (live/api/fastbuy.py): what a client
-and an operator see must be what every other endpoint gives."""
+and an operator see must be what every other endpoint gives. Every test runs over both buy
+paths (the fast path and Starlette's routing), which must answer alike."""
 
 from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 import pytest
 
-from tests.commerce.helpers import open_shop
+from tests.commerce.helpers import BUY_PATHS, open_shop
 from tests.conftest import LiveServer
+
+
+@pytest.fixture(params=BUY_PATHS)
+def app_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Every test here runs over both buy paths (tests/commerce/helpers.py)."""
+    options: dict[str, Any] = request.param
+    return options
 
 
 def error_code(answer: object) -> str:
@@ -72,7 +81,7 @@ async def test_an_order_lives_as_long_as_its_idempotency_key(live_server: LiveSe
     answer = await shop.buy(shop.viewer(), sale["sale_id"])
     assert answer.status_code == 201
     order = answer.json()
-    svc = live_server.services
+    svc = live_server.parts
     room_id, sale_id = order["room_id"], order["sale_id"]
     order_ttl = await svc.redis.pttl(svc.keys.order(room_id, order["order_id"]))
     key_ttl = await svc.redis.pttl(svc.keys.sale_idempotency(room_id, sale_id))
@@ -86,7 +95,7 @@ async def test_sale_keys_expire_after_being_emptied_and_filled_again(
     been emptied (nothing held, or nothing held or sold): refilled ones must expire too."""
     shop = await open_shop(live_server)
     sale = await shop.new_sale()
-    svc = live_server.services
+    svc = live_server.parts
     room_id, sale_id = shop.room_id, sale["sale_id"]
     keys = [
         svc.keys.sale_holds(room_id, sale_id),

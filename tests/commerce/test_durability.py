@@ -28,7 +28,7 @@ async def test_an_accepted_order_survives_kill_9_of_redis(fsync_always_redis: Re
     server, task, port, app = await start_server(settings, fsync_always_redis.url)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=20) as http:
-            live = LiveServer(f"http://127.0.0.1:{port}", "", app.state.services, http)
+            live = LiveServer(f"http://127.0.0.1:{port}", "", app.parts, http)
             shop = await open_shop(live)
             sale = await shop.new_sale(stock=5)
             token = shop.viewer()

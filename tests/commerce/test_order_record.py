@@ -11,14 +11,14 @@ from typing import Any
 import orjson
 import pytest
 
+from live.app import Parts, create_app
 from live.commerce.sales import LOG_GROUP
 from live.commerce.worker import SaleWorker
-from live.redisdb.client import Redis
 from live.rooms.model import Room
-from live.services import Services
 from live.settings import Settings
 from tests.commerce.helpers import eventually, open_shop
 from tests.conftest import LiveServer, make_settings
+from tests.redis_server import TestRedis
 
 
 async def test_orders_listing_export_and_stats(live_server: LiveServer) -> None:
@@ -53,7 +53,13 @@ async def test_orders_listing_export_and_stats(live_server: LiveServer) -> None:
     stats = (await live_server.as_user(shop.host_token, "GET", base + "/stats")).json()
     assert (stats["peak_viewers"], stats["conversion"]) == (8, 0.25)
 
-    page = (await live_server.as_user(shop.host_token, "GET", base + "/orders?limit=3")).json()
+    async def cancel_recorded() -> dict[str, Any] | None:
+        # The cancel reaches the order record through the sale log, like every change.
+        page = (await live_server.as_user(shop.host_token, "GET", base + "/orders?limit=3")).json()
+        statuses = {o["order_id"]: o["status"] for o in page["orders"]}
+        return page if statuses.get(taken[2]["order_id"]) == "cancelled" else None
+
+    page = await eventually(cancel_recorded)
     newest_first = [o["order_id"] for o in reversed(taken)]
     assert [o["order_id"] for o in page["orders"]] == newest_first[:3]
     assert page["orders"][1]["status"] == "cancelled"
@@ -77,15 +83,20 @@ async def test_orders_listing_export_and_stats(live_server: LiveServer) -> None:
 
 
 @pytest.fixture
-async def quiet_svc(redis: Redis) -> AsyncIterator[Services]:
-    """Services with no worker running, and abandoned entries claimable after 300 ms."""
+async def quiet_svc(redis_server: TestRedis) -> AsyncIterator[Parts]:
+    """A server's parts, not started (no worker running), and abandoned entries claimable
+    after 300 ms."""
     settings: Settings = make_settings(LIVE_COMMERCE_LOG_CLAIM_IDLE_MS="300")
-    yield Services.build(settings, redis)
+    parts = create_app(settings, redis_server.url).parts
+    yield parts
+    await parts.redis.aclose()
 
 
-async def test_entries_of_a_dead_consumer_are_reclaimed(quiet_svc: Services) -> None:
+async def test_entries_of_a_dead_consumer_are_reclaimed(quiet_svc: Parts) -> None:
     svc = quiet_svc
-    room = await svc.rooms.create(Room("r_dead1", "t", "h", "h_1", "open", False, svc.now_ms()))
+    room = await svc.rooms.create(
+        Room("r_dead1", "t", "h", "h_1", "open", False, svc.clock.now_ms())
+    )
     product = {"sku": "mug", "title": "Mug", "price_cents": 500, "currency": "EUR"}
     from live.commerce.rules import parse_sale_request
 
@@ -107,7 +118,9 @@ async def test_entries_of_a_dead_consumer_are_reclaimed(quiet_svc: Services) -> 
     # A worker reads the entries and dies before writing them.
     taken = await svc.redis.xreadgroup(LOG_GROUP, "dead", {log_key: ">"}, count=10)
     assert len(taken[0][1]) == 3
-    alive = SaleWorker(svc, name="alive")
+    alive = SaleWorker(
+        svc.redis, svc.keys, svc.scripts, svc.sales, svc.auctions, svc.settings, name="alive"
+    )
     assert await alive.record([sale["sale_id"]]) == 0
 
     async def reclaimed() -> bool:

@@ -37,7 +37,7 @@ async def test_exempt_networks_lift_the_per_ip_limit(redis_server: RedisProcess)
     server, task, port, app = await start_server(settings, redis_server.url)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            live = LiveServer(f"http://127.0.0.1:{port}", "", app.state.services, http)
+            live = LiveServer(f"http://127.0.0.1:{port}", "", app.parts, http)
             shop = await open_shop(live)
             sale = await shop.new_sale(stock=100, per_buyer_limit=5)
             codes = {

@@ -17,12 +17,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from live.app import create_app
 from live.commerce.rules import parse_sale_request
-from live.commerce.worker import SaleWorker
 from live.errors import LiveError
-from live.redisdb.client import connect
 from live.rooms.model import Room
-from live.services import Services
 from tests.conftest import make_settings
 
 if TYPE_CHECKING:
@@ -42,9 +40,9 @@ class SaleMachine(RuleBasedStateMachine):
         super().__init__()
         self.loop = asyncio.new_event_loop()
         config = make_settings(LIVE_LIMITS_BUYS_PER_USER_PER_S="1000000")
-        self.redis = connect(self.url, config)
-        self.svc = Services.build(config, self.redis)
-        self.worker = SaleWorker(self.svc)
+        self.svc = create_app(config, self.url).parts
+        self.redis = self.svc.redis
+        self.worker = self.svc.sale_worker
         self.orders: dict[str, dict[str, Any]] = {}  # order_id -> model order
         self.keys: dict[tuple[str, str], tuple[str, int]] = {}  # (user, key) -> (order, qty)
         self.closed = False
@@ -55,7 +53,7 @@ class SaleMachine(RuleBasedStateMachine):
     @initialize()
     def open_sale(self) -> None:
         svc = self.svc
-        room = Room("r_prop", "t", "h", "h_1", "open", False, svc.now_ms())
+        room = Room("r_prop", "t", "h", "h_1", "open", False, svc.clock.now_ms())
         self.run(svc.rooms.create(room))
         request = parse_sale_request(
             {

@@ -42,9 +42,9 @@ async def test_access_matrix(live_server: LiveServer) -> None:
     ).json()
     order_path = f"/api/orders/{order['order_id']}"
 
-    svc = live_server.services
-    expired = svc.signer.issue(
-        Identity(Role.HOST, "h_x", "Lin", room_id=room_id), ttl_s=1, now=svc.now() - 10
+    svc = live_server.parts
+    expired = svc.authenticator.signer.issue(
+        Identity(Role.HOST, "h_x", "Lin", room_id=room_id), ttl_s=1, now=svc.clock.now() - 10
     )
     forged = room["host_token"][:-3] + "abc"
     staff_only = [

@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from tests.conftest import LiveServer, make_settings, start_server
+from tests.realtime.client import channel
 from tests.redis_server import TestRedis
 
 
@@ -20,12 +21,12 @@ async def test_session_creates_a_viewer_identity(live_server: LiveServer) -> Non
     session = await live_server.new_viewer("  Mei  ")
     assert session["name"] == "Mei"
     assert session["user_id"].startswith("u_")
-    stored = await live_server.services.redis.get(
-        live_server.services.keys.user(session["user_id"])
-    )
-    assert stored is not None
-    ttl = await live_server.services.redis.ttl(live_server.services.keys.user(session["user_id"]))
-    assert 0 < ttl <= live_server.services.settings.auth.viewer_token_ttl_s
+    # The token alone carries who it is: the room channel knows the viewer by it.
+    room = await live_server.new_room()
+    async with channel(live_server.ws_url, room["room_id"], session["token"]) as mei:
+        snapshot = await mei.next()
+    you = {"user_id": session["user_id"], "name": "Mei", "staff": False}
+    assert snapshot["you"] == you
 
 
 @pytest.mark.parametrize("body", [{}, {"name": ""}, {"name": 5}, {"name": "x" * 41}, [1]])
@@ -103,8 +104,8 @@ async def test_room_roles(live_server: LiveServer) -> None:
 
 async def test_rooms_list_is_paginated_live_first(live_server: LiveServer) -> None:
     created = [await live_server.new_room(f"room {i}") for i in range(5)]
-    svc = live_server.services
-    await svc.rooms.set_live(created[0]["room_id"], True, svc.now_ms())
+    svc = live_server.parts
+    await svc.rooms.set_live(created[0]["room_id"], True, svc.clock.now_ms())
     seen: list[dict[str, Any]] = []
     cursor = None
     while True:
@@ -128,8 +129,8 @@ async def test_ended_rooms_leave_the_list(live_server: LiveServer) -> None:
     await live_server.admin("POST", f"/api/rooms/{room['room_id']}/end")
     page = (await live_server.http.get("/api/rooms", params={"limit": "100"})).json()
     assert room["room_id"] not in [r["room_id"] for r in page["rooms"]]
-    ttl = await live_server.services.redis.ttl(live_server.services.keys.room(room["room_id"]))
-    assert 0 < ttl <= live_server.services.settings.rooms.ended_retention_s
+    ttl = await live_server.parts.redis.ttl(live_server.parts.keys.room(room["room_id"]))
+    assert 0 < ttl <= live_server.parts.settings.rooms.ended_retention_s
 
 
 async def test_concurrent_ends_announce_the_end_once(live_server: LiveServer) -> None:
@@ -140,7 +141,7 @@ async def test_concurrent_ends_announce_the_end_once(live_server: LiveServer) ->
     answers = await asyncio.gather(*(live_server.admin("POST", path) for _ in range(40)))
     assert [a.status_code for a in answers] == [200] * 40
     assert {a.json()["status"] for a in answers} == {"ended"}
-    svc = live_server.services
+    svc = live_server.parts
     history = await svc.redis.xrange(svc.keys.room_history(room["room_id"]))
     types = [orjson.loads(fields[b"e"])["type"] for _, fields in history]
     assert types.count("room_ended") == 1
@@ -148,9 +149,9 @@ async def test_concurrent_ends_announce_the_end_once(live_server: LiveServer) ->
 
 async def test_only_one_of_concurrent_ends_ends_the_room(live_server: LiveServer) -> None:
     room = await live_server.new_room()
-    svc = live_server.services
+    svc = live_server.parts
     results = await asyncio.gather(
-        *(svc.rooms.end(room["room_id"], svc.now_ms()) for _ in range(20))
+        *(svc.rooms.end(room["room_id"], svc.clock.now_ms()) for _ in range(20))
     )
     assert [ended_now for _, ended_now in results].count(True) == 1
     assert {r.status for r, _ in results} == {"ended"}
@@ -209,7 +210,7 @@ async def test_lineup(live_server: LiveServer) -> None:
 
 
 async def test_session_creation_is_rate_limited_per_ip(live_server: LiveServer) -> None:
-    limit = live_server.services.settings.limits.sessions_per_ip_per_min
+    limit = live_server.parts.settings.limits.sessions_per_ip_per_min
     codes = [
         (await live_server.http.post("/api/sessions", json={"name": "bot"})).status_code
         for _ in range(limit + 2)
@@ -238,11 +239,11 @@ async def test_healthz_and_metrics(live_server: LiveServer) -> None:
 
 async def test_rooms_that_expired_leave_the_index(live_server: LiveServer) -> None:
     room = await live_server.new_room()
-    await live_server.services.redis.delete(live_server.services.keys.room(room["room_id"]))
+    await live_server.parts.redis.delete(live_server.parts.keys.room(room["room_id"]))
     page = (await live_server.http.get("/api/rooms", params={"limit": "100"})).json()
     assert room["room_id"] not in [r["room_id"] for r in page["rooms"]]
-    index = live_server.services.keys.rooms_index()
-    assert await live_server.services.redis.zscore(index, room["room_id"]) is None
+    index = live_server.parts.keys.rooms_index()
+    assert await live_server.parts.redis.zscore(index, room["room_id"]) is None
 
 
 async def test_forwarded_for_counts_only_from_trusted_proxies(

@@ -1,18 +1,17 @@
 import orjson
 
-from live.rooms.events import emit_durable, emit_volatile
 from tests.conftest import LiveServer
 
 
 async def test_durable_events_get_consecutive_seq_and_are_kept(live_server: LiveServer) -> None:
-    svc = live_server.services
+    svc = live_server.parts
     room = await live_server.new_room()
     room_id = room["room_id"]
     pubsub = svc.redis.pubsub()
-    await pubsub.subscribe(svc.keys.room_channel(room_id))
-    first = await emit_durable(svc, room_id, {"type": "unpin"})
-    second = await emit_durable(svc, room_id, {"type": "unpin"})
-    await emit_volatile(svc, room_id, {"type": "likes", "count": 3})
+    await pubsub.ssubscribe(svc.keys.room_channel(room_id))  # room channels are sharded
+    first = await svc.events.durable(room_id, {"type": "unpin"})
+    second = await svc.events.durable(room_id, {"type": "unpin"})
+    await svc.events.volatile(room_id, {"type": "likes", "count": 3})
     assert second == first + 1
     history = await svc.redis.xrange(svc.keys.room_history(room_id))
     assert [orjson.loads(fields[b"e"])["seq"] for _, fields in history] == [first, second]

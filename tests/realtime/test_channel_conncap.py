@@ -15,11 +15,11 @@ import pytest
 import uvicorn
 from websockets.exceptions import ConnectionClosed
 
+from live.app import Parts
 from live.realtime.hub import RoomHub
 from live.redisdb.client import Redis
 from live.redisdb.keys import Keys
 from live.redisdb.scripts import Scripts
-from live.services import Services
 from live.settings import Settings
 from tests.conftest import LiveServer, make_settings, start_server
 from tests.realtime.client import ChannelClient, channel
@@ -44,13 +44,13 @@ class OtherServer:
     """A second in-process server on the same Redis and key prefix: another worker."""
 
     ws_url: str
-    services: Services
+    parts: Parts
     server: uvicorn.Server
     task: asyncio.Task[None]
 
     @property
     def hub(self) -> RoomHub:
-        hub: RoomHub = self.services.extras["hub"]
+        hub: RoomHub = self.parts.room_hub
         return hub
 
     async def stop(self) -> None:
@@ -62,13 +62,13 @@ class OtherServer:
 @pytest.fixture
 async def other(redis_server: TestRedis, settings: Settings) -> AsyncIterator[OtherServer]:
     server, task, port, app = await start_server(settings, redis_server.url)
-    second = OtherServer(f"ws://127.0.0.1:{port}", app.state.services, server, task)
+    second = OtherServer(f"ws://127.0.0.1:{port}", app.parts, server, task)
     yield second
     await second.stop()
 
 
 def hub_of(live: LiveServer) -> RoomHub:
-    hub: RoomHub = live.services.extras["hub"]
+    hub: RoomHub = live.parts.room_hub
     return hub
 
 
@@ -108,7 +108,7 @@ async def leases(redis: Any, key: str) -> list[str]:
 
 async def test_two_workers_share_one_cap(live_server: LiveServer, other: OtherServer) -> None:
     room_id = (await live_server.new_room())["room_id"]
-    key = live_server.services.keys.conn_leases(IP)
+    key = live_server.parts.keys.conn_leases(IP)
     async with contextlib.AsyncExitStack() as stack:
         first = await admitted(stack, live_server.ws_url, room_id)
         await admitted(stack, live_server.ws_url, room_id)
@@ -116,7 +116,7 @@ async def test_two_workers_share_one_cap(live_server: LiveServer, other: OtherSe
         # Each process holds fewer than the limit; together they hold all of it.
         assert hub_of(live_server).cap.held_here(IP) == 2
         assert other.hub.cap.held_here(IP) == 1
-        owners = [m.split(":")[0] for m in await leases(live_server.services.redis, key)]
+        owners = [m.split(":")[0] for m in await leases(live_server.parts.redis, key)]
         assert sorted(owners) == sorted(
             [hub_of(live_server).process_id] * 2 + [other.hub.process_id]
         )
@@ -126,7 +126,7 @@ async def test_two_workers_share_one_cap(live_server: LiveServer, other: OtherSe
             code, reason = await refusal(ws_url, room_id)
             assert code == 1013
             assert "too many connections" in reason
-        assert len(await leases(live_server.services.redis, key)) == LIMIT
+        assert len(await leases(live_server.parts.redis, key)) == LIMIT
         # Closing one (on the first server) frees a slot for the other server.
         await first.ws.close()
         await admitted_within(stack, other.ws_url, room_id, within=5)
@@ -137,10 +137,10 @@ async def test_two_workers_share_one_cap(live_server: LiveServer, other: OtherSe
         )
     # Every normal close removes its lease.
     for _ in range(50):
-        if not await leases(live_server.services.redis, key):
+        if not await leases(live_server.parts.redis, key):
             break
         await asyncio.sleep(0.05)
-    assert await leases(live_server.services.redis, key) == []
+    assert await leases(live_server.parts.redis, key) == []
 
 
 async def test_a_worker_that_stops_renewing_stops_counting(
@@ -167,7 +167,7 @@ async def test_a_worker_that_stops_renewing_stops_counting(
 
 
 async def test_leases_left_by_a_dead_process_run_out(live_server: LiveServer) -> None:
-    svc = live_server.services
+    svc = live_server.parts
     room_id = (await live_server.new_room())["room_id"]
     key = svc.keys.conn_leases(IP)
     seconds, micros = await svc.redis.time()
@@ -189,14 +189,14 @@ async def test_a_stopped_worker_gives_its_leases_back(
     live_server: LiveServer, other: OtherServer
 ) -> None:
     room_id = (await live_server.new_room())["room_id"]
-    key = live_server.services.keys.conn_leases(IP)
+    key = live_server.parts.keys.conn_leases(IP)
     async with contextlib.AsyncExitStack() as stack:
         await admitted(stack, live_server.ws_url, room_id)
         for _ in range(LIMIT - 1):
             await admitted(stack, other.ws_url, room_id)
         await other.stop()
         # A graceful stop (1012 to its clients) removes its leases at once.
-        owners = {m.split(":")[0] for m in await leases(live_server.services.redis, key)}
+        owners = {m.split(":")[0] for m in await leases(live_server.parts.redis, key)}
         assert owners == {hub_of(live_server).process_id}
         await admitted(stack, live_server.ws_url, room_id)
         await admitted(stack, live_server.ws_url, room_id)
@@ -209,7 +209,7 @@ async def test_exempt_networks_are_not_counted(redis_server: TestRedis) -> None:
     )
     server, task, port, app = await start_server(settings, redis_server.url)
     try:
-        svc: Services = app.state.services
+        svc: Parts = app.parts
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base, timeout=10) as http:
             room = await LiveServer(base, "", svc, http).new_room()

@@ -9,10 +9,8 @@ from typing import Any
 from prometheus_client import REGISTRY
 from redis.exceptions import RedisError
 
-from live.realtime.hub import Connection, RoomHub
-from live.realtime.store import ChannelStore
-from live.redisdb.client import connect
-from live.services import Services
+from live.app import create_app
+from live.realtime.hub import Connection
 from tests.conftest import free_port, make_settings
 
 
@@ -27,9 +25,8 @@ def _connections() -> float:
 async def test_joiners_of_a_room_whose_subscription_fails_all_fail_at_once() -> None:
     settings = make_settings()
     # Nothing listens there: a Redis that is down.
-    redis = connect(f"redis://127.0.0.1:{free_port()}/0", settings)
-    svc = Services.build(settings, redis)
-    hub = RoomHub(svc, ChannelStore(svc))
+    parts = create_app(settings, f"redis://127.0.0.1:{free_port()}/0").parts
+    redis, hub = parts.redis, parts.room_hub
     before = _connections()
     conns = [Connection("r_down", None, _ignore, 1 << 20, hub.leave) for _ in range(3)]
     loop = asyncio.get_running_loop()

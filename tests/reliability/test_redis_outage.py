@@ -83,7 +83,7 @@ async def test_buys_survive_redis_forgetting_its_scripts(redis_server: TestRedis
                 return answer.status_code
 
             assert await buy() == 201
-            await app.state.services.redis.script_flush()
+            await app.parts.redis.script_flush()
             assert await buy() == 201
     finally:
         server.should_exit = True
