@@ -329,7 +329,8 @@ class MediaHub:
         if session.closed:
             return
         session.closed = True
-        self._unbind(session)
+        # The session's limit leases go first (in the background); awaited at the end.
+        freed = self.limits.session_ended(session.session_id)
         if self.sessions.pop(session.session_id, None) is not None:
             metrics.MEDIA_SESSIONS.labels(session.role).dec()
         metrics.MEDIA_CLOSED.labels(reason).inc()
@@ -352,6 +353,9 @@ class MediaHub:
             await self._set_live(session.room_id, False)
         if relay is not None:
             self._drop_relay_if_empty(relay)
+        if freed:
+            # A DELETE answered 200 has freed the session's places on every process.
+            await asyncio.gather(*freed, return_exceptions=True)
 
     def _drop_relay_if_empty(self, relay: RoomRelay) -> None:
         if relay.empty and self.relays.get(relay.room_id) is relay:

@@ -78,17 +78,17 @@ class MediaLimits:
     def bind(self, session_id: str, ticket: Ticket) -> None:
         self._held[session_id] = ticket
 
-    def session_ended(self, session_id: str) -> None:
+    def session_ended(self, session_id: str) -> list[asyncio.Task[None]]:
+        """The session is gone: its leases are removed (the removals, to wait for)."""
         ticket = self._held.pop(session_id, None)
         self.freed.note_closed()
-        if ticket is not None:
-            self.release(ticket)
+        return [] if ticket is None else self.release(ticket)
 
     @staticmethod
-    def release(ticket: Ticket) -> None:
-        for cap, lease in ticket.leases:
-            cap.release(lease)
+    def release(ticket: Ticket) -> list[asyncio.Task[None]]:
+        removals = [task for cap, lease in ticket.leases if (task := cap.release(lease))]
         ticket.leases.clear()
+        return removals
 
     def start(self) -> None:
         self._renewer = asyncio.create_task(self._renew_forever())

@@ -70,17 +70,19 @@ class ConnectionCap:
         self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
         return member
 
-    def release(self, lease: str) -> None:
-        """The connection holding `lease` is over: remove the lease (in the background)."""
+    def release(self, lease: str) -> asyncio.Task[None] | None:
+        """The connection holding `lease` is over: remove the lease (in the background; the
+        task is returned for a caller that waits until the place is free everywhere)."""
         ip = self._leases.pop(lease, None)
         if ip is None:
-            return
+            return None
         left = self._per_ip.pop(ip, 1) - 1
         if left > 0:
             self._per_ip[ip] = left
         task = asyncio.create_task(self._remove(ip, lease))
         self._removing.add(task)
         task.add_done_callback(self._removing.discard)
+        return task
 
     async def _remove(self, ip: str, lease: str) -> None:
         try:

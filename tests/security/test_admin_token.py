@@ -58,7 +58,7 @@ async def test_viewer_tokens_are_not_signed_with_a_key_derived_from_the_admin_to
 ) -> None:
     viewer = await live_server.new_viewer()
     body, _, signature = viewer["token"].partition(".")
-    admin = live_server.services.settings.admin_token
+    admin = live_server.parts.settings.admin_token
     assert admin
     derived = hmac.new(admin.encode(), b"live token signing v1", hashlib.sha256).digest()
     guessed = _b64(hmac.new(derived, body.encode(), hashlib.sha256).digest())

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from live.commerce.payments import PaymentResult
 from tests.commerce.helpers import open_shop
 from tests.conftest import LiveServer
@@ -26,9 +28,19 @@ class CountingProvider:
         return None
 
 
-async def test_racing_pay_calls_charge_the_buyer_once(live_server: LiveServer) -> None:
-    provider = CountingProvider()
-    live_server.services.payments = provider
+@pytest.fixture
+def provider() -> CountingProvider:
+    return CountingProvider()
+
+
+@pytest.fixture
+def app_options(provider: CountingProvider) -> dict[str, Any]:
+    return {"payments": provider}
+
+
+async def test_racing_pay_calls_charge_the_buyer_once(
+    live_server: LiveServer, provider: CountingProvider
+) -> None:
     shop = await open_shop(live_server)
     sale = await shop.new_sale()
     buyer = shop.viewer()
