@@ -363,16 +363,11 @@ class MediaHub:
                 self._soon(self.release(relay.room_id))
 
     async def _tick_forever(self) -> None:
-        timeout = self._settings.connect_timeout_s
         next_beat = 0.0
         while True:
             await asyncio.sleep(TICK_S)
             now = time.monotonic()
-            for relay in list(self.relays.values()):
-                relay.tick(now)
-            for session in list(self.sessions.values()):
-                if not session.connected and now - session.created > timeout:
-                    self._close_soon(session, "timeout")
+            self._tick(now)
             beat = bool(self.address) and now >= next_beat
             try:
                 if beat:
@@ -383,6 +378,16 @@ class MediaHub:
                     await self._report_counts(set(self._counts_dirty))
             except Exception:
                 log.exception("media heartbeat failed")
+
+    def _tick(self, now: float) -> None:
+        # Its own frame: a loop variable left in the long-lived ticker would keep the last
+        # session it saw (its closed peer connection and everything under it) alive.
+        for relay in list(self.relays.values()):
+            relay.tick(now)
+        timeout = self._settings.connect_timeout_s
+        for session in list(self.sessions.values()):
+            if not session.connected and now - session.created > timeout:
+                self._close_soon(session, "timeout")
 
     async def _report_counts(self, room_ids: set[str], final: bool = False) -> None:
         """Write this process's viewer count of each room to Redis (0 removes it)."""

@@ -76,6 +76,11 @@ class MediaLimits:
             ticket.leases.append((self._per_room, lease))
         return ticket
 
+    @property
+    def sessions_held(self) -> int:
+        """Sessions of this process holding limit leases now."""
+        return len(self._held)
+
     def bind(self, session_id: str, ticket: Ticket) -> None:
         self._held[session_id] = ticket
 
