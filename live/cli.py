@@ -223,6 +223,10 @@ def _exit_after_drain(signum: int, frame: object) -> None:
 
 def _prepare_metrics_dir(workers: int) -> None:
     # Every worker writes its counters here; /metrics sums them. A fresh dir per start.
+    # One worker is this process, whose prometheus_client was imported before the
+    # variable could be set: it keeps its counters in memory, and /metrics reads them there.
+    if workers < 2:
+        return
     path = VAR_DIR / "metrics" / str(os.getpid())
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)

@@ -1,6 +1,6 @@
 """Prometheus metrics. With several workers, each writes to PROMETHEUS_MULTIPROC_DIR (set by
 `live serve` before any worker imports prometheus_client; `Settings.metrics_dir`) and
-/metrics sums them."""
+/metrics sums them. With one worker (`live serve` itself) they stay in memory."""
 
 from __future__ import annotations
 
