@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -59,6 +59,13 @@ async def _redis_error(request: Request, exc: Exception) -> Response:
     return error_response(Unavailable("the store is unavailable; nothing was changed, retry"))
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # The client closed its connection before its body arrived: nobody reads the answer,
+    # and a flood of such requests must not fill the log with tracebacks.
+    log.info("client went away", extra={"path": request.url.path})
+    return error_response(LiveError("the request body did not arrive", code="bad_request"))
+
+
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     """The catch-all: 500 `internal`; the error itself goes on to the server's log."""
     log.exception("unexpected error", extra={"path": request.url.path})
@@ -72,6 +79,7 @@ ERROR_HANDLERS: dict[type[Exception], ErrorHandler] = {
     # redis-py's cluster client raises this when slots are uncovered (a failover).
     RedisClusterException: _redis_error,
     ConnectionError: _redis_error,
+    ClientDisconnect: _client_gone,
     Exception: unexpected_error,
 }
 

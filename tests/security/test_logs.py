@@ -1,5 +1,6 @@
 """Finding 8 (logs): text logs escape control characters, so a request path with %0a
-cannot forge a log line; invalid-UTF-8 frames are one INFO line without a traceback."""
+cannot forge a log line; invalid-UTF-8 frames are one INFO line without a traceback, and so
+is an offer whose client went away before its body arrived."""
 
 from __future__ import annotations
 
@@ -40,6 +41,17 @@ def _send_invalid_utf8_frame(port: int, room_id: str) -> None:
             pass  # until the server closes the connection
 
 
+def _abandon_an_offer(port: int, room_id: str) -> None:
+    """A WHEP offer whose client goes away before its body has arrived."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(
+            (
+                f"POST /api/rooms/{room_id}/whep HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                "Content-Type: application/sdp\r\nContent-Length: 4000\r\n\r\nv=0\r\n"
+            ).encode()
+        )
+
+
 def test_a_forged_log_line_and_a_bad_frame_stay_one_escaped_line(tmp_path: Path) -> None:
     port = free_port()
     log_path = tmp_path / "stderr.log"
@@ -60,6 +72,9 @@ def test_a_forged_log_line_and_a_bad_frame_stay_one_escaped_line(tmp_path: Path)
                 base + "/api/rooms", json={"title": "t", "host_name": "h"}, headers=ADMIN
             ).json()
             _send_invalid_utf8_frame(port, room["room_id"])
+            _abandon_an_offer(port, room["room_id"])
+            # Its access line says the request ended (the server saw the client go).
+            wait_for_line(log_path, "/whep")
         finally:
             stop(process)
     text = log_path.read_text(errors="replace")
@@ -67,3 +82,11 @@ def test_a_forged_log_line_and_a_bad_frame_stay_one_escaped_line(tmp_path: Path)
     assert "\\x0a12:00:00" in text, text
     assert "Traceback" not in text and " ERROR " not in text, text
     assert text.count("invalid UTF-8") == 1, text
+    assert "client went away" in text, text
+
+
+def wait_for_line(path: Path, needle: str, within: float = 15.0) -> None:
+    deadline = time.monotonic() + within
+    while needle not in path.read_text(errors="replace"):
+        assert time.monotonic() < deadline, f"no log line with {needle!r}"
+        time.sleep(0.05)
