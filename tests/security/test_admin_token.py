@@ -9,12 +9,14 @@ import secrets
 import subprocess
 import sys
 
+import httpx
 import pytest
 
 from live.auth import Identity, Role, TokenSigner, _b64
 from live.security.admin_token import weakness
 from live.settings import PROJECT_ROOT
-from tests.conftest import LiveServer, free_port
+from tests import redis_server as test_redis
+from tests.conftest import LiveServer, free_port, start_server
 from tests.serving import serve_env
 
 
@@ -66,6 +68,25 @@ async def test_viewer_tokens_are_not_signed_with_a_key_derived_from_the_admin_to
     # The token still works: the server signed it with its random secret.
     me = await live_server.as_user(viewer["token"], "POST", "/api/rooms", json={})
     assert me.status_code == 403
+
+
+async def test_the_random_signing_secret_is_shared_by_every_process_and_kept(
+    redis_server: test_redis.TestRedis, live_server: LiveServer
+) -> None:
+    """With no `[auth] secret`, the first process's random secret is kept in Redis: another
+    process (which shares nothing with it but Redis) accepts its tokens, and so does the
+    next one, started after that one stopped."""
+    assert not live_server.parts.settings.auth.secret
+    viewer = await live_server.new_viewer()
+    auth = {"Authorization": f"Bearer {viewer['token']}"}
+    for _ in range(2):
+        server, task, port, _ = await start_server(live_server.parts.settings, redis_server.url)
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as other:
+                assert (await other.get("/api/me/orders", headers=auth)).status_code == 200
+        finally:
+            server.should_exit = True
+            await task
 
 
 def test_previous_secrets_still_verify_for_rotation() -> None:

@@ -1,7 +1,13 @@
-"""Finding 8 (host tokens): a new host link retires every earlier host token of the room."""
+"""Finding 8 (host tokens): a new host link retires every earlier host token of the room,
+and a host token lives a day (`[auth] host_token_ttl_s`; it was 30 days)."""
 
 from __future__ import annotations
 
+import time
+
+import orjson
+
+from live.auth import _unb64
 from tests.conftest import LiveServer
 from tests.realtime.client import channel
 
@@ -30,3 +36,10 @@ async def test_a_new_host_token_retires_the_old_one(live_server: LiveServer) -> 
     again = await live_server.admin("POST", f"/api/rooms/{room_id}/host-token")
     assert again.status_code == 201
     assert (await live_server.as_user(new, "GET", stats)).status_code == 401
+
+
+async def test_a_host_token_lives_a_day(live_server: LiveServer) -> None:
+    before = int(time.time())
+    room = await live_server.new_room()
+    claims = orjson.loads(_unb64(room["host_token"].partition(".")[0]))
+    assert before + 86400 <= claims["exp"] <= int(time.time()) + 86400

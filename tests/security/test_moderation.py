@@ -3,14 +3,17 @@ roles shown in chat (no viewer can pass as the host)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import jwt
 import pytest
 
 from live.settings import Settings
 from tests.conftest import ADMIN_TOKEN, LiveServer, make_settings
 from tests.realtime.client import ChannelClient, channel
 
+SHOP_SECRET = "shop-secret-" + "k" * 32
 ALICE_IP = {"X-Forwarded-For": "203.0.113.5"}
 BOB_IP = {"X-Forwarded-For": "203.0.113.6"}
 
@@ -18,7 +21,18 @@ BOB_IP = {"X-Forwarded-For": "203.0.113.6"}
 @pytest.fixture
 async def settings() -> Settings:
     # Loopback is the proxy here, so each test client may say which address it has.
-    return make_settings(LIVE_SERVER_TRUSTED_PROXIES="127.0.0.1/32")
+    return make_settings(
+        LIVE_SERVER_TRUSTED_PROXIES="127.0.0.1/32",
+        LIVE_AUTH_JWT_HS256_SECRET=SHOP_SECRET,
+        LIVE_AUTH_JWT_ISSUER="https://shop",
+        LIVE_AUTH_JWT_AUDIENCE="live",
+    )
+
+
+def _shop_token(account: str, issued_at: int) -> str:
+    """A shop's JWT for one of its accounts: each login gives a new one."""
+    claims = {"sub": account, "name": "Troll", "iss": "https://shop", "aud": "live"}
+    return jwt.encode({**claims, "iat": issued_at, "exp": issued_at + 600}, SHOP_SECRET)
 
 
 async def _viewer(server: LiveServer, name: str, headers: dict[str, str]) -> dict[str, Any]:
@@ -70,6 +84,33 @@ async def test_a_viewer_banned_by_address_cannot_chat_again_from_a_new_session(
         assert (await t3.next())["type"] == "snapshot"
         await t3.send({"type": "chat", "text": "sorry"})
         assert (await t3.of_type("chat"))["text"] == "sorry"
+
+
+async def test_a_ban_sticks_to_the_shop_account_whatever_its_token(
+    live_server: LiveServer,
+) -> None:
+    room = await live_server.new_room()
+    room_id = room["room_id"]
+    now = int(time.time())
+    first, second = _shop_token("42", now), _shop_token("42", now + 1)
+    async with (
+        channel(live_server.ws_url, room_id, room["host_token"]) as host,
+        channel(live_server.ws_url, room_id, first) as t,
+    ):
+        await host.next()
+        await t.next()
+        await t.send({"type": "chat", "text": "spam"})
+        said = await host.until(lambda e: e["type"] == "chat" and e["text"] == "spam")
+        await host.send({"type": "ban", "user_id": said["user_id"]})
+        assert await t.closed_code() == 4003
+    # A new login of the same account is still banned; an anonymous session is not.
+    async with channel(live_server.ws_url, room_id, second) as again:
+        assert await again.closed_code() == 4003
+    other = await _viewer(live_server, "Other", ALICE_IP)
+    async with channel(
+        live_server.ws_url, room_id, other["token"], additional_headers=ALICE_IP
+    ) as o:
+        assert (await o.next())["type"] == "snapshot"
 
 
 async def test_a_mute_by_address_silences_new_sessions_until_unmuted(
