@@ -109,6 +109,8 @@ async def start_server(
         proxy_headers=False,
         ws="websockets-sansio",
         ws_max_size=settings.realtime.max_frame_bytes,
+        # As `live serve`: connections still open after the grace are closed.
+        timeout_graceful_shutdown=int(settings.server.shutdown_grace_s),
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

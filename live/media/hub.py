@@ -47,6 +47,8 @@ log = logging.getLogger("live.media")
 
 TICK_S = 0.25
 HEARTBEAT_S = 5.0
+# aiortc closes a connection in well under a second; past this something is stuck.
+PEER_CLOSE_TIMEOUT_S = 5.0
 
 
 def codec_preferences(kind: str, codec: str) -> list[RTCRtpCodecCapability]:
@@ -216,6 +218,17 @@ class MediaHub:
             raise BadRequest(f"the SDP offer was refused: {exc!r}") from exc
         return rewrite_host_candidates(pc.localDescription.sdp, self._settings.public_ip)
 
+    async def _close_peer(self, session: MediaSession) -> None:
+        """Close the session's peer connection, bounded: a DELETE or a shutdown must not
+        wait forever on a transport that never finishes stopping."""
+        try:
+            await asyncio.wait_for(session.pc.close(), PEER_CLOSE_TIMEOUT_S)
+        except TimeoutError:
+            log.warning(
+                "peer connection close timed out",
+                extra={"room_id": session.room_id, "role": session.role},
+            )
+
     def _register(self, session: MediaSession) -> None:
         self.sessions[session.session_id] = session
         metrics.MEDIA_SESSIONS.labels(session.role).inc()
@@ -317,7 +330,7 @@ class MediaHub:
             if relay.publisher is session:
                 relay.publisher = None
                 went_dark = True
-        await session.pc.close()
+        await self._close_peer(session)
         if went_dark:
             await self._set_live(session.room_id, False)
         if relay is not None:

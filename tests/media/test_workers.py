@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -17,6 +18,7 @@ import httpx
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
+from live.media import aiortc_private
 from live.media.frames import is_keyframe
 from live.settings import PROJECT_ROOT, NodeSettings
 from tests import redis_server as test_redis
@@ -175,16 +177,20 @@ async def two_workers(redis_server: test_redis.TestRedis) -> AsyncIterator[str]:
         "LIVE_REDIS_KEY_PREFIX": settings.redis.key_prefix,
         "LIVE_LOGGING_LEVEL": "warning",
         "LIVE_MEDIA_WORKER_HEADERS": "true",
+        # A test stops a worker on purpose (SIGSTOP); uvicorn's supervisor would replace
+        # it after 5 s of silence, sooner than a slow machine lets the test look.
+        "LIVE_SERVER_WORKER_HEALTHCHECK_S": "120",
     }
     command = ["serve", "--port", str(port), "--workers", "2"]
+    log = tempfile.TemporaryFile()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
         "from live.cli import main; main()",
         *command,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         cwd=str(PROJECT_ROOT),
     )
     base = f"http://127.0.0.1:{port}"
@@ -193,7 +199,16 @@ async def two_workers(redis_server: test_redis.TestRedis) -> AsyncIterator[str]:
         yield base
     finally:
         process.terminate()
-        await asyncio.wait_for(process.wait(), 30)
+        try:
+            await asyncio.wait_for(process.wait(), 30)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            log.seek(0)
+            tail = log.read().decode(errors="replace")[-4000:]
+            raise AssertionError(f"live serve did not exit within 30 s of SIGTERM:\n{tail}")
+        finally:
+            log.close()
 
 
 async def new_room(http: httpx.AsyncClient) -> dict[str, Any]:
@@ -384,7 +399,10 @@ async def republish(base: str, room_id: str, token: str, track: CounterTrack) ->
     deadline = time.monotonic() + 45
     while True:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        pc.addTransceiver(track, direction="sendonly")
+        transceiver = pc.addTransceiver(track, direction="sendonly")
+        # As a browser's encoder: a keyframe whenever the server asks (an edge that
+        # subscribes after the first one waits for the next).
+        aiortc_private.on_keyframe_request(transceiver.sender, track.request_keyframe)
         await pc.setLocalDescription(await pc.createOffer())
         async with httpx.AsyncClient(base_url=base, timeout=20) as fresh:
             answer = await fresh.post(
