@@ -182,33 +182,33 @@ async def two_workers(redis_server: test_redis.TestRedis) -> AsyncIterator[str]:
         "LIVE_SERVER_WORKER_HEALTHCHECK_S": "120",
     }
     command = ["serve", "--port", str(port), "--workers", "2"]
-    log = tempfile.TemporaryFile()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        "from live.cli import main; main()",
-        *command,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=str(PROJECT_ROOT),
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        await wait_healthy_async(base, timeout_s=60)
-        yield base
-    finally:
-        process.terminate()
+    with tempfile.TemporaryFile() as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            "from live.cli import main; main()",
+            *command,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=str(PROJECT_ROOT),
+        )
+        base = f"http://127.0.0.1:{port}"
         try:
-            await asyncio.wait_for(process.wait(), 30)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-            log.seek(0)
-            tail = log.read().decode(errors="replace")[-4000:]
-            raise AssertionError(f"live serve did not exit within 30 s of SIGTERM:\n{tail}")
+            await wait_healthy_async(base, timeout_s=60)
+            yield base
         finally:
-            log.close()
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 30)
+            except TimeoutError as exc:
+                process.kill()
+                await process.wait()
+                log.seek(0)
+                tail = log.read().decode(errors="replace")[-4000:]
+                raise AssertionError(
+                    f"live serve did not exit 30 s after SIGTERM:\n{tail}"
+                ) from exc
 
 
 async def new_room(http: httpx.AsyncClient) -> dict[str, Any]:
