@@ -178,9 +178,6 @@ async def two_workers(redis_server: test_redis.TestRedis, **env: str) -> AsyncIt
         "LIVE_REDIS_KEY_PREFIX": settings.redis.key_prefix,
         "LIVE_LOGGING_LEVEL": "warning",
         "LIVE_MEDIA_WORKER_HEADERS": "true",
-        # A test stops a worker on purpose (SIGSTOP); uvicorn's supervisor would replace
-        # it after 5 s of silence, sooner than a slow machine lets the test look.
-        "LIVE_SERVER_WORKER_HEALTHCHECK_S": "120",
         **env,
     }
     command = ["serve", "--port", str(port), "--workers", "2"]
@@ -253,8 +250,11 @@ async def media_of(http: httpx.AsyncClient, room_id: str, token: str) -> dict[st
 async def test_live_serve_with_two_workers(redis_server: test_redis.TestRedis) -> None:
     """One room over both workers: the publisher's worker is the origin, viewers on either
     worker receive its frames, and each DELETE reaches the worker holding the session."""
+    # The test stops a worker (SIGSTOP); uvicorn's supervisor would replace it after 5 s
+    # of silence, sooner than a slow machine lets the test look. (Not for every test: a
+    # ping that meets a worker's kill -9 waits this long before the supervisor goes on.)
     async with (
-        two_workers(redis_server) as base,
+        two_workers(redis_server, LIVE_SERVER_WORKER_HEALTHCHECK_S="60") as base,
         httpx.AsyncClient(base_url=base, timeout=15) as http,
     ):
         room = await new_room(http)
