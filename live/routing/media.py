@@ -42,6 +42,8 @@ class LocalMedia(Protocol):
 
     async def play(self, room_id: str, offer: str, room_live: bool) -> tuple[str, str]: ...
 
+    def viewer_clock(self, session_id: str) -> str: ...
+
     async def end(self, room_id: str, role: str, session_id: str) -> None: ...
 
     async def end_room(self, room_id: str) -> None: ...
@@ -56,6 +58,7 @@ class MediaReply:
     session_id: str = ""
     worker: str = ""  # the pid of the process holding the room's media
     forwarded: bool = False
+    clock: str = ""  # a viewer's media clock (X-Live-Media-Clock), WHEP only
 
 
 class MediaRouter:
@@ -77,7 +80,8 @@ class MediaRouter:
         """WHIP (`role` "whip", at the room's origin) or WHEP ("whep", here): the answer."""
         if role == "whep":
             session_id, answer = await self._local.play(room_id, offer, room_live)
-            return MediaReply(201, answer.encode(), session_id, self._pid)
+            clock = self._local.viewer_clock(session_id)
+            return MediaReply(201, answer.encode(), session_id, self._pid, clock=clock)
         owner = await self._owners.claim(room_id, self.address)
         if owner == self.address:
             session_id, answer = await self._local.publish(room_id, offer, room_live)

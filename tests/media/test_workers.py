@@ -17,6 +17,7 @@ import httpx
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
+from live.media import aiortc_private
 from live.media.frames import is_keyframe
 from live.settings import PROJECT_ROOT, NodeSettings
 from tests import redis_server as test_redis
@@ -384,7 +385,10 @@ async def republish(base: str, room_id: str, token: str, track: CounterTrack) ->
     deadline = time.monotonic() + 45
     while True:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        pc.addTransceiver(track, direction="sendonly")
+        transceiver = pc.addTransceiver(track, direction="sendonly")
+        # A studio answers keyframe requests: an edge that subscribes after the first
+        # keyframe went by asks for one.
+        aiortc_private.on_keyframe_request(transceiver.sender, track.request_keyframe)
         await pc.setLocalDescription(await pc.createOffer())
         async with httpx.AsyncClient(base_url=base, timeout=20) as fresh:
             answer = await fresh.post(
