@@ -15,6 +15,8 @@ recorder writes them as the file's timestamps (`live.media.recorder`).
 
 from __future__ import annotations
 
+import math
+
 RATES = {"video": 90000, "audio": 48000}
 TS_MOD = 1 << 32
 HALF = 1 << 31
@@ -82,7 +84,8 @@ class RoomClock:
     def now_ms(self, mono_ms: float) -> float:
         """Now on the media clock; the clock starts here if it had not started yet."""
         if self.t0 is None:
-            self.t0 = round(mono_ms + self.redis_offset_ms)
+            # Rounded down: the first frame is at 0 or just after, never before.
+            self.t0 = math.floor(mono_ms + self.redis_offset_ms)
         return mono_ms + self.redis_offset_ms - self.t0
 
     def place(self, kind: str, source: object, rtp_timestamp: int, mono_ms: float) -> int:
