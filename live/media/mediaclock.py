@@ -72,14 +72,33 @@ class RoomClock:
     room's first frame (then set here and saved to Redis by the hub, `t0_saved`).
     """
 
-    def __init__(self, redis_offset_ms: float, t0: int | None) -> None:
+    def __init__(self, redis_offset_ms: float, t0: int | None, rtt_ms: float = 0.0) -> None:
         self.redis_offset_ms = redis_offset_ms
+        # The round trip of the measurement the offset came from: the shorter, the truer.
+        self.offset_rtt_ms = rtt_ms
         self.t0 = t0
         self.t0_saved = t0 is not None
         self.tracks = {kind: TrackPositions(rate) for kind, rate in RATES.items()}
         # The last video frame forwarded: its position (ms) and monotonic arrival (ms).
         self.last_video_ms: float | None = None
         self.last_video_at: float = 0.0
+
+    @classmethod
+    def measured(
+        cls, redis_ms: int, sent_mono_ms: float, answered_mono_ms: float, t0: int | None
+    ) -> RoomClock:
+        """A clock from one Redis call: Redis's time taken at the round trip's midpoint."""
+        clock = cls(0.0, t0, float("inf"))
+        clock.observe(redis_ms, sent_mono_ms, answered_mono_ms)
+        return clock
+
+    def observe(self, redis_ms: int, sent_mono_ms: float, answered_mono_ms: float) -> None:
+        """Another reading of Redis's clock: kept when its round trip was shorter (a busy
+        event loop or network makes a reading less certain by half its round trip)."""
+        rtt = answered_mono_ms - sent_mono_ms
+        if rtt < self.offset_rtt_ms:
+            self.offset_rtt_ms = rtt
+            self.redis_offset_ms = redis_ms - (sent_mono_ms + answered_mono_ms) / 2
 
     def now_ms(self, mono_ms: float) -> float:
         """Now on the media clock; the clock starts here if it had not started yet."""

@@ -42,9 +42,13 @@ CONTAINERS = {
         "mp4",
         "mp4",
         "video/mp4",
-        # A fragment at each keyframe and at least every second, with an empty moov up
-        # front: everything written before a crash stays playable.
-        {"movflags": "frag_keyframe+empty_moov+default_base_moof", "frag_duration": "1000000"},
+        # A fragment at each keyframe and at least every second, with an empty moov
+        # written with the first fragment (delayed so its edit lists keep where each track
+        # starts on the media clock): everything written before a crash stays playable.
+        {
+            "movflags": "frag_keyframe+empty_moov+delay_moov+default_base_moof",
+            "frag_duration": "1000000",
+        },
         RATES["video"],
         RATES["audio"],
     ),

@@ -64,7 +64,9 @@ class Recordings:
             return
         answered = _mono_ms()
         if relay.clock is None:
-            relay.clock = RoomClock(begin.redis_now_ms - (sent + answered) / 2, begin.t0)
+            relay.clock = RoomClock.measured(begin.redis_now_ms, sent, answered, begin.t0)
+        else:
+            relay.clock.observe(begin.redis_now_ms, sent, answered)
         if begin.recorded:
             self._recorded.add(room_id)
         else:
@@ -104,13 +106,14 @@ class Recordings:
                 continue
             self._next_tick[relay.room_id] = now + TICK_EVERY_S * 1000
             unsaved = None if clock.t0_saved else clock.t0
-            held = await self._store.clock_tick(
+            held, redis_now = await self._store.clock_tick(
                 relay.room_id,
                 clock.last_video_ms,
                 now - clock.last_video_at,
                 unsaved,
                 relay.room_id in self._recorded,
             )
+            clock.observe(redis_now, now, _mono_ms())
             if held is not None and (unsaved is not None or held != clock.t0):
                 clock.rebase(held)
 

@@ -68,11 +68,11 @@ class ReplayStore:
 
     async def clock_tick(
         self, room_id: str, position_ms: float, age_ms: float, t0: int | None, recorded: bool
-    ) -> int | None:
+    ) -> tuple[int | None, int]:
         """The last video frame forwarded (at `position_ms`, `age_ms` ago); saves `t0`
-        unless Redis has one already. Returns the start Redis holds."""
+        unless Redis has one already. Returns the start Redis holds, and Redis's time."""
         k = self._keys
-        held = await self._scripts.call(
+        held, now = await self._scripts.call(
             "media_clock",
             [k.room_media_clock(room_id), k.room_replay(room_id)],
             [
@@ -84,7 +84,7 @@ class ReplayStore:
                 CLOCK_TTL_MS,
             ],
         )
-        return int(held) if held else None
+        return (int(held) if held else None), int(now)
 
     async def clock_stop(self, room_id: str) -> None:
         """The room is not live any more: durable events stop carrying `media_ms`."""

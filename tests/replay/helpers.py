@@ -90,9 +90,9 @@ def recorded(room_id: str, name: str) -> Path:
 def ffprobe(path: Path) -> dict[str, Any]:
     """Streams (with packet counts) and format of a file, as ffprobe reads it."""
     assert FFPROBE is not None
+    command = [FFPROBE, "-v", "error", "-count_packets", "-show_streams", "-show_format"]
     out = subprocess.run(
-        [FFPROBE, "-v", "error", "-count_packets", "-show_streams", "-show_format"]
-        + ["-of", "json", str(path)],
+        [*command, "-of", "json", str(path)],
         check=True,
         capture_output=True,
         timeout=60,
@@ -102,5 +102,6 @@ def ffprobe(path: Path) -> dict[str, Any]:
 
 
 def stream(probe: dict[str, Any], kind: str) -> dict[str, Any]:
-    (found,) = [s for s in probe["streams"] if s["codec_type"] == kind]
-    return found
+    found: list[dict[str, Any]] = [s for s in probe["streams"] if s["codec_type"] == kind]
+    assert len(found) == 1, probe
+    return found[0]

@@ -8,15 +8,15 @@
 -- ARGV[4] the clock's start as the origin set it (Redis ms), '' when already saved
 -- ARGV[5] the chapters' lifetime in seconds (0: the show is not recorded)
 -- ARGV[6] the clock's lifetime in ms (a few ticks: an origin that died stops stamping)
--- Returns the clock's start (t0) as Redis holds it ('' when none).
+-- Returns {the clock's start (t0) as Redis holds it ('' when none), Redis's time (ms)}.
+local now = now_ms()
 if ARGV[1] == 'stop' then
   redis.call('DEL', KEYS[1])
-  return redis.call('HGET', KEYS[2], 't0') or ''
+  return {redis.call('HGET', KEYS[2], 't0') or '', now}
 end
 if ARGV[4] ~= '' then
   redis.call('HSETNX', KEYS[2], 't0', ARGV[4])
 end
-local at = now_ms() - tonumber(ARGV[3])
-redis.call('HSET', KEYS[1], 'pos', ARGV[2], 'at', at, 'ttl', ARGV[5])
+redis.call('HSET', KEYS[1], 'pos', ARGV[2], 'at', now - tonumber(ARGV[3]), 'ttl', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[6]))
-return redis.call('HGET', KEYS[2], 't0') or ''
+return {redis.call('HGET', KEYS[2], 't0') or '', now}
