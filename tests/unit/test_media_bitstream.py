@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 import av
 import pytest
@@ -16,7 +17,7 @@ from live.media.bitstream import (
 
 
 def first_frame(codec: str, size: tuple[int, int], **options: str) -> bytes:
-    encoder = av.CodecContext.create(codec, "w")
+    encoder: Any = av.CodecContext.create(codec, "w")
     encoder.width, encoder.height = size
     encoder.pix_fmt = "yuv420p"
     encoder.time_base = Fraction(1, 30)
