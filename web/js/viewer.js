@@ -8,6 +8,7 @@ import { forgetSession, loadSession, saveSession } from "./session.js";
 import { Bag } from "./viewer-bag.js";
 import { Auctions } from "./viewer-auctions.js";
 import { Questions } from "./viewer-questions.js";
+import { ReplayPlayer, fetchReplay } from "./viewer-replay.js";
 import { Shop } from "./viewer-shop.js";
 import { Waitlist } from "./viewer-waitlist.js";
 import { play } from "./whep.js";
@@ -16,6 +17,7 @@ const roomId = decodeURIComponent(location.pathname.split("/").filter(Boolean).p
 let session = loadSession();
 let room = null;
 let ended = false;
+let replay = null; // the ReplayPlayer once an ended room's replay plays
 
 const chat = new ChatLog(byId("chat"));
 const waitlist = new Waitlist({
@@ -61,7 +63,8 @@ function dropSession() {
 }
 
 function showChatForms() {
-  byId("name-form").hidden = Boolean(session) || ended;
+  // A replay has no chat, but buying from it still asks for a name.
+  byId("name-form").hidden = Boolean(session) || (ended && !replay);
   byId("chat-form").hidden = !session || ended;
   if (session) byId("me").textContent = session.name;
 }
@@ -258,6 +261,7 @@ function showRoom(r) {
 }
 
 function roomEnded() {
+  const first = !ended;
   ended = true;
   setLive(false);
   say(byId("room-note"), "This room has ended. Thank you for watching.");
@@ -265,6 +269,48 @@ function roomEnded() {
   showChatForms();
   for (const form of document.querySelectorAll("#sales form")) form.remove();
   video.stop();
+  if (first) startReplay();
+}
+
+// ---- the replay of an ended room ----
+// Polled while an ended room's replay is still being finished (a few seconds).
+const REPLAY_POLL_MS = 2000;
+
+async function startReplay() {
+  if (replay) return true;
+  const found = await fetchReplay(roomId);
+  if (replay) return true;
+  if (found?.status === "recording" && ended) {
+    say(byId("room-note"), "This show has ended. Its replay will be ready in a moment…");
+    setTimeout(startReplay, REPLAY_POLL_MS);
+    return true;
+  }
+  if (found?.status !== "ready") return false;
+  ended = true;
+  channel.stop();
+  document.body.classList.add("is-replay");
+  replay = true; // taken: a second call (the room ended while this one waited) stops here
+  if (!room) {
+    document.title = `${found.title || "Replay"} · live`;
+    byId("title").textContent = found.title || "Replay";
+    byId("host").textContent = found.host_name ? `with ${found.host_name}` : "";
+  }
+  byId("conn").textContent = "Replay";
+  say(byId("room-note"), "This show has ended: watch the replay and shop what was shown.");
+  byId("ask-form").hidden = true;
+  byId("chat-heading").textContent = "Your name";
+  showChatForms();
+  bag.setProducts(found.products || []);
+  replay = new ReplayPlayer(found, byId("video"), {
+    onPinned: (product) => {
+      shop.setPinned(product);
+      bag.setPinned(product);
+    },
+  });
+  window.liveReplay = replay; // for the browser console and the tests
+  replay.start(Number(new URLSearchParams(location.search).get("t")));
+  setVideoNote("");
+  return true;
 }
 
 // ---- video ----
@@ -324,6 +370,7 @@ function setVideoNote(text) {
 
 function updateVideoNote() {
   const el = byId("video");
+  if (replay) return setVideoNote("");
   if (ended) return setVideoNote("This room has ended.");
   if (!video.live) return setVideoNote("Waiting for the host to go live.");
   setVideoNote(el.readyState >= 2 && !el.paused ? "" : "Starting the video…");
@@ -357,6 +404,7 @@ async function main() {
   try {
     showRoom(await api(`/api/rooms/${encodeURIComponent(roomId)}`));
   } catch (err) {
+    if (err.status === 404 && (await startReplay())) return; // the room is gone, its replay is not
     if (err.status === 404) {
       byId("title").textContent = "Room not found";
       say(byId("room-note"), "This room does not exist. It may have ended long ago.");
@@ -365,6 +413,7 @@ async function main() {
     }
     say(byId("room-note"), describe(err));
   }
+  if (ended) return; // an ended room plays its replay (roomEnded)
   channel.start();
   video.start();
 }
