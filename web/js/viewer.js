@@ -11,6 +11,7 @@ import { Questions } from "./viewer-questions.js";
 import { ReplayPlayer, fetchReplay } from "./viewer-replay.js";
 import { Shop } from "./viewer-shop.js";
 import { Waitlist } from "./viewer-waitlist.js";
+import { CardSync } from "./card-sync.js";
 import { play } from "./whep.js";
 
 const roomId = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
@@ -20,6 +21,9 @@ let ended = false;
 let replay = null; // the ReplayPlayer once an ended room's replay plays
 
 const chat = new ChatLog(byId("chat"));
+// A pinned card appears with the frame it belongs to (docs/protocol.md).
+const cardSync = new CardSync(byId("video"));
+window.liveCardSync = cardSync; // for the browser console and the tests
 const waitlist = new Waitlist({
   session: () => session,
   needSession: askForName,
@@ -146,13 +150,17 @@ function onEvent(ev) {
     case "chat_deleted":
       return chat.remove(ev.msg_id);
     case "pin":
-      bag.setPinned(ev.product);
-      questions.show(ev.product?.sku || null);
-      return shop.setPinned(ev.product);
+      return cardSync.hold(ev, () => {
+        bag.setPinned(ev.product);
+        questions.show(ev.product?.sku || null);
+        shop.setPinned(ev.product);
+      });
     case "unpin":
-      bag.setPinned(null);
-      questions.show(null);
-      return shop.setPinned(null);
+      return cardSync.hold(ev, () => {
+        bag.setPinned(null);
+        questions.show(null);
+        shop.setPinned(null);
+      });
     case "lineup_stock":
       return bag.stock(ev.products);
     case "auction_open":
@@ -224,6 +232,7 @@ function describeChannelError(ev) {
 }
 
 function applySnapshot(snap) {
+  cardSync.flush(); // the snapshot's pinned card is the latest word
   if (snap.room) showRoom(snap.room);
   if (!snap.recovered) {
     chat.reset(snap.chat);
@@ -329,6 +338,7 @@ const video = {
       this.session = await play(roomId, byId("video"), {
         iceServers,
         token: session?.token,
+        onClock: (offset) => cardSync.setOffset(offset),
         onState: (state) => {
           if (state === "connected") this.attempt = 0;
           if (state === "failed" || state === "closed") this.retry();
@@ -352,6 +362,8 @@ const video = {
     clearTimeout(this.timer);
     this.session?.stop();
     this.session = null;
+    cardSync.setOffset(null);
+    cardSync.flush();
   },
 };
 
