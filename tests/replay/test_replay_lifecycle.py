@@ -8,13 +8,14 @@ import itertools
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from live.settings import NodeSettings, Settings
 from tests.conftest import LiveServer, make_settings, start_server
-from tests.media.peers import CounterTrack, publish, watch
+from tests.media.peers import CounterTrack, Peer, publish, watch
 from tests.realtime.client import channel
 from tests.redis_server import TestRedis
 from tests.replay.helpers import (
@@ -232,3 +233,135 @@ async def test_a_replay_outlives_its_room_and_sells_its_lineup(live_server: Live
         buyer, [{"sku": other["sku"], "qty": 1}], key=secrets.token_hex(8)
     )
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "not_in_lineup"
+
+
+async def test_sales_auctions_and_answers_become_chapters_at_their_media_ms(
+    live_server: LiveServer,
+) -> None:
+    room = await live_server.new_room()
+    room_id, token = room["room_id"], room["host_token"]
+    product = await live_server.new_product(title="Acrylic cabinet")
+    await live_server.admin("POST", f"/api/rooms/{room_id}/products", json=product)
+    sku = product["sku"]
+    publisher = await publish(live_server.http, room_id, token, CounterTrack())
+    viewer = await watch(live_server.http, room_id)
+    asker = await live_server.new_viewer("Dev")
+    try:
+        await viewer.wait_frames(20)
+        async with (
+            channel(live_server.ws_url, room_id, token) as host,
+            channel(live_server.ws_url, room_id, asker["token"]) as dev,
+        ):
+            await host.of_type("snapshot")
+            await dev.of_type("snapshot")
+            sale = await live_server.as_user(
+                token,
+                "POST",
+                f"/api/rooms/{room_id}/sales",
+                json={
+                    "sku": sku,
+                    "stock": 3,
+                    "price_cents": 900,
+                    "per_buyer_limit": 1,
+                    "hold_s": 60,
+                    "duration_s": 60,
+                },
+            )
+            assert sale.status_code == 201, sale.text
+            opened = await host.of_type("sale_open")
+            auction = await live_server.as_user(
+                token,
+                "POST",
+                f"/api/rooms/{room_id}/auctions",
+                json={"sku": sku, "start_cents": 1000, "duration_s": 60},
+            )
+            assert auction.status_code == 201, auction.text
+            auctioned = await host.of_type("auction_open")
+            await dev.send({"type": "question", "text": "Does it get hot?", "sku": sku})
+            question = await host.of_type("question")
+            await host.send(
+                {"type": "answer", "question_id": question["question_id"], "text": "No."}
+            )
+            answered = await host.of_type("answer")
+            chat = {"type": "chat", "text": "hello"}
+            await host.send(chat)
+            said = await host.of_type("chat")
+    finally:
+        await viewer.close()
+        await publisher.close()
+    chapters = (await replay_of(live_server, room_id))["chapters"]
+    assert [(c["type"], c["at_ms"]) for c in chapters] == [
+        ("sale", round(opened["media_ms"])),
+        ("auction", round(auctioned["media_ms"])),
+        ("answer", round(answered["media_ms"])),
+    ]
+    sale_chapter, auction_chapter, answer_chapter = chapters
+    assert (sale_chapter["sale_id"], sale_chapter["title"]) == (
+        sale.json()["sale_id"],
+        "Acrylic cabinet",
+    )
+    assert auction_chapter["auction_id"] == auction.json()["auction_id"]
+    assert (answer_chapter["question"], answer_chapter["answer"]) == ("Does it get hot?", "No.")
+    assert answer_chapter["sku"] == sku and answer_chapter["title"] == "Does it get hot?"
+    # Every durable event taken while live carries the clock, chat included; it grows.
+    assert said["media_ms"] >= answered["media_ms"] >= auctioned["media_ms"] >= opened["media_ms"]
+    # The search index reads them through the store (moments).
+    assert await live_server.parts.replays.chapters(room_id) == chapters
+
+
+@needs_ffprobe
+async def test_a_takeover_in_another_codec_keeps_the_viewer_and_starts_a_run(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    room = await live_server.new_room()
+    room_id, token = room["room_id"], room["host_token"]
+    viewer = await watch(live_server.http, room_id)
+    payload_types = rtp_payload_types(viewer)
+    assert viewer.answer is not None
+    answered = viewer.answer.text
+    # One WHEP answer with both codecs a room may carry, each with its payload type.
+    pts: dict[str, set[int]] = {"VP8": set(), "H264": set()}
+    for line in answered.splitlines():
+        for name in pts:
+            if line.startswith("a=rtpmap:") and f" {name}/90000" in line:
+                pts[name].add(int(line.split()[0].split(":")[1]))
+    assert pts["VP8"] and pts["H264"]
+    first = await publish_real(live_server.http, room_id, token, "vp8")
+    second = None
+    try:
+        await until(lambda: sum(pt in pts["VP8"] for pt in payload_types) > 60, within=30)
+        second = await publish_real(live_server.http, room_id, token, "h264")  # OBS takes over
+        await until(lambda: sum(pt in pts["H264"] for pt in payload_types) > 60, within=30)
+        assert viewer.pc.connectionState == "connected"
+        assert (await live_server.as_user(token, "POST", f"/api/rooms/{room_id}/end")).is_success
+    finally:
+        await viewer.close()
+        await first.close()
+        if second is not None:
+            await second.close()
+    replay = await ready_replay(live_server, room_id)
+    assert [(p["codec"], p["content_type"]) for p in replay["parts"]] == [
+        ("vp8", "video/webm"),
+        ("h264", "video/mp4"),
+    ]
+    assert replay["url"] == replay["parts"][0]["url"]
+    later = replay["parts"][1]
+    assert later["at_ms"] >= replay["parts"][0]["end_ms"]
+    for part in replay["parts"]:
+        path = await download(live_server, part["url"], tmp_path)
+        assert stream(ffprobe(path), "video")["codec_name"] == part["codec"]
+
+
+def rtp_payload_types(viewer: Peer) -> list[int]:
+    """The payload type of every video RTP packet the viewer's receiver gets, as it comes
+    (test-only: wraps aiortc's private packet handler on this one receiver)."""
+    receiver = next(t.receiver for t in viewer.pc.getTransceivers() if t.kind == "video")
+    seen: list[int] = []
+    original = receiver._handle_rtp_packet
+
+    async def handle(packet: Any, arrival_time_ms: int) -> None:
+        seen.append(packet.payload_type)
+        await original(packet, arrival_time_ms)
+
+    receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
+    return seen
