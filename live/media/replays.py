@@ -192,6 +192,23 @@ class ReplayFinisher:
         while True:
             try:
                 await self._files.sweep(self._store)
+                await self.prune_index()
             except Exception:
                 log.exception("replay file sweep failed")
             await asyncio.sleep(SWEEP_EVERY_S)
+
+    async def prune_index(self, page: int = 200) -> int:
+        """Drop index entries whose replay record has expired; how many were dropped."""
+        dropped = 0
+        cursor: int | None = None
+        while True:
+            room_ids, cursor = await self._store.ready(page, cursor)
+            lapsed = []
+            for room_id in room_ids:
+                record = await self._store.get(room_id)
+                if record is None or record.status != "ready":
+                    lapsed.append(room_id)
+            await self._store.forget_lapsed(lapsed)
+            dropped += len(lapsed)
+            if cursor is None:
+                return dropped

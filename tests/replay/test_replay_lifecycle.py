@@ -365,3 +365,15 @@ def rtp_payload_types(viewer: Peer) -> list[int]:
 
     receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
     return seen
+
+
+async def test_the_index_of_ready_replays_forgets_lapsed_ones(live_server: LiveServer) -> None:
+    svc = live_server.parts
+    index = svc.keys.replays_index()
+    await svc.redis.zadd(index, {"r_gone": 1, "r_kept": 2})
+    await svc.redis.hset(svc.keys.room_replay("r_kept"), mapping={"status": "ready"})
+    try:
+        assert await svc.replay_finisher.prune_index(page=1) == 1
+        assert await svc.replays.ready(10) == (["r_kept"], None)
+    finally:
+        await svc.redis.delete(index, svc.keys.room_replay("r_kept"))
