@@ -33,6 +33,7 @@ from live.api.ops import OpsApi
 from live.api.orders import OrdersApi
 from live.api.pages import WEB_DIR, PagesApi
 from live.api.questions import QuestionApi
+from live.api.replays import ReplayApi
 from live.api.room_media import RoomMediaApi
 from live.api.rooms import RoomsApi
 from live.api.sales import SalesApi
@@ -57,6 +58,8 @@ from live.logs import silence_uvicorn_access_log
 from live.media import aioice_private
 from live.media.hub import MediaHub
 from live.media.limits import MediaLimits
+from live.media.recordings import Recordings
+from live.media.replays import ReplayFiles, ReplayFinisher
 from live.realtime.endpoint import RoomChannel
 from live.realtime.hub import RoomHub
 from live.realtime.questions import QuestionStore
@@ -64,6 +67,7 @@ from live.realtime.store import ChannelStore
 from live.redisdb.client import Redis, check_server, connect
 from live.redisdb.keys import Keys
 from live.redisdb.scripts import Scripts
+from live.replay.store import ReplayStore
 from live.rooms.events import RoomEndedListener, RoomEvents
 from live.rooms.store import RoomStore
 from live.routing.forward import Forwarder
@@ -101,6 +105,8 @@ class Parts:
     auctions: AuctionStore
     waitlists: WaitlistStore
     questions: QuestionStore
+    replays: ReplayStore
+    replay_finisher: ReplayFinisher
     payments: PaymentProvider
     channel_store: ChannelStore
     room_hub: RoomHub
@@ -167,6 +173,9 @@ def create_app(
     auctions = AuctionStore(redis, keys, scripts, settings)
     waitlists = WaitlistStore(redis, keys, scripts, sales, settings)
     questions = QuestionStore(redis, keys, scripts, settings)
+    replays = ReplayStore(redis, keys, scripts, settings.media)
+    replay_files = ReplayFiles(settings.media)
+    replay_finisher = ReplayFinisher(replays, replay_files, clock)
     buying = Buying(sales, authenticator, settings)
     channel_store = ChannelStore(redis, keys, scripts, settings)
     room_hub = RoomHub(redis, keys, scripts, settings, channel_store)
@@ -184,8 +193,18 @@ def create_app(
         links = RelayLinks(owners, forwarder.secret)
         node_id = settings.node.id or socket.gethostname()
         limits = MediaLimits(redis, keys, scripts, settings, f"{os.getpid()}-{new_id('m')}")
+        recordings = Recordings(replays, replay_files)
         media_hub = MediaHub(
-            settings.media, rooms, events, owners, clock, links, media_viewers, node_id, limits
+            settings.media,
+            rooms,
+            events,
+            owners,
+            clock,
+            links,
+            media_viewers,
+            node_id,
+            limits,
+            recordings,
         )
         router = MediaRouter(owners, forwarder, media_hub)
     payments = payments or InstantPayments()
@@ -198,6 +217,7 @@ def create_app(
     on_room_ended: list[RoomEndedListener] = [close_channel, sales.close_room_sales]
     if router is not None:
         on_room_ended.append(router.end_room)
+    on_room_ended.append(replay_finisher.room_ended)
 
     viewer_counts = channel_store.viewer_counts
     sales_api = SalesApi(reader, rooms, catalog, sales, buying, settings.commerce)
@@ -231,6 +251,7 @@ def create_app(
         WaitlistApi(reader, waitlists, settings.auth),
         QuestionApi(reader, questions, rooms),
         RoomMediaApi(reader, rooms, owners, media_viewers),
+        ReplayApi(reader, rooms, replays, replay_files, replay_finisher, bag),
         PagesApi(),
         HostTokenApi(reader, authenticator, rooms, host_generations, settings),
     ]
@@ -258,6 +279,8 @@ def create_app(
         auctions=auctions,
         waitlists=waitlists,
         questions=questions,
+        replays=replays,
+        replay_finisher=replay_finisher,
         payments=payments,
         channel_store=channel_store,
         room_hub=room_hub,
@@ -280,6 +303,7 @@ def create_app(
                 await stack.enter_async_context(room_hub.running())
                 await stack.enter_async_context(sale_worker.running())
                 await stack.enter_async_context(shop_sweeper.running())
+                await stack.enter_async_context(replay_finisher.running())
                 if media_hub is not None and router is not None:
                     await stack.enter_async_context(
                         _media_running(settings, media_hub, router, forwarder)

@@ -156,6 +156,10 @@ class MediaSettings:
     max_viewers_per_room: int = 1000
     allow_private_candidates: bool = True
     max_remote_candidates: int = 20
+    # Replays (live/media/recorder.py, live/replay/): record while live, where, how long.
+    record: bool = True
+    recordings_dir: str = "var/recordings"
+    replay_retention_days: int = 90
 
 
 @dataclass(frozen=True)
@@ -221,6 +225,7 @@ _CHOICES: dict[tuple[str, str], frozenset[str]] = {
 _MINIMUMS: dict[tuple[str, str], int] = {
     ("commerce", "min_replicas"): 1,
     ("commerce", "replica_wait_ms"): 1,
+    ("media", "replay_retention_days"): 1,
 }
 
 

@@ -92,6 +92,9 @@ class RoomsApi:
         title = text_field(body, "title", max_len=self._settings.rooms.max_title_len)
         host_name = name_field(body, "host_name", max_len=40)
         host_id = parse_host_id(body)
+        record = body.get("record", True)
+        if not isinstance(record, bool):
+            raise BadRequest("`record` must be true or false", field="record")
         room = Room(
             room_id=new_id("r"),
             title=title,
@@ -101,6 +104,7 @@ class RoomsApi:
             live=False,
             created_at=self._clock.now_ms(),
             host_id=host_id,
+            record=record,
         )
         room = await self._rooms.create(room)
         host = Identity(Role.HOST, room.host_user_id, host_name, room_id=room.room_id)
@@ -175,6 +179,7 @@ class RoomsApi:
                         "title": {"type": "string", "minLength": 1, "maxLength": 120},
                         "host_name": {"type": "string", "minLength": 1, "maxLength": 40},
                         "host_id": {"type": "string", "pattern": "^[a-z0-9_-]{1,40}$"},
+                        "record": {"type": "boolean"},
                     },
                 },
                 responses={201: "room_id, host_token, host_url, viewer_url"},

@@ -140,6 +140,8 @@ class BagStore:
                     sk.bag_idempotency(room_id),
                     sk.bag_journal(room_id),
                     sk.bag_journal_due(room_id),
+                    k.room_replay(room_id),
+                    k.room_replay_lineup(room_id),
                 ],
                 [
                     user_id,

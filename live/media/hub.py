@@ -17,7 +17,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from typing import Any
 
 from aiortc import (
@@ -33,8 +33,14 @@ from live import metrics
 from live.clock import Clock
 from live.errors import BadRequest, NotFound, UnsupportedCodec
 from live.media.limits import MediaLimits, Ticket
+from live.media.recordings import Recordings
 from live.media.relay import MediaSession, RoomRelay
-from live.media.sdp import VIDEO_CODECS, check_offer, rewrite_host_candidates
+from live.media.sdp import (
+    VIDEO_CODECS,
+    check_play_offer,
+    check_publish_offer,
+    rewrite_host_candidates,
+)
 from live.rooms.events import RoomEvents
 from live.rooms.store import RoomStore
 from live.routing.link import LinkFrame
@@ -52,10 +58,12 @@ HEARTBEAT_S = 5.0
 PEER_CLOSE_TIMEOUT_S = 5.0
 
 
-def codec_preferences(kind: str, codec: str) -> list[RTCRtpCodecCapability]:
-    wanted = (
-        {f"video/{VIDEO_CODECS[codec]}".lower(), "video/rtx"} if kind == "video" else {"audio/opus"}
-    )
+def codec_preferences(kind: str, codecs: Iterable[str]) -> list[RTCRtpCodecCapability]:
+    """aiortc's capabilities for the video `codecs` (with RTX), or Opus for audio."""
+    if kind == "video":
+        wanted = {f"video/{VIDEO_CODECS[codec]}".lower() for codec in codecs} | {"video/rtx"}
+    else:
+        wanted = {"audio/opus"}
     return [c for c in RTCRtpSender.getCapabilities(kind).codecs if c.mimeType.lower() in wanted]
 
 
@@ -73,6 +81,7 @@ class MediaHub:
         viewer_counts: MediaViewers,
         node_id: str,
         limits: MediaLimits,
+        recordings: Recordings,
     ) -> None:
         self._settings = settings
         self._rooms = rooms
@@ -81,6 +90,7 @@ class MediaHub:
         self._clock = clock
         self._links = links
         self._viewer_counts = viewer_counts
+        self._recordings = recordings
         self.node_id = node_id
         self.pid = os.getpid()
         # This process as its siblings reach it: its private listener and relay link, in
@@ -121,6 +131,7 @@ class MediaHub:
             await self.close_session(session, "shutdown")
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
+        await self._recordings.aclose()
         with contextlib.suppress(Exception):
             await self._report_counts(set(self._reported), final=True)
         await self.limits.aclose()
@@ -130,15 +141,16 @@ class MediaHub:
     async def publish(
         self, room_id: str, offer: str, room_live: bool = False, client: str = ""
     ) -> tuple[str, str]:
-        """WHIP: a new publishing session (replacing the previous one); (id, answer)."""
-        kinds = check_offer(offer, self.codec)
+        """WHIP: a new publishing session (replacing the previous one); (id, answer). The
+        room's video codec becomes the one this publisher sends."""
+        kinds, codec = check_publish_offer(offer, self.codec)
         await self._forget_stale_live(room_id, room_live)
         ticket = await self._admit(client, room_id, "publisher")
         session = self._new_session(room_id, "publisher")
         self._bind(session, ticket)
         for kind in kinds:
             transceiver = session.pc.addTransceiver(kind, direction="recvonly")
-            transceiver.setCodecPreferences(codec_preferences(kind, self.codec))
+            transceiver.setCodecPreferences(codec_preferences(kind, [codec]))
         try:
             answer = await self._answer(session, offer)
         except BaseException:
@@ -152,9 +164,10 @@ class MediaHub:
         self.originated.add(room_id)
         self._links.unwatch(room_id)
         relay = self._relay(room_id)
-        relay.tap(session)
+        await self._recordings.publisher_starting(relay, codec)
+        relay.tap(session, codec)
         self._register(session)
-        previous = relay.set_publisher(session)
+        previous = relay.set_publisher(session, codec)
         if previous is not None:
             log.info("publisher replaced", extra={"room_id": room_id})
             self._close_soon(previous, "replaced")
@@ -165,8 +178,10 @@ class MediaHub:
     ) -> tuple[str, str]:
         """WHEP, answered here whichever process holds the publisher; frames flow once the
         room has one (here, or at its origin over the relay link). `client`: the address
-        `[media] max_sessions_per_ip` counts (live.media.limits)."""
-        kinds = check_offer(offer, self.codec)
+        `[media] max_sessions_per_ip` counts (live.media.limits). The answer carries every
+        video codec of the offer that a room may carry: a room's codec follows its
+        publisher, and WHEP cannot renegotiate."""
+        kinds, codecs = check_play_offer(offer)
         ticket = await self._admit(client, room_id, "viewer")
         session = self._new_session(room_id, "viewer")
         self._bind(session, ticket)
@@ -175,7 +190,7 @@ class MediaHub:
         try:
             for kind, sender in session.senders.items():
                 transceiver = session.pc.addTransceiver(sender.track, direction="sendonly")
-                transceiver.setCodecPreferences(codec_preferences(kind, self.codec))
+                transceiver.setCodecPreferences(codec_preferences(kind, codecs))
                 relay.on_viewer_sender(transceiver.sender, sender)
             answer = await self._answer(session, offer)
         except BaseException:
@@ -191,6 +206,16 @@ class MediaHub:
                 # The room says live but no process holds it: its origin died.
                 await self._set_live(room_id, False)
         return session.session_id, answer
+
+    def viewer_clock(self, session_id: str) -> str:
+        """A viewer's media clock, for its WHEP answer (`X-Live-Media-Clock`): its video's
+        RTP timestamp minus `offset`, at `rate` Hz, is the frame's position on the room's
+        media clock (`media_ms` of room events; docs/protocol.md)."""
+        session = self.sessions.get(session_id)
+        video = session.senders.get("video") if session is not None else None
+        if video is None:
+            return ""
+        return f"offset={video.ts_origin}; rate=90000"
 
     async def end(self, room_id: str, role: str, session_id: str) -> None:
         """DELETE on a session's Location."""
@@ -363,6 +388,8 @@ class MediaHub:
                 went_dark = True
         await self._close_peer(session)
         if went_dark:
+            if relay is not None:
+                await self._recordings.publisher_left(relay)
             await self._set_live(session.room_id, False)
         if relay is not None:
             self._drop_relay_if_empty(relay)
@@ -396,6 +423,7 @@ class MediaHub:
                     await self._report_counts(set(self._reported) | set(self._counts_dirty))
                 elif self._counts_dirty:
                     await self._report_counts(set(self._counts_dirty))
+                await self._recordings.tick(self.relays.values())
             except Exception:
                 log.exception("media heartbeat failed")
 

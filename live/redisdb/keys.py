@@ -256,3 +256,27 @@ class Keys:
     def room_media_viewers(self, room_id: str) -> str:
         """Hash of each process's WHEP viewer count of the room ("<node_id>:<pid>")."""
         return f"{self.room_tag(room_id)}:media_viewers"
+
+    # --- replays and the media clock (live/replay, live/media/recorder.py). The clock and
+    # chapter names are also derived in _lib.lua from the room's seq key: keep them
+    # `<room tag>:mclock` and `<room tag>:chapters`. --------------------------------------
+    def room_media_clock(self, room_id: str) -> str:
+        """Hash `pos` (ms on the media clock of the last video frame forwarded), `at` (Redis
+        ms it was forwarded), `ttl` (the chapters' lifetime, s): only while the room is live."""
+        return f"{self.room_tag(room_id)}:mclock"
+
+    def room_chapters(self, room_id: str) -> str:
+        """List of the replay's chapters (JSON), oldest first, never trimmed."""
+        return f"{self.room_tag(room_id)}:chapters"
+
+    def room_replay(self, room_id: str) -> str:
+        """Hash: the replay's state (status, t0, parts, file, duration, the room's card)."""
+        return f"{self.room_tag(room_id)}:replay"
+
+    def room_replay_lineup(self, room_id: str) -> str:
+        """Hash sku -> product card (JSON): the line-up kept with the replay."""
+        return f"{self.room_tag(room_id)}:replay:lineup"
+
+    def replays_index(self) -> str:
+        """Global sorted set of ready replays, scored by when they became ready (ms)."""
+        return f"{self.prefix}:replays"

@@ -27,6 +27,8 @@ class Room:
     ended_at: int | None = None
     score: int = 0
     host_id: str = ""
+    # False: the show opted out of recording (`"record": false` at creation).
+    record: bool = True
 
     @classmethod
     def from_hash(cls, data: dict[bytes, bytes]) -> Room:
@@ -42,6 +44,7 @@ class Room:
             ended_at=int(text["ended_at"]) if text.get("ended_at") else None,
             score=int(text.get("score", "0")),
             host_id=text.get("host_id", ""),
+            record=text.get("record", "1") != "0",
         )
 
     def to_hash(self) -> dict[str, str]:
@@ -55,6 +58,7 @@ class Room:
             "created_at": str(self.created_at),
             "score": str(self.score),
             "host_id": self.host_id,
+            "record": "1" if self.record else "0",
         }
         if self.ended_at is not None:
             data["ended_at"] = str(self.ended_at)
@@ -72,4 +76,5 @@ class Room:
             "viewers": viewers,
             "created_at": self.created_at,
             "ended_at": self.ended_at,
+            "record": self.record,
         }

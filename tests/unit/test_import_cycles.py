@@ -17,6 +17,7 @@ FORBIDDEN = {
     "live.realtime": ("live.api", "live.app", "live.cli"),
     "live.commerce": ("live.api", "live.realtime", "live.media", "live.app", "live.cli"),
     "live.rooms": ("live.api", "live.realtime", "live.media", "live.commerce", "live.app"),
+    "live.replay": ("live.api", "live.realtime", "live.media", "live.commerce", "live.app"),
     "live.redisdb": ("live.api", "live.realtime", "live.media", "live.commerce", "live.rooms"),
 }
 

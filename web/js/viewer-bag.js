@@ -42,6 +42,13 @@ export class Bag {
     this.setPinned(this.pinned); // its variants now with what is left of each
   }
 
+  /** The line-up as given (a replay's, kept with it after the room's own expired). */
+  setProducts(products) {
+    this.products = new Map(products.map((p) => [p.sku, p]));
+    this.render();
+    this.setPinned(this.pinned);
+  }
+
   /** A `lineup_stock` event: the latest availability of each product the bag touched. */
   stock(products) {
     for (const [sku, figures] of Object.entries(products || {})) {
