@@ -186,7 +186,7 @@ def main() -> None:
         }
         live_port, floor_port = free_port(), free_port()
         servers = [
-            start_server("live.app:app_from_environment", live_port, env),
+            start_server("live.cli:app_from_environment", live_port, env),
             start_server("loadtests.floor_app:create_floor_app", floor_port, env),
         ]
         try:
