@@ -23,8 +23,10 @@ if prior then
   if not order then return {'not_found', ''} end
   return {'replay', order}
 end
-for i = 8, #ARGV do
-  if not redis.call('ZSCORE', KEYS[2], ARGV[i]) then return {'not_in_lineup', tostring(i - 8)} end
+-- Every line's product in one read.
+local scores = redis.call('ZMSCORE', KEYS[2], unpack(ARGV, 8))
+for i = 1, #ARGV - 7 do
+  if not scores[i] then return {'not_in_lineup', tostring(i - 1)} end
 end
 local field = ARGV[4] .. ':intent'
 redis.call('HSET', KEYS[4], field, ARGV[6])

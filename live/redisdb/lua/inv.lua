@@ -14,21 +14,14 @@
 --         new stock figure.
 -- ARGV[5..] lines as triples: line index, variant key, qty (init: pairs v, stock from
 --         ARGV[2])
--- Returns {code, counts JSON, extra JSON}: code ok, or not_enough_left / gone with the
--- line index as extra, or stock_below_held.
+-- Returns {code, counts, extra}: code ok, or not_enough_left / gone with the line index
+-- as extra, or stock_below_held; counts is the inventory hash as it now is (HGETALL's flat
+-- list, read by the caller: no JSON made here); extra for positions and a made-to-order
+-- reserve is JSON.
 local op = ARGV[1]
 
 local function counts()
-  local raw = redis.call('HGETALL', KEYS[1])
-  local out = {}
-  for i = 1, #raw, 2 do
-    local kind, v = string.match(raw[i], '^(%a):(.+)$')
-    if kind then
-      out[v] = out[v] or {}
-      out[v][kind] = tonumber(raw[i + 1])
-    end
-  end
-  return cjson.encode(out)
+  return redis.call('HGETALL', KEYS[1])
 end
 
 local function num(field)
@@ -96,30 +89,69 @@ end
 if op == 'positions' then return {'ok', counts(), cjson.encode(positions())} end
 
 if op == 'reserve' then
+  -- One read of every line's reservation and of the variants' counts, one write of each.
+  local fields = {}
+  for i, line in ipairs(lines) do fields[i] = line.field end
+  local states = redis.call('HMGET', KEYS[2], unpack(fields))
+  local wanted, variants = {}, {}
+  for i, line in ipairs(lines) do
+    line.state = states[i] and string.match(states[i], '^(%a+)|')
+    if line.state and line.state ~= 'held' and line.state ~= 'sold' then
+      return {'gone', counts(), line.idx}
+    end
+    if not line.state and not wanted[line.v] then
+      wanted[line.v] = true
+      variants[#variants + 1] = line.v
+    end
+  end
+  if #variants == 0 then return {'ok', counts(), mto and cjson.encode(positions()) or ''} end
+  local names = {}
+  for _, v in ipairs(variants) do
+    names[#names + 1] = 's:' .. v
+    names[#names + 1] = 'a:' .. v
+    names[#names + 1] = 'h:' .. v
+  end
+  local found = redis.call('HMGET', KEYS[1], unpack(names))
+  local stocked, avail, held = {}, {}, {}
+  for k, v in ipairs(variants) do
+    stocked[v] = found[3 * k - 2] ~= false
+    avail[v] = tonumber(found[3 * k - 1] or '0')
+    held[v] = tonumber(found[3 * k] or '0')
+  end
   local need = {}
   for _, line in ipairs(lines) do
-    local state = state_of(line)
-    if state and state ~= 'held' and state ~= 'sold' then return {'gone', counts(), line.idx} end
-    if not state and not mto then
+    if not line.state and not mto then
       need[line.v] = (need[line.v] or 0) + line.qty
-      if redis.call('HEXISTS', KEYS[1], 's:' .. line.v) == 0 or num('a:' .. line.v) < need[line.v] then
+      if not stocked[line.v] or need[line.v] > avail[line.v] then
         return {'not_enough_left', counts(), line.idx}
       end
     end
   end
   local now = now_ms()
+  local res, inv = {}, {}
   for _, line in ipairs(lines) do
-    if not state_of(line) then
-      set_state(line, 'held', now)
-      add('h', line.v, line.qty)
+    if not line.state then
+      res[#res + 1] = line.field
+      res[#res + 1] = 'held|' .. line.v .. '|' .. line.qty .. '|' .. now
+      held[line.v] = held[line.v] + line.qty
       if mto then
         redis.call('ZADD', KEYS[3], redis.call('HINCRBY', KEYS[1], 'qseq', 1), line.field)
       else
-        add('a', line.v, -line.qty)
+        avail[line.v] = avail[line.v] - line.qty
       end
     end
   end
-  return {'ok', counts(), cjson.encode(positions())}
+  for _, v in ipairs(variants) do
+    inv[#inv + 1] = 'h:' .. v
+    inv[#inv + 1] = held[v]
+    if not mto then
+      inv[#inv + 1] = 'a:' .. v
+      inv[#inv + 1] = avail[v]
+    end
+  end
+  redis.call('HSET', KEYS[2], unpack(res))
+  redis.call('HSET', KEYS[1], unpack(inv))
+  return {'ok', counts(), mto and cjson.encode(positions()) or ''}
 end
 
 if op == 'settle' then
