@@ -23,11 +23,9 @@ import orjson
 
 from live.commerce.aftersale import Decision, decide, numbered
 from live.commerce.bag_replies import (
-    Counts,
     ProductReply,
     availability_args,
     available_of,
-    counts_of,
     fill_positions,
     new_order,
     open_object,
@@ -42,7 +40,7 @@ from live.commerce.inventory import (
     initial_stock,
     ships_by,
 )
-from live.commerce.rules import outcome_error, public_order
+from live.commerce.rules import outcome_error, public_order, public_view
 from live.commerce.shopkeys import ShopKeys
 from live.errors import BadRequest, Conflict, LiveError, NotFound, Unavailable, Unprocessable
 from live.redisdb.batch import CommandBatcher, ReplicaWait, ScriptBatcher
@@ -127,7 +125,7 @@ class BagStore:
             args += [variant, stock]
         await self._inv(product["sku"], args)
 
-    async def counts(self, skus: list[str]) -> dict[str, Counts]:
+    async def counts(self, skus: list[str]) -> dict[str, dict[str, dict[str, int]]]:
         """sku -> variant key -> {stock, available, held, sold, shipped}."""
         if not skus:
             return {}
@@ -141,12 +139,14 @@ class BagStore:
         """Remember that `room_id` shows the product, so a restock reaches its viewers."""
         await self._redis.zadd(self.shop_keys.product_rooms(sku), {room_id: now_ms})
 
-    async def set_stock(self, product: dict[str, Any], variant: str, stock: int) -> Counts:
+    async def set_stock(self, product: dict[str, Any], variant: str, stock: int) -> None:
+        """Units on hand of one variant (`_` without variants); the rooms showing the
+        product hear it. 409 `stock_below_held` under the units held or sold."""
         sku = product["sku"]
-        code, counts, detail = await self._inv(sku, ["stock", variant, stock])
+        code, entry, detail = await self._inv(sku, ["stock", variant, stock])
         if code == b"ok":
             rooms = await self._redis.zrevrange(self.shop_keys.product_rooms(sku), 0, 49)
-            reply = (code, counts, detail)
+            reply = (code, entry, detail)
             for room in rooms:  # one at a time: a restock never takes many connections
                 await self._ack(room.decode(), [], {sku: reply})
         if code == b"stock_below_held":
@@ -155,7 +155,6 @@ class BagStore:
                 code="stock_below_held",
                 taken=int(detail),
             )
-        return counts_of(counts)
 
     async def _inv(self, sku: str, args: list[Any]) -> Any:
         return await self.steps.products.call(self.shop_keys.inventory(sku), args)
@@ -233,7 +232,7 @@ class BagStore:
             )
         fill_positions(lines, replies, self._now_ms())
         order = new_order(order_id, room_id, user_id, lines, currency, shipping)
-        code, detail = await self.steps.commit.call(
+        code, detail, *times = await self.steps.commit.call(
             [*keys.commit, order_key_of(keys.order_prefix, order_id), *keys.commit_after_order,
              self.shop_keys.buyer_orders(room_id, user_id)],
             [
@@ -250,7 +249,8 @@ class BagStore:
             ],
         )  # fmt: skip
         if code == b"created":
-            return CheckoutOutcome(public_order(detail), True)
+            stored = {**order, "order_no": detail, "created_at": times[0], "expires_at": times[1]}
+            return CheckoutOutcome(public_view({**stored, "v": 1}), True)
         # The key took another order, or the sweeper gave this checkout up: undo ours.
         await self._undo_checkout(room_id, order_id, journal_lines, f"{order_id}:release")
         if code == b"replay" and detail:

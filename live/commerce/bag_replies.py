@@ -1,8 +1,7 @@
 """What the bag's scripts answer, read; what a new bag order is made of. Pure: no I/O.
 
-`inv.lua` answers each product step with the product's inventory hash as it now is (the
-flat list HGETALL gives), so the counts are read here, in the caller, rather than turned
-into JSON in Redis.
+`inv.lua` answers each product step with the product's entry of the room's `lineup_stock`
+event, ready-made JSON, which the checkout hands on to `bag_commit.lua` without reading.
 """
 
 from __future__ import annotations
@@ -11,53 +10,28 @@ from typing import Any
 
 import orjson
 
-from live.commerce.inventory import NO_VARIANT, ships_by
+from live.commerce.inventory import ships_by
 
-Counts = dict[str, dict[str, int]]
-# One product step's answer: (code, the inventory hash as a flat list, extra).
-ProductReply = tuple[bytes, list[bytes], bytes]
-
-_NAMES = {b"s": "stock", b"a": "available", b"h": "held", b"d": "sold", b"x": "shipped"}
-
-
-def counts_of(flat: list[bytes]) -> Counts:
-    """variant key -> {stock, available, held, sold, shipped} from `s:v`, `a:v`, ... fields."""
-    counts: Counts = {}
-    for i in range(0, len(flat) - 1, 2):
-        kind, _, variant = flat[i].partition(b":")
-        name = _NAMES.get(kind)
-        if name is not None and variant:
-            counts.setdefault(variant.decode(), {})[name] = int(flat[i + 1])
-    return counts
-
-
-def availability(counts: Counts) -> dict[str, Any] | None:
-    """A product's entry of the `lineup_stock` event: {available, variants?, queue?}."""
-    if not counts:
-        return None
-    variants = {v: c.get("available", 0) for v, c in counts.items() if v != NO_VARIANT}
-    queue = sum(c.get("held", 0) + c.get("sold", 0) - c.get("shipped", 0) for c in counts.values())
-    entry: dict[str, Any] = {"available": sum(c.get("available", 0) for c in counts.values())}
-    if variants:
-        entry["variants"] = variants
-    if all(c.get("stock", 0) == 0 for c in counts.values()) and queue:
-        entry["queue"] = queue
-    return entry
+# One product step's answer: (code, the product's availability JSON, extra).
+ProductReply = tuple[bytes, bytes, bytes]
 
 
 def availability_args(replies: dict[str, ProductReply]) -> list[bytes | str]:
     """The scripts' availability arguments: sku, JSON, sku, JSON, ... (see _shop.lua)."""
     out: list[bytes | str] = []
-    for sku, (_, flat, _) in replies.items():
-        entry = availability(counts_of(flat))
-        if entry is not None:
-            out += [sku, orjson.dumps(entry)]
+    for sku, (_, entry, _) in replies.items():
+        if entry:
+            out += [sku, entry]
     return out
 
 
-def available_of(flat: list[bytes], line: dict[str, Any]) -> int:
-    counts = counts_of(flat)
-    return counts.get(line.get("variant_id") or NO_VARIANT, {}).get("available", 0)
+def available_of(entry: bytes, line: dict[str, Any]) -> int:
+    """Units left of a line's variant, from its product's availability JSON."""
+    found = orjson.loads(entry) if entry else {}
+    variant = line.get("variant_id")
+    if variant is not None:
+        return int((found.get("variants") or {}).get(variant, 0))
+    return int(found.get("available") or 0)
 
 
 def fill_positions(lines: list[dict[str, Any]], replies: dict[str, ProductReply], now: int) -> None:

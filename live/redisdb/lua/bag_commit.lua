@@ -13,8 +13,9 @@
 -- ARGV[6] hold ms   ARGV[7] the user id as a JSON string   ARGV[8] the room's order key
 -- prefix   ARGV[9] ms the order and its key are kept
 -- ARGV[10..] availability as pairs: sku, JSON {available, variants?, queue?}
--- Returns {'created', JSON}, {'replay', JSON}, {'idempotency_mismatch', ''} or
--- {'abandoned', ''}; in the last three the intent became a `release` journal entry.
+-- Returns {'created', order_no, created_at, expires_at} (the caller has the rest of the
+-- order), {'replay', JSON}, {'idempotency_mismatch', ''} or {'abandoned', ''}; in the last
+-- three the intent became a `release` journal entry.
 -- include: _shop.lua
 local intent = ARGV[4] .. ':intent'
 local now = now_ms()
@@ -51,4 +52,4 @@ for _, k in ipairs({KEYS[1], KEYS[7], KEYS[8], KEYS[9], KEYS[12]}) do keep_alive
 publish_room(KEYS[11], '{"type":"order","to":' .. ARGV[7] .. ',"order":' .. json .. ',"ts":'
   .. now .. '}')
 lineup_stock_changed(KEYS[10], KEYS[11], {unpack(ARGV, 10)}, now)
-return {'created', json}
+return {'created', order_no, now, expires_at}
