@@ -80,7 +80,8 @@ class CheckoutSteps:
     (live/redisdb/batch.py), and a bag's products are reserved in that same round trip."""
 
     begin: ScriptBatcher
-    products: ScriptBatcher
+    reserve: ScriptBatcher  # inv_reserve.lua: a stocked product's lines
+    products: ScriptBatcher  # inv.lua: every other product step
     commit: ScriptBatcher
     indexes: CommandBatcher
 
@@ -89,6 +90,7 @@ class CheckoutSteps:
         wait = ReplicaWait.of(commerce)
         return cls(
             ScriptBatcher(redis, scripts, "bag_begin", wait=wait),
+            ScriptBatcher(redis, scripts, "inv_reserve", wait=wait),
             ScriptBatcher(redis, scripts, "inv", wait=wait),
             ScriptBatcher(redis, scripts, "bag_commit", wait=wait),
             CommandBatcher(redis),
@@ -169,10 +171,13 @@ class BagStore:
         lines: list[dict[str, Any]],
         currency: str,
         shipping: dict[str, str] | None,
+        variant_keys: dict[str, list[str]] | None = None,
     ) -> CheckoutOutcome:
         """Hold every line or none; a replayed key answers its first order. Three round
         trips (the room's begin, every product's reserve, the room's commit), each shared
-        with the checkouts of the same event-loop turn."""
+        with the checkouts of the same event-loop turn. `variant_keys` (sku -> every
+        variant key of the product) lets a stocked product's reserve read its availability
+        in the same call."""
         order_id = new_order_id(room_id)
         fingerprint = checkout_fingerprint(requests)
         journal_lines = numbered(lines, list(range(len(lines))))
@@ -181,7 +186,7 @@ class BagStore:
         try:
             return await self._checkout(
                 room_id, user_id, idempotency_key, fingerprint, order_id, journal_lines,
-                lines, currency, shipping,
+                lines, currency, shipping, variant_keys or {},
             )  # fmt: skip
         finally:
             if listed is not None and not await _logged(listed, "buyer's rooms not written"):
@@ -198,6 +203,7 @@ class BagStore:
         lines: list[dict[str, Any]],
         currency: str,
         shipping: dict[str, str] | None,
+        variant_keys: dict[str, list[str]],
     ) -> CheckoutOutcome:
         keys = self._room_keys(room_id)
         intent = orjson.dumps({"op": "intent", "order_id": order_id, "lines": journal_lines})
@@ -218,7 +224,9 @@ class BagStore:
             return CheckoutOutcome(public_order(detail), False)
         if code != b"ok":
             raise _begin_error(code.decode(), detail.decode())
-        replies = await self._product_step("reserve", order_id, journal_lines)
+        replies = await self._product_step(
+            "reserve", order_id, journal_lines, variant_keys=variant_keys
+        )
         failed = [int(extra) for code, _, extra in replies.values() if code != b"ok"]
         if failed:
             await self._undo_checkout(room_id, order_id, journal_lines, f"{order_id}:intent")
@@ -321,20 +329,28 @@ class BagStore:
         lines: list[dict[str, Any]],
         *,
         restock: bool = False,
+        variant_keys: dict[str, list[str]] | None = None,
     ) -> dict[str, ProductReply]:
         """Run `op` on every product the lines name, all in one batch (one round trip per
         primary and one connection each; a cluster's primaries in parallel); sku ->
-        (code, the product's counts, extra)."""
+        (code, the product's availability, extra)."""
         by_sku: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for line in lines:
             by_sku[line["sku"]].append(line)
         futures = []
         for sku, its_lines in by_sku.items():
-            mto = "1" if any(line.get("made_to_order") for line in its_lines) else "0"
-            args: list[Any] = [op, order_id, mto, "1" if restock else "0"]
+            triples: list[Any] = []
             for line in its_lines:
-                args += [line["i"], line.get("variant_id") or NO_VARIANT, line["qty"]]
-            futures.append(self.steps.products.submit(self.shop_keys.inventory(sku), args))
+                triples += [line["i"], line.get("variant_id") or NO_VARIANT, line["qty"]]
+            made = any(line.get("made_to_order") for line in its_lines)
+            keys = self.shop_keys.inventory(sku)
+            known = (variant_keys or {}).get(sku)
+            if op == "reserve" and not made and known:
+                args = [order_id, len(its_lines), *triples, *known]
+                futures.append(self.steps.reserve.submit(keys[:2], args))
+                continue
+            args = [op, order_id, "1" if made else "0", "1" if restock else "0", *triples]
+            futures.append(self.steps.products.submit(keys, args))
         replies: dict[str, ProductReply] = {}
         for sku, future in zip(by_sku, futures, strict=True):
             replies[sku] = await future

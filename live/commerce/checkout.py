@@ -16,7 +16,7 @@ from live.authenticator import Authenticator
 from live.commerce.aftersale import parse_shipping
 from live.commerce.bag import BagStore
 from live.commerce.catalog import Catalog
-from live.commerce.inventory import parse_lines, priced_lines
+from live.commerce.inventory import parse_lines, priced_lines, variant_keys
 from live.commerce.rules import parse_idempotency_key
 from live.errors import Conflict, NotFound
 from live.http_input import bearer_of
@@ -69,8 +69,9 @@ class BagCheckout:
                 )
         lines = priced_lines(requests, found)
         currency = found[requests[0].sku]["currency"]
+        stock_keys = {sku: variant_keys(product) for sku, product in found.items()}
         outcome = await self._bag.checkout(
-            room_id, identity.user_id, key, requests, lines, currency, shipping
+            room_id, identity.user_id, key, requests, lines, currency, shipping, stock_keys
         )
         return outcome.order, 201 if outcome.created else 200
 

@@ -36,14 +36,12 @@ local function lineup_stock_changed(stock_key, channel, updates, now)
   end
 end
 
--- Keep `key` for `keep` ms after now, rewriting its expiry only once it has run down by
--- more than a minute (or a tenth of `keep`): a read costs less than a write (which goes to
--- the append-only file) on every order.
-local function keep_alive(key, keep)
+-- Whether `key`'s expiry must be set to `keep` ms again: it has none, or it has run down
+-- by more than a minute (or a tenth of `keep`). Reading it costs less than rewriting it
+-- (a write, which goes to the append-only file) on every order.
+local function needs_keep_alive(key, keep)
   local ttl = redis.call('PTTL', key)
-  if ttl < 0 or ttl < keep - math.min(60000, keep / 10) then
-    redis.call('PEXPIRE', key, keep)
-  end
+  return ttl < 0 or ttl < keep - math.min(60000, keep / 10)
 end
 
 -- The order changed: keep it, its durable record, and tell its buyer (and the host). A sale

@@ -47,8 +47,12 @@ redis.call('ZADD', KEYS[8], order_no, ARGV[4])
 redis.call('HINCRBY', KEYS[9], 'orders_placed', 1)
 redis.call('ZADD', KEYS[12], now, ARGV[4])
 redis.call('HSET', KEYS[7], ARGV[4], json)
--- The room's order record lives `keep` after its last order, as order_record.lua keeps it.
-for _, k in ipairs({KEYS[1], KEYS[7], KEYS[8], KEYS[9], KEYS[12]}) do keep_alive(k, keep) end
+-- The room's order record lives `keep` after its last order, as order_record.lua keeps it:
+-- the idempotency hash (written by this script alone) stands for the room-wide keys.
+if needs_keep_alive(KEYS[1], keep) then
+  for _, k in ipairs({KEYS[1], KEYS[7], KEYS[8], KEYS[9]}) do redis.call('PEXPIRE', k, keep) end
+end
+if needs_keep_alive(KEYS[12], keep) then redis.call('PEXPIRE', KEYS[12], keep) end
 publish_room(KEYS[11], '{"type":"order","to":' .. ARGV[7] .. ',"order":' .. json .. ',"ts":'
   .. now .. '}')
 lineup_stock_changed(KEYS[10], KEYS[11], {unpack(ARGV, 10)}, now)
