@@ -30,6 +30,7 @@ from live.commerce.bag_replies import (
     new_order,
     open_object,
 )
+from live.commerce.bagsteps import CheckoutSteps
 from live.commerce.figures import RoomTotals, room_figures
 from live.commerce.ids import new_order_id, room_of
 from live.commerce.inventory import (
@@ -43,7 +44,6 @@ from live.commerce.inventory import (
 from live.commerce.rules import outcome_error, public_order, public_view
 from live.commerce.shopkeys import ShopKeys
 from live.errors import BadRequest, Conflict, LiveError, NotFound, Unavailable, Unprocessable
-from live.redisdb.batch import CommandBatcher, ReplicaWait, ScriptBatcher
 from live.redisdb.client import Redis
 from live.redisdb.errors import RedisError
 from live.redisdb.keys import Keys
@@ -73,30 +73,6 @@ class CheckoutOutcome:
     created: bool
 
 
-@dataclass(frozen=True)
-class CheckoutSteps:
-    """The scripts of a checkout and the product steps, each batched per event-loop turn:
-    concurrent checkouts share one round trip per step and Redis primary
-    (live/redisdb/batch.py), and a bag's products are reserved in that same round trip."""
-
-    begin: ScriptBatcher
-    reserve: ScriptBatcher  # inv_reserve.lua: a stocked product's lines
-    products: ScriptBatcher  # inv.lua: every other product step
-    commit: ScriptBatcher
-    indexes: CommandBatcher
-
-    @classmethod
-    def of(cls, redis: Redis, scripts: Scripts, commerce: CommerceSettings) -> CheckoutSteps:
-        wait = ReplicaWait.of(commerce)
-        return cls(
-            ScriptBatcher(redis, scripts, "bag_begin", wait=wait),
-            ScriptBatcher(redis, scripts, "inv_reserve", wait=wait),
-            ScriptBatcher(redis, scripts, "inv", wait=wait),
-            ScriptBatcher(redis, scripts, "bag_commit", wait=wait),
-            CommandBatcher(redis),
-        )
-
-
 class BagStore:
     def __init__(
         self,
@@ -112,7 +88,7 @@ class BagStore:
         self._scripts = scripts
         self._cfg = commerce
         self._now_ms = now_ms
-        self.steps = CheckoutSteps.of(redis, scripts, commerce)
+        self.steps = CheckoutSteps(redis, scripts, commerce)
         self._room_keys = functools.lru_cache(maxsize=1000)(self._room_keys_of)
         # When this process last wrote a room to the sweep list, a (buyer, room) to the
         # buyer's list: monotonic deadlines until which it need not write them again.
@@ -159,7 +135,7 @@ class BagStore:
             )
 
     async def _inv(self, sku: str, args: list[Any]) -> Any:
-        return await self.steps.products.call(self.shop_keys.inventory(sku), args)
+        return await self.steps.product(self.shop_keys.inventory(sku), args)
 
     # --- checkout ----------------------------------------------------------------------
     async def checkout(
@@ -207,7 +183,7 @@ class BagStore:
     ) -> CheckoutOutcome:
         keys = self._room_keys(room_id)
         intent = orjson.dumps({"op": "intent", "order_id": order_id, "lines": journal_lines})
-        code, detail = await self.steps.begin.call(
+        code, detail = await self.steps.begin(
             keys.begin,
             [
                 user_id,
@@ -240,7 +216,7 @@ class BagStore:
             )
         fill_positions(lines, replies, self._now_ms())
         order = new_order(order_id, room_id, user_id, lines, currency, shipping)
-        code, detail, *times = await self.steps.commit.call(
+        code, detail, *times = await self.steps.commit(
             [*keys.commit, order_key_of(keys.order_prefix, order_id), *keys.commit_after_order,
              self.shop_keys.buyer_orders(room_id, user_id)],
             [
@@ -300,7 +276,7 @@ class BagStore:
         if self._listed_rooms.get(room_id, 0.0) > now:
             return
         key = self.shop_keys.shop_rooms()
-        await self.steps.indexes.call([key], ["ZADD", key, self._now_ms(), room_id])
+        await self.steps.index(key, self._now_ms(), room_id)
         _remember(self._listed_rooms, room_id, now + ROOM_LISTED_S)
 
     def _list_buyer(self, room_id: str, user_id: str) -> asyncio.Future[Any] | None:
@@ -311,7 +287,7 @@ class BagStore:
             return None
         _remember(self._listed_buyers, (user_id, room_id), now + BUYER_LISTED_S)
         key = self.shop_keys.my_rooms(user_id)
-        return self.steps.indexes.submit([key], ["ZADD", key, self._now_ms(), room_id])
+        return self.steps.index(key, self._now_ms(), room_id)
 
     async def _undo_checkout(
         self, room_id: str, order_id: str, lines: list[dict[str, Any]], journal_field: str
@@ -347,10 +323,10 @@ class BagStore:
             known = (variant_keys or {}).get(sku)
             if op == "reserve" and not made and known:
                 args = [order_id, len(its_lines), *triples, *known]
-                futures.append(self.steps.reserve.submit(keys[:2], args))
+                futures.append(self.steps.reserve(keys[:2], args))
                 continue
             args = [op, order_id, "1" if made else "0", "1" if restock else "0", *triples]
-            futures.append(self.steps.products.submit(keys, args))
+            futures.append(self.steps.product(keys, args))
         replies: dict[str, ProductReply] = {}
         for sku, future in zip(by_sku, futures, strict=True):
             replies[sku] = await future

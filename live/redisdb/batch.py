@@ -195,12 +195,43 @@ class ScriptBatcher(Batcher):
                 replies[i] = reply
 
 
-class CommandBatcher(Batcher):
-    """Plain commands, batched per turn and primary: `call([route_key], [name, *args])`
-    (the command's own keys must share `route_key`'s slot)."""
+class MixedBatcher(Batcher):
+    """Calls of several scripts and plain commands made in one turn, all in one batch per
+    primary (one flush, one connection): `script(name, keys, args)` and
+    `command(route_key, name, *args)` (a command's keys must share `route_key`'s slot)."""
+
+    def __init__(
+        self,
+        client: Redis,
+        scripts: Scripts,
+        names: tuple[str, ...],
+        max_batch: int = 256,
+        wait: ReplicaWait | None = None,
+    ) -> None:
+        super().__init__(client, max_batch, wait)
+        self._scripts = {name: scripts.get(name) for name in names}
+
+    def script(self, name: str, keys: list[str], args: list[Any]) -> asyncio.Future[Any]:
+        return self.submit(keys, [self._scripts[name], *args])
+
+    def command(self, route_key: str, *command: Any) -> asyncio.Future[Any]:
+        return self.submit([route_key], [None, *command])
 
     def _pack(self, keys: list[str], args: list[Any]) -> bytes:
-        return _pack(*args)
+        script = args[0]
+        if script is None:
+            return _pack(*args[1:])
+        return _pack("EVALSHA", script.sha, len(keys), *keys, *args[1:])
+
+    async def _redo(self, node: Hashable, batch: list[Call], replies: list[Any]) -> None:
+        missing = [i for i, r in enumerate(replies) if isinstance(r, NoScriptError)]
+        if missing:
+            # As ScriptBatcher: nothing ran; load each forgotten script, then ask again.
+            for script in {id(batch[i][1][0]): batch[i][1][0] for i in missing}.values():
+                await self._client.script_load(script.script)
+            again = await self._send(node, [batch[i] for i in missing])
+            for i, reply in zip(missing, again, strict=True):
+                replies[i] = reply
 
 
 def _pack(*parts: Any) -> bytes:

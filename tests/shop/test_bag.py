@@ -153,3 +153,20 @@ async def test_a_restock_reaches_the_rooms_showing_the_product(live_server: Live
         assert answer.status_code == 200
         event = await ws.of_type("lineup_stock")
         assert event["products"][mug["sku"]]["available"] == 9
+
+
+async def test_checkouts_survive_redis_forgetting_its_scripts(live_server: LiveServer) -> None:
+    """Every script of a checkout goes out in one batch; after a SCRIPT FLUSH (a restart)
+    each forgotten one is loaded again and its call retried, nothing taken twice."""
+    shop = await open_shop_room(live_server)
+    products = [await shop.add(stock=5) for _ in range(2)]
+    lines = [{"sku": p["sku"], "qty": 1} for p in products]
+    buyer = shop.viewer()
+    assert (await shop.checkout(buyer, lines)).status_code == 201
+    await live_server.parts.redis.script_flush()
+    answer = await shop.checkout(buyer, lines)
+    assert answer.status_code == 201, answer.text
+    for product in products:
+        now = await shop.product(product["sku"])
+        check_invariant(now)
+        assert (now["available"], now["held"]) == (3, 2)
