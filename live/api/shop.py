@@ -237,7 +237,7 @@ class ShopApi:
                 "GET",
                 "/api/me/orders",
                 self.my_orders,
-                "The caller's own shop orders, newest first",
+                "The caller's own orders (bag, sale, auction, waitlist), newest first",
                 who="viewer",
                 query=("limit", "cursor"),
                 responses={200: "{orders, next}"},

@@ -533,7 +533,9 @@ class BagStore:
     async def my_orders(
         self, user_id: str, limit: int, before: int | None
     ) -> tuple[list[dict[str, Any]], int | None]:
-        """The buyer's bag orders over every room, newest first."""
+        """The buyer's orders over every room, newest first: bag orders, and sale, auction
+        and waitlist orders once the sale workers have recorded them (within
+        RECORD_INTERVAL_S, live/commerce/worker.py)."""
         sk, k = self.shop_keys, self._keys
         rooms = await self._redis.zrevrange(sk.my_rooms(user_id), 0, 49)
         upper = f"({before}" if before is not None else "+inf"
@@ -555,9 +557,11 @@ class BagStore:
         page = ids[:limit]
         if not page:
             return [], None
-        raws = []
-        for _, order_id in page:
-            raws.append(await self._redis.get(k.order(room_of(order_id, "o"), order_id)))
+        # One pipeline: the orders live in their rooms' slots.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for _, order_id in page:
+                pipe.get(k.order(room_of(order_id, "o"), order_id))
+            raws = await pipe.execute()
         orders = [public_order(raw) for raw in raws if raw is not None]
         return await self.with_positions(orders), (page[-1][0] if len(ids) > limit else None)
 
