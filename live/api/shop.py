@@ -11,7 +11,7 @@ from starlette.responses import Response
 from live.api.bagstore import with_availability
 from live.api.catalog import parse_sku
 from live.api.http import Endpoint, json_response, path_param
-from live.auth import Role, require_admin, require_user
+from live.auth import Role, require_user
 from live.clock import Clock
 from live.commerce.aftersale import check_actor, decide
 from live.commerce.bag import BagStore
@@ -53,8 +53,16 @@ class ShopApi:
         self._clock = clock
 
     async def set_stock(self, request: Request) -> Response:
-        require_admin(self._reader.identity(request))
+        """Restock: the admin, or the host of a room whose line-up shows the product (the
+        studio's restock control)."""
+        identity = require_user(self._reader.identity(request))
         sku = parse_sku(path_param(request, "sku"))
+        if identity.role is not Role.ADMIN:
+            room_id = identity.room_id if identity.role is Role.HOST else None
+            if room_id is None or not await self._bag.shown_in(room_id, sku):
+                raise Forbidden(
+                    "only an admin, or the host of a room showing this product, may restock it"
+                )
         body = expect_object(await self._reader.read_json(request))
         stock = int_field(body, "stock", low=0, high=MAX_STOCK)
         product = await self._catalog.get(sku)
@@ -163,7 +171,7 @@ class ShopApi:
                 "/api/products/{sku}/stock",
                 self.set_stock,
                 "Set a product's (or one variant's) units on hand",
-                who="admin",
+                who="admin, the host of a room showing the product",
                 body={
                     "type": "object",
                     "required": ["stock"],
@@ -172,7 +180,7 @@ class ShopApi:
                         "variant_id": {"type": "string"},
                     },
                 },
-                responses={200: "the product", 409: "stock_below_held"},
+                responses={200: "the product", 403: "forbidden", 409: "stock_below_held"},
             ),
             Endpoint(
                 "POST",

@@ -113,6 +113,10 @@ class BagStore:
             found = await pipe.execute()
         return {sku: counts_from_hash(data) for sku, data in zip(skus, found, strict=True)}
 
+    async def shown_in(self, room_id: str, sku: str) -> bool:
+        """Whether the room's line-up shows the product."""
+        return await self._redis.zscore(self._keys.room_lineup(room_id), sku) is not None
+
     async def on_lineup(self, room_id: str, sku: str, now_ms: int) -> None:
         """Remember that `room_id` shows the product, so a restock reaches its viewers."""
         await self._redis.zadd(self.shop_keys.product_rooms(sku), {room_id: now_ms})
