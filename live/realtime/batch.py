@@ -11,9 +11,6 @@ from typing import Any
 
 # Latest-value events: within a tick only the last of each key is kept.
 LATEST_VALUE = frozenset({"stock", "viewers", "likes", "slow_mode", "lineup_stock"})
-# Events whose every millisecond counts (a bid against a countdown): a room's frame with
-# one goes out as soon as the room's last frame is a tick old, not at the tick's end.
-URGENT = frozenset({"bid", "auction_open", "auction_ended"})
 
 
 @dataclass(frozen=True)
@@ -22,10 +19,6 @@ class Event:
     type: str
     seq: int | None
     to: str | None
-
-    @property
-    def urgent(self) -> bool:
-        return self.type in URGENT
 
     @classmethod
     def parse(cls, raw: bytes, data: dict[str, Any]) -> Event:

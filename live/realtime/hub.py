@@ -94,6 +94,8 @@ class RoomHub:
         realtime = settings.realtime
         self._tick_s = realtime.tick_ms / 1000
         self._immediate_first = realtime.immediate_first
+        # Events that race a countdown (bids): their frame does not wait for the tick's end.
+        self._urgent = frozenset(realtime.urgent_events)
         self._heartbeat_s = realtime.presence_heartbeat_s
         self.process_id = new_id("p")
         self._rooms: dict[str, LocalRoom] = {}
@@ -262,11 +264,12 @@ class RoomHub:
             assert isinstance(raw, bytes)
             data = orjson.loads(raw)
             event = Event.parse(raw, data)
+            urgent = event.type in self._urgent
             batch = self._pending.get(room_id)
             if batch is None:
                 batch = self._pending[room_id] = RoomBatch()
-                self._schedule_flush(room_id, room, event.urgent)
-            elif event.urgent:
+                self._schedule_flush(room_id, room, urgent)
+            elif urgent:
                 self._schedule_flush(room_id, room, True)
             batch.add(event, data)
         elif kind == "subscribe":

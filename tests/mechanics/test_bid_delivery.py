@@ -1,6 +1,6 @@
 """A bid reaches the room's viewers at once, not at the end of the channel's tick: bids
-race a countdown (live/realtime/batch.py `URGENT`), while other events keep waiting for
-the tick so a busy room still sends at most one frame per tick."""
+race a countdown (`[realtime] urgent_events`), while other events keep waiting for the
+tick so a busy room still sends at most one frame per tick."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import asyncio
 
 import pytest
 
-from live.realtime.batch import Event
 from live.settings import Settings
 from tests.conftest import LiveServer, make_settings
 from tests.mechanics.helpers import open_auctioneer
@@ -26,11 +25,10 @@ async def settings() -> Settings:
 
 
 def test_auction_events_are_urgent_and_chat_is_not() -> None:
-    def urgent(kind: str) -> bool:
-        return Event.parse(b"{}", {"type": kind}).urgent
-
-    assert urgent("bid") and urgent("auction_open") and urgent("auction_ended")
-    assert not urgent("chat") and not urgent("stock") and not urgent("pin")
+    urgent = make_settings().realtime.urgent_events
+    assert {"bid", "auction_open", "auction_ended"} <= set(urgent)
+    assert not {"chat", "stock", "pin"} & set(urgent)
+    assert make_settings(LIVE_REALTIME_URGENT_EVENTS="").realtime.urgent_events == ()
 
 
 async def test_a_bid_does_not_wait_for_the_tick(live_server: LiveServer) -> None:
