@@ -103,6 +103,11 @@ class Batcher:
         except Exception as exc:  # the slot map could not be read
             _fail(batch, exc)
             return
+        if len(by_node) == 1:
+            # One Redis (or one primary this turn): no task per node.
+            ((node, calls),) = by_node.items()
+            await self._flush_node(node, calls)
+            return
         await asyncio.gather(*(self._flush_node(node, calls) for node, calls in by_node.items()))
 
     async def _flush_node(self, node: Hashable, batch: list[Call]) -> None:
