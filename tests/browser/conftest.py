@@ -80,7 +80,9 @@ async def open_page(browser: Browser) -> AsyncIterator[OpenPage]:
     errors: list[str] = []
 
     async def opener(url: str, size: dict[str, int] | None = None) -> Page:
-        context = await browser.new_context(viewport=size or LAPTOP)  # type: ignore[arg-type]
+        # The pages' CSP forbids eval, which Playwright's string predicates
+        # (wait_for_function) use; the CSP itself is checked in tests/security.
+        context = await browser.new_context(viewport=size or LAPTOP, bypass_csp=True)  # type: ignore[arg-type]
         contexts.append(context)
         page = await context.new_page()
         page.set_default_timeout(15_000)

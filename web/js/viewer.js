@@ -220,6 +220,7 @@ function describeChannelError(ev) {
   if (ev.code === "rate_limited" && slowMode) return `Slow mode is on: wait ${slowMode} s between messages.`;
   if (ev.code === "rate_limited") return "Slow down a little: wait a few seconds before the next message.";
   if (ev.code === "forbidden" && !session) return "Choose a name first, then you can chat and like.";
+  if (ev.code === "name_reserved") return "That name is the host's. Choose another name to chat.";
   return describe(ev);
 }
 
