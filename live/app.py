@@ -24,7 +24,7 @@ from starlette.types import ASGIApp
 from live.api.answers import ERROR_HANDLERS, AccessLog
 from live.api.auctions import AuctionApi
 from live.api.catalog import CatalogApi
-from live.api.fastbuy import BuyFastPath
+from live.api.fastbuy import BuyFastPath, FastCheckout
 from live.api.host_token import HostTokenApi
 from live.api.http import Endpoint, HandlerGroup
 from live.api.media import MediaApi
@@ -47,6 +47,7 @@ from live.commerce.auctions import AuctionStore
 from live.commerce.bag import BagStore
 from live.commerce.buying import Buying
 from live.commerce.catalog import Catalog
+from live.commerce.checkout import BagCheckout
 from live.commerce.pay_claims import PayClaims
 from live.commerce.payments import InstantPayments, PaymentProvider
 from live.commerce.sales import SaleStore
@@ -221,6 +222,8 @@ def create_app(
 
     viewer_counts = channel_store.viewer_counts
     sales_api = SalesApi(reader, rooms, catalog, sales, buying, settings.commerce)
+    checkout = BagCheckout(bag, catalog, authenticator, settings)
+    shop_api = ShopApi(reader, bag, catalog, checkout, sales, payments, settings, clock)
     apis: list[HandlerGroup] = [
         SessionsApi(reader, authenticator, redis, keys, settings),
         RoomsApi(
@@ -245,7 +248,7 @@ def create_app(
         OrdersApi(
             reader, rooms, sales, bag, payments, pay_claims, viewer_counts, settings.commerce
         ),
-        ShopApi(reader, bag, catalog, sales, payments, settings, clock),
+        shop_api,
         MediaApi(reader, rooms, router, settings, clock),
         AuctionApi(reader, auctions, rooms, catalog, settings.commerce, settings.auth),
         WaitlistApi(reader, waitlists, settings.auth),
@@ -316,7 +319,8 @@ def create_app(
 
     app = LiveApp(routes=routes, lifespan=lifespan, exception_handlers=dict(ERROR_HANDLERS))
     app.parts = parts
-    app.fast_buy = BuyFastPath(buying, reader, sales_api.buy) if fast_buy else None
+    fast_bag = FastCheckout(checkout, shop_api.checkout)
+    app.fast_buy = BuyFastPath(buying, reader, sales_api.buy, fast_bag) if fast_buy else None
     app.host_guard = (authenticator, host_generations)
     app.server_settings = settings.server
     return app

@@ -95,6 +95,7 @@ class ChatSettings:
 class RealtimeSettings:
     tick_ms: int = 50
     immediate_first: bool = False
+    urgent_events: tuple[str, ...] = ("bid", "auction_open", "auction_ended")
     history_min_events: int = 1000
     history_min_age_s: int = 600
     send_buffer_bytes: int = 1048576

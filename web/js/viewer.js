@@ -197,10 +197,13 @@ function onEvent(ev) {
       return setLive(false);
     case "room_ended":
       return roomEnded();
-    case "order":
-      waitlist.onOrder(ev.order || ev);
-      if ((ev.order || ev).sale_id === null) return bag.remember(ev.order);
-      return shop.remember(ev.order || ev);
+    case "order": {
+      const order = ev.order || ev;
+      waitlist.onOrder(order);
+      bag.remember(order); // "My orders" lists every kind
+      if (order.sale_id !== null) shop.remember(order);
+      return;
+    }
     case "error":
       return say(byId("chat-status"), describeChannelError(ev));
     case "slow_mode":

@@ -28,14 +28,18 @@ if prior then
   if not order then return {'not_found', ''} end
   return {'replay', order}
 end
-for i = 8, #ARGV do
-  local listed
-  if from_replay then
-    listed = redis.call('HEXISTS', KEYS[7], ARGV[i]) == 1
-  else
-    listed = redis.call('ZSCORE', KEYS[2], ARGV[i])
+if from_replay then
+  for i = 8, #ARGV do
+    if redis.call('HEXISTS', KEYS[7], ARGV[i]) == 0 then
+      return {'not_in_lineup', tostring(i - 8)}
+    end
   end
-  if not listed then return {'not_in_lineup', tostring(i - 8)} end
+else
+  -- Every line's product in one read.
+  local scores = redis.call('ZMSCORE', KEYS[2], unpack(ARGV, 8))
+  for i = 1, #ARGV - 7 do
+    if not scores[i] then return {'not_in_lineup', tostring(i - 1)} end
+  end
 end
 local field = ARGV[4] .. ':intent'
 redis.call('HSET', KEYS[4], field, ARGV[6])
