@@ -49,6 +49,7 @@ from live.routing.owners import MediaOwners
 from live.routing.viewers import MediaViewers
 from live.routing.workers import WorkerAddress, port_of, viewer_session_id
 from live.settings import MediaSettings
+from live.tasks import stop_task
 
 log = logging.getLogger("live.media")
 
@@ -123,10 +124,7 @@ class MediaHub:
         return self.address
 
     async def aclose(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+        await stop_task(self._ticker)
         for session in list(self.sessions.values()):
             await self.close_session(session, "shutdown")
         if self._closing:

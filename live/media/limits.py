@@ -18,6 +18,7 @@ from live.redisdb.errors import RedisError
 from live.redisdb.keys import Keys
 from live.redisdb.scripts import Scripts
 from live.settings import Settings
+from live.tasks import stop_task
 
 log = logging.getLogger("live.media")
 
@@ -94,10 +95,7 @@ class MediaLimits:
         self._renewer = asyncio.create_task(self._renew_forever())
 
     async def aclose(self) -> None:
-        if self._renewer is not None:
-            self._renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._renewer
+        await stop_task(self._renewer)
         for cap in (self._per_ip, self._per_room):
             with contextlib.suppress(RedisError, OSError):
                 await cap.release_all()

@@ -40,10 +40,13 @@ from live.routing.link import (
 )
 from live.routing.owners import MediaOwners
 from live.routing.workers import WorkerAddress
+from live.tasks import stop_task
 
 log = logging.getLogger("live.routing")
 
-LEASE_S = 5.0
+# Under uvicorn's worker health check (a worker silent for 5 s is killed): a frozen edge
+# drops out of the origin's links while it can still come back and subscribe again.
+LEASE_S = 3.0
 RENEW_S = 1.0
 BUFFER_BYTES = 4 << 20
 MAX_DATAGRAM = 65536
@@ -117,10 +120,7 @@ class RelayLinks:
         return self.address
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_task(self._task)
         for room_id in list(self._watched):
             self.unwatch(room_id)
         if self._sock is not None and self._loop is not None:
