@@ -25,6 +25,14 @@ class Keys:
         """Sorted set of all rooms, scored by creation time (ms)."""
         return f"{self.prefix}:rooms"
 
+    def scheduled_rooms_index(self) -> str:
+        """Sorted set of scheduled rooms (not yet live), scored by `starts_at` (ms)."""
+        return f"{self.prefix}:rooms:scheduled"
+
+    def ended_rooms_index(self) -> str:
+        """Sorted set of recently ended rooms, scored by end time (ms); trimmed."""
+        return f"{self.prefix}:rooms:ended"
+
     def live_rooms_index(self) -> str:
         """Sorted set of rooms whose host is publishing, scored by start time (ms)."""
         return f"{self.prefix}:rooms:live"
