@@ -30,6 +30,7 @@ from live.api.orders import OrdersApi
 from live.api.pages import WEB_DIR, PagesApi
 from live.api.rooms import RoomsApi
 from live.api.sales import SalesApi
+from live.api.search import SearchApi
 from live.api.sessions import SessionsApi
 from live.auth import TokenSigner, derive_secret
 from live.authenticator import Authenticator
@@ -39,6 +40,8 @@ from live.commerce.catalog import Catalog
 from live.commerce.payments import InstantPayments, PaymentProvider
 from live.commerce.sales import SaleStore
 from live.commerce.worker import SaleWorker
+from live.discovery.documents import product_document, room_document
+from live.discovery.store import SearchStore
 from live.http_input import RequestReader
 from live.logs import silence_uvicorn_access_log
 from live.media import aiortc_hooks
@@ -83,6 +86,7 @@ class Parts:
     media_hub: MediaHub | None
     media_router: MediaRouter | None
     forwarder: Forwarder
+    search: SearchStore
 
 
 class LiveApp(Starlette):
@@ -139,6 +143,7 @@ def create_app(
         media_hub = MediaHub(settings.media, rooms, events, owners, clock)
         router = MediaRouter(owners, forwarder, media_hub)
     payments = payments or InstantPayments()
+    search = SearchStore(redis, keys, clock)
 
     async def close_channel(room_id: str) -> None:
         # Every process closes its connections of the room (4009) when this event arrives.
@@ -154,9 +159,24 @@ def create_app(
     apis: list[HandlerGroup] = [
         SessionsApi(reader, authenticator, redis, keys, settings, clock),
         RoomsApi(
-            reader, authenticator, rooms, catalog, settings, clock, viewer_counts, on_room_ended
+            reader,
+            authenticator,
+            rooms,
+            catalog,
+            settings,
+            clock,
+            viewer_counts,
+            on_room_ended,
+            on_room_changed=[lambda room: search.put(room_document(room))],
         ),
-        CatalogApi(reader, catalog, settings.catalog, clock),
+        CatalogApi(
+            reader,
+            catalog,
+            settings.catalog,
+            clock,
+            on_product_changed=[lambda product: search.put(product_document(product))],
+        ),
+        SearchApi(search),
         OpsApi(redis, multiprocess_metrics=settings.metrics_dir is not None),
         sales_api,
         OrdersApi(reader, rooms, sales, payments, viewer_counts),
@@ -188,6 +208,7 @@ def create_app(
         media_hub=media_hub,
         media_router=router,
         forwarder=forwarder,
+        search=search,
     )
 
     @contextlib.asynccontextmanager
@@ -197,6 +218,7 @@ def create_app(
             async with contextlib.AsyncExitStack() as stack:
                 await stack.enter_async_context(room_hub.running())
                 await stack.enter_async_context(sale_worker.running())
+                await stack.enter_async_context(search.running())
                 if media_hub is not None and router is not None:
                     await stack.enter_async_context(
                         _media_running(settings, media_hub, router, forwarder)

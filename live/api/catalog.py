@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -11,7 +12,7 @@ from starlette.responses import Response
 from live.api.http import Endpoint, json_response, path_param
 from live.auth import require_admin
 from live.clock import Clock
-from live.commerce.catalog import Catalog
+from live.commerce.catalog import Catalog, Product
 from live.commerce.rules import MAX_PRICE_CENTS
 from live.errors import BadRequest
 from live.http_input import RequestReader
@@ -70,8 +71,14 @@ class CatalogApi:
     """The catalog endpoints: products by SKU."""
 
     def __init__(
-        self, reader: RequestReader, catalog: Catalog, settings: CatalogSettings, clock: Clock
+        self,
+        reader: RequestReader,
+        catalog: Catalog,
+        settings: CatalogSettings,
+        clock: Clock,
+        on_product_changed: Sequence[Callable[[Product], Awaitable[None]]] = (),
     ) -> None:
+        self._on_product_changed = tuple(on_product_changed)
         self._reader = reader
         self._catalog = catalog
         self._settings = settings
@@ -88,7 +95,10 @@ class CatalogApi:
         )
         now_ms = self._clock.now_ms()
         product["created_at"] = now_ms
-        return json_response(await self._catalog.create(product, now_ms), 201)
+        created = await self._catalog.create(product, now_ms)
+        for changed in self._on_product_changed:
+            await changed(created)
+        return json_response(created, 201)
 
     async def get_product(self, request: Request) -> Response:
         return json_response(await self._catalog.get(parse_sku(path_param(request, "sku"))))

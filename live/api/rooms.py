@@ -24,6 +24,8 @@ from live.validation import expect_object, int_field, query_limit, text_field
 
 # Viewer totals of several rooms (the room channel's presence count).
 ViewerCounts = Callable[[list[str]], Awaitable[list[int]]]
+# Told of a room created or ended (the search index's one writer of rooms).
+RoomChanged = Callable[[Room], Awaitable[None]]
 
 
 def room_id_of(request: Request) -> str:
@@ -50,7 +52,9 @@ class RoomsApi:
         clock: Clock,
         viewer_counts: ViewerCounts,
         on_room_ended: Sequence[RoomEndedListener] = (),
+        on_room_changed: Sequence[RoomChanged] = (),
     ) -> None:
+        self._on_room_changed = tuple(on_room_changed)
         self._reader = reader
         self._auth = authenticator
         self._rooms = rooms
@@ -87,6 +91,8 @@ class RoomsApi:
             starts_at=starts_at,
         )
         room = await self._rooms.create(room)
+        for changed in self._on_room_changed:
+            await changed(room)
         host = Identity(Role.HOST, room.host_user_id, host_name, room_id=room.room_id)
         token = self._auth.issue(host, self._settings.auth.host_token_ttl_s)
         base = self._public_url(request)
@@ -148,6 +154,8 @@ class RoomsApi:
         require_manager(self._reader.identity(request), room_id)
         room, ended_now = await self._rooms.end(room_id, self._clock.now_ms())
         if ended_now:
+            for changed in self._on_room_changed:
+                await changed(room)
             for listener in self._on_room_ended:
                 await listener(room_id)
         return json_response(room.to_public())
