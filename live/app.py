@@ -2,8 +2,8 @@
 
 `create_app` builds every collaborator synchronously (the Redis client connects on first
 use), hands each handler class the ones it needs, and returns the app; its lifespan checks
-Redis and runs the background parts (room channel hub, sale worker, media). Nothing else
-builds or looks up collaborators.
+Redis and runs the background parts (room channel hub, sale worker, shop sweeper, media).
+Nothing else builds or looks up collaborators.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from live.api.answers import ERROR_HANDLERS, AccessLog
+from live.api.auctions import AuctionApi
 from live.api.catalog import CatalogApi
 from live.api.fastbuy import BuyFastPath
 from live.api.http import Endpoint, HandlerGroup
@@ -28,26 +30,35 @@ from live.api.openapi import openapi_handler
 from live.api.ops import OpsApi
 from live.api.orders import OrdersApi
 from live.api.pages import WEB_DIR, PagesApi
+from live.api.questions import QuestionApi
+from live.api.room_media import RoomMediaApi
 from live.api.rooms import RoomsApi
 from live.api.sales import SalesApi
 from live.api.search import SearchApi
 from live.api.sessions import SessionsApi
+from live.api.shop import ShopApi
+from live.api.waitlist import WaitlistApi
 from live.auth import TokenSigner, derive_secret
 from live.authenticator import Authenticator
 from live.clock import Clock
+from live.commerce.auctions import AuctionStore
+from live.commerce.bag import BagStore
 from live.commerce.buying import Buying
 from live.commerce.catalog import Catalog
 from live.commerce.payments import InstantPayments, PaymentProvider
 from live.commerce.sales import SaleStore
+from live.commerce.shopworker import ShopSweeper
+from live.commerce.waitlist import WaitlistStore
 from live.commerce.worker import SaleWorker
 from live.discovery.documents import product_document, room_document
 from live.discovery.store import SearchStore
 from live.http_input import RequestReader
 from live.logs import silence_uvicorn_access_log
-from live.media import aiortc_hooks
+from live.media import aioice_private
 from live.media.hub import MediaHub
 from live.realtime.endpoint import RoomChannel
 from live.realtime.hub import RoomHub
+from live.realtime.questions import QuestionStore
 from live.realtime.store import ChannelStore
 from live.redisdb.client import Redis, check_server, connect
 from live.redisdb.keys import Keys
@@ -55,9 +66,11 @@ from live.redisdb.scripts import Scripts
 from live.rooms.events import RoomEndedListener, RoomEvents
 from live.rooms.store import RoomStore
 from live.routing.forward import Forwarder
+from live.routing.links import RelayLinks
 from live.routing.listener import InternalListener
 from live.routing.media import MediaRouter
 from live.routing.owners import MediaOwners
+from live.routing.viewers import MediaViewers
 from live.settings import Settings
 from live.shop_jwt import ShopTokenVerifier
 
@@ -79,10 +92,15 @@ class Parts:
     rooms: RoomStore
     catalog: Catalog
     sales: SaleStore
+    bag: BagStore
+    auctions: AuctionStore
+    waitlists: WaitlistStore
+    questions: QuestionStore
     payments: PaymentProvider
     channel_store: ChannelStore
     room_hub: RoomHub
     sale_worker: SaleWorker
+    shop_sweeper: ShopSweeper
     media_hub: MediaHub | None
     media_router: MediaRouter | None
     forwarder: Forwarder
@@ -131,16 +149,26 @@ def create_app(
     rooms = RoomStore(redis, keys, settings)
     catalog = Catalog(redis, keys)
     sales = SaleStore(redis, keys, scripts, settings)
+    auctions = AuctionStore(redis, keys, scripts, settings)
+    waitlists = WaitlistStore(redis, keys, scripts, sales, settings)
+    questions = QuestionStore(redis, keys, scripts, settings)
     buying = Buying(sales, authenticator, settings)
     channel_store = ChannelStore(redis, keys, scripts, settings)
     room_hub = RoomHub(redis, keys, scripts, settings, channel_store)
-    sale_worker = SaleWorker(redis, keys, scripts, sales, settings)
+    bag = BagStore(redis, keys, scripts, settings.commerce, clock.now_ms)
+    shop_sweeper = ShopSweeper(bag, redis, scripts, clock, settings.commerce)
+    sale_worker = SaleWorker(redis, keys, scripts, sales, auctions, settings)
     media_hub: MediaHub | None = None
     router: MediaRouter | None = None
     forwarder = Forwarder(settings.internal_secret or secrets.token_urlsafe(32))
+    owners = MediaOwners(redis, keys, scripts)
+    media_viewers = MediaViewers(keys, scripts, clock)
     if media:
-        owners = MediaOwners(redis, keys, scripts)
-        media_hub = MediaHub(settings.media, rooms, events, owners, clock)
+        links = RelayLinks(owners, forwarder.secret)
+        node_id = settings.node.id or socket.gethostname()
+        media_hub = MediaHub(
+            settings.media, rooms, events, owners, clock, links, media_viewers, node_id
+        )
         router = MediaRouter(owners, forwarder, media_hub)
     payments = payments or InstantPayments()
     search = SearchStore(redis, keys, clock)
@@ -157,12 +185,13 @@ def create_app(
     viewer_counts = channel_store.viewer_counts
     sales_api = SalesApi(reader, rooms, catalog, sales, buying, settings.commerce)
     apis: list[HandlerGroup] = [
-        SessionsApi(reader, authenticator, redis, keys, settings, clock),
+        SessionsApi(reader, authenticator, redis, keys, settings),
         RoomsApi(
             reader,
             authenticator,
             rooms,
             catalog,
+            bag,
             settings,
             clock,
             viewer_counts,
@@ -172,6 +201,7 @@ def create_app(
         CatalogApi(
             reader,
             catalog,
+            bag,
             settings.catalog,
             clock,
             on_product_changed=[lambda product: search.put(product_document(product))],
@@ -179,13 +209,20 @@ def create_app(
         SearchApi(search),
         OpsApi(redis, multiprocess_metrics=settings.metrics_dir is not None),
         sales_api,
-        OrdersApi(reader, rooms, sales, payments, viewer_counts),
+        OrdersApi(reader, rooms, sales, bag, payments, viewer_counts, settings.commerce),
+        ShopApi(reader, bag, catalog, sales, payments, settings, clock),
         MediaApi(reader, rooms, router, settings, clock),
+        AuctionApi(reader, auctions, rooms, catalog, settings.commerce, settings.auth),
+        WaitlistApi(reader, waitlists, settings.auth),
+        QuestionApi(reader, questions, rooms),
+        RoomMediaApi(reader, rooms, owners, media_viewers),
         PagesApi(),
     ]
     endpoints: list[Endpoint] = [ep for api in apis for ep in api.endpoints()]
     endpoints.append(openapi_handler(endpoints))
-    channel = RoomChannel(room_hub, channel_store, reader, settings, sales.room_sales, clock)
+    channel = RoomChannel(
+        room_hub, channel_store, reader, settings, sales.room_sales, questions, clock
+    )
     routes: list[BaseRoute] = [Route(ep.path, ep.handler, methods=[ep.method]) for ep in endpoints]
     routes.append(WebSocketRoute("/ws/rooms/{room_id}", channel))
     routes.append(Mount("/static", StaticFiles(directory=WEB_DIR), name="static"))
@@ -201,10 +238,15 @@ def create_app(
         rooms=rooms,
         catalog=catalog,
         sales=sales,
+        bag=bag,
+        auctions=auctions,
+        waitlists=waitlists,
+        questions=questions,
         payments=payments,
         channel_store=channel_store,
         room_hub=room_hub,
         sale_worker=sale_worker,
+        shop_sweeper=shop_sweeper,
         media_hub=media_hub,
         media_router=router,
         forwarder=forwarder,
@@ -218,6 +260,7 @@ def create_app(
             async with contextlib.AsyncExitStack() as stack:
                 await stack.enter_async_context(room_hub.running())
                 await stack.enter_async_context(sale_worker.running())
+                await stack.enter_async_context(shop_sweeper.running())
                 await stack.enter_async_context(search.running())
                 if media_hub is not None and router is not None:
                     await stack.enter_async_context(
@@ -239,12 +282,16 @@ def create_app(
 async def _media_running(
     settings: Settings, hub: MediaHub, router: MediaRouter, forwarder: Forwarder
 ) -> AsyncIterator[None]:
-    """This process's media: its UDP range, its private listener, its hub's ticker."""
-    aiortc_hooks.limit_udp_ports(settings.media.udp_port_min, settings.media.udp_port_max)
+    """This process's media: its UDP range and remote-candidate filter, its private
+    listener, its hub's ticker and relay link."""
+    media = settings.media
+    aioice_private.limit_udp_ports(media.udp_port_min, media.udp_port_max)
+    aioice_private.filter_remote_candidates(
+        media.allow_private_candidates, media.max_remote_candidates
+    )
     listener = InternalListener(router.internal_app(), forwarder.secret)
-    address = await listener.start()
-    router.start(address)
-    hub.start(address)
+    url = await listener.start()
+    router.start(hub.start(url))
     try:
         yield
     finally:

@@ -36,11 +36,6 @@ class Identity:
     # True for accounts the shop vouches for (its own JWTs); anonymous sessions are not.
     verified: bool = False
 
-    @property
-    def is_staff(self) -> bool:
-        """Hosts and admins moderate and are exempt from chat limits."""
-        return self.role in (Role.ADMIN, Role.HOST)
-
     def may_manage(self, room_id: str) -> bool:
         """True for the admin and for the host of this room."""
         return self.role is Role.ADMIN or (self.role is Role.HOST and self.room_id == room_id)

@@ -21,6 +21,8 @@ import orjson
 from live.app import LiveApp, create_app
 from live.logs import configure_logging
 from live.paths import base_dir
+from live.private_attrs import MissingPrivateAttribute
+from live.private_checks import check_private_attributes
 from live.redisdb.client import RedisCheckError, check_server, connect
 from live.redisdb.embedded import (
     SUPERVISOR_PID_ENV,
@@ -56,6 +58,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         settings = load_settings()
     except SettingsError as exc:
+        sys.exit(f"live: {exc}")
+    try:
+        check_private_attributes()
+    except MissingPrivateAttribute as exc:
         sys.exit(f"live: {exc}")
     configure_logging(settings.logging.level, settings.logging.format)
     host = args.host or settings.server.host
@@ -99,12 +105,21 @@ def serve(
 
     token = admin_token()
     embedded: EmbeddedRedis | None = None
+    if not settings.redis_url and settings.redis.mode == "cluster":
+        print("live: [redis] mode = cluster needs LIVE_REDIS_URL (any node)", file=sys.stderr)
+        return 1
+    if not settings.redis_url and settings.commerce.durability == "replicated":
+        print(
+            "live: durability = replicated needs LIVE_REDIS_URL (the embedded one has no replicas)",
+            file=sys.stderr,
+        )
+        return 1
     if not settings.redis_url:
         embedded = EmbeddedRedis(
             Path(settings.redis.embedded_dir)
             if Path(settings.redis.embedded_dir).is_absolute()
             else base_dir() / settings.redis.embedded_dir,
-            appendfsync=settings.commerce.durability,
+            appendfsync="always" if settings.commerce.durability == "always" else "everysec",
         )
         try:
             embedded_url = embedded.start()
@@ -170,6 +185,11 @@ def app_from_environment() -> LiveApp:
     if supervisor:
         die_with_parent(int(supervisor))
     settings = load_settings()
+    # `live serve` checked already; a worker checks again, as its environment may differ.
+    try:
+        check_private_attributes()
+    except MissingPrivateAttribute as exc:
+        sys.exit(f"live: {exc}")
     configure_logging(settings.logging.level, settings.logging.format)
     # `live serve` points LIVE_REDIS_URL at the embedded Redis before starting workers.
     return create_app(settings)

@@ -13,6 +13,7 @@ LiveError
 ├── Unprocessable         422 <code given>  (idempotency_mismatch)
 ├── RateLimited           429 rate_limited
 └── Unavailable           503 unavailable
+    └── NotReplicated     503 not_replicated
 """
 
 from __future__ import annotations
@@ -94,3 +95,10 @@ class RateLimited(LiveError):
 class Unavailable(LiveError):
     status = 503
     default_code = "unavailable"
+
+
+class NotReplicated(Unavailable):
+    """`durability = "replicated"`: fewer replicas than `min_replicas` confirmed the write
+    in time. It may exist on the primary; a retry with the same Idempotency-Key answers it."""
+
+    default_code = "not_replicated"

@@ -59,7 +59,20 @@ def configure_logging(level: str, fmt: str) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    quiet_libraries(level)
     silence_uvicorn_access_log()
+
+
+# Libraries that log routine work at INFO: aioice logs every ICE check and candidate.
+CHATTY_LIBRARIES = ("aioice",)
+
+
+def quiet_libraries(level: str) -> None:
+    """Chatty libraries log warnings and errors only, unless `level` is debug (then
+    everything, as a debugging session wants); our own loggers keep `level`."""
+    quiet = logging.DEBUG if level.lower() == "debug" else logging.WARNING
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(quiet)
 
 
 def silence_uvicorn_access_log() -> None:

@@ -29,14 +29,38 @@ REDIS_ERRORS = Counter("live_redis_errors_total", "Redis commands that failed", 
 WS_CONNECTIONS = Gauge(
     "live_ws_connections", "Open room channel connections", multiprocess_mode="livesum"
 )
-WS_FRAMES_SENT = Counter("live_ws_frames_sent_total", "Frames written to room channels")
-WS_DROPPED = Counter("live_ws_dropped_total", "Connections dropped", ["reason"])
+WS_FRAMES_SENT = Counter(
+    "live_ws_frames_sent_total",
+    "Frames of room events (broadcast and personal) handed to room channel connections",
+)
 ORDERS = Counter("live_orders_total", "Buy attempts by outcome", ["outcome"])
 MEDIA_SESSIONS = Gauge(
     "live_media_sessions", "Open WHIP/WHEP sessions", ["role"], multiprocess_mode="livesum"
 )
 MEDIA_CLOSED = Counter("live_media_sessions_closed_total", "Media sessions closed", ["reason"])
 MEDIA_FRAMES = Counter("live_media_frames_total", "Publisher frames forwarded", ["kind"])
+# Relay links (live.routing.links): per process ("liveall" keeps each live worker's own value).
+MEDIA_RELAY_LINKS = Gauge(
+    "live_media_relay_links",
+    "Relay links: edge workers subscribed to this process's rooms (origin), rooms this"
+    " process pulls from another worker (edge)",
+    ["role"],
+    multiprocess_mode="liveall",
+)
+MEDIA_PROCESS_VIEWERS = Gauge(
+    "live_media_process_viewers", "WHEP viewers served by this process", multiprocess_mode="liveall"
+)
+MEDIA_RELAY_FRAMES = Counter(
+    "live_media_relay_frames_total", "Frames over relay links", ["direction"]
+)
+MEDIA_RELAY_DROPPED = Counter(
+    "live_media_relay_dropped_total", "Relay link datagrams lost or refused", ["reason"]
+)
+MEDIA_RELAY_LAG = Histogram(
+    "live_media_relay_lag_seconds",
+    "Origin's send to the edge's receipt of a relayed frame",
+    buckets=(0.0002, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25),
+)
 
 
 # Label children looked up once: `labels()` takes a lock and builds a key on every call.

@@ -42,6 +42,7 @@ class ServerSettings:
 
 @dataclass(frozen=True)
 class RedisSettings:
+    mode: str = "single"
     key_prefix: str = "live"
     embedded_dir: str = "var/redis"
     connect_timeout_s: float = 5.0
@@ -94,18 +95,31 @@ class RealtimeSettings:
     send_buffer_bytes: int = 1048576
     max_frame_bytes: int = 4096
     inbound_rate: float = 20.0
+    staff_inbound_rate: float = 500.0
     presence_heartbeat_s: float = 5.0
+    direct_write: bool = True
 
 
 @dataclass(frozen=True)
 class CommerceSettings:
     durability: str = "everysec"
+    min_replicas: int = 1
+    replica_wait_ms: int = 500
     order_retention_s: int = 2592000
     sweep_interval_ms: int = 200
     log_claim_idle_ms: int = 30000
     max_stock: int = 1000000
     max_hold_s: int = 3600
     max_duration_s: int = 86400
+    # The shop (live/commerce/bag.py): how long a bag order is held, whether paying needs
+    # a shipping address, and how long after payment a return may be asked for.
+    bag_hold_s: int = 900
+    require_shipping: bool = False
+    return_days: int = 14
+    # Seconds a unit that came back is kept for the first buyer on a sale's waitlist.
+    offer_s: int = 60
+    # Seconds an auction's winner has to pay for the lot (the order's hold).
+    auction_hold_s: int = 900
 
 
 @dataclass(frozen=True)
@@ -130,6 +144,14 @@ class MediaSettings:
     udp_port_max: int = 0
     public_ip: str = ""
     connect_timeout_s: float = 30.0
+    allow_private_candidates: bool = True
+    max_remote_candidates: int = 20
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    # This node's name (`live serve` and all its workers); empty: the host name.
+    id: str = ""
 
 
 @dataclass(frozen=True)
@@ -150,6 +172,7 @@ class Settings:
     commerce: CommerceSettings = field(default_factory=CommerceSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
+    node: NodeSettings = field(default_factory=NodeSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     # The reserved variables: None means "embedded Redis" and "no admin".
     redis_url: str | None = None
@@ -176,10 +199,18 @@ _SECTIONS: dict[str, type[Any]] = {
 }
 
 _CHOICES: dict[tuple[str, str], frozenset[str]] = {
-    ("commerce", "durability"): frozenset({"everysec", "always"}),
+    ("redis", "mode"): frozenset({"single", "cluster"}),
+    ("commerce", "durability"): frozenset({"everysec", "always", "replicated"}),
     ("media", "codec"): frozenset({"vp8", "h264"}),
     ("logging", "level"): frozenset({"debug", "info", "warning", "error"}),
     ("logging", "format"): frozenset({"json", "text"}),
+}
+
+
+# `WAIT n 0` would block forever; `WAIT 0` would wait for nothing.
+_MINIMUMS: dict[tuple[str, str], int] = {
+    ("commerce", "min_replicas"): 1,
+    ("commerce", "replica_wait_ms"): 1,
 }
 
 
@@ -274,6 +305,9 @@ def _build_section(section: str, values: dict[str, Any]) -> Any:
         allowed = _CHOICES.get((section, key))
         if allowed is not None and value not in allowed:
             raise SettingsError(f"setting {section}.{key} must be one of {sorted(allowed)}")
+        least = _MINIMUMS.get((section, key))
+        if least is not None and value < least:
+            raise SettingsError(f"setting {section}.{key} must be at least {least}")
     return cls(**checked)
 
 

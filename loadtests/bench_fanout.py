@@ -3,12 +3,15 @@
     python -m loadtests.bench_fanout --viewers 1000 --duration 20 --workers 1
     python -m loadtests.bench_fanout --viewers 10000 --workers 8 --client-procs 6 \\
         --source-ips 4 --redis-server /path/to/redis-server
+    python -m loadtests.bench_fanout --viewers 2000 --cluster --skip-baseline
 
 It starts a Redis and `live serve`, connects N viewers from separate client processes
 (`loadtests.rawws`: a minimal websocket client on asyncio protocols, no compression),
 has the host chat at `--chat-rate` and a sale's stock change at `--stock-rate`, and
 measures delivery latency (event `ts` to receipt), deliveries per second, seq gaps and
-the server's CPU seconds. In the same run, a baseline: a bare `websockets` server that
+the server's CPU seconds. With `--cluster`, the same run measures live twice: on one Redis
+and on a Redis Cluster of 3 primaries and 3 replicas (`[redis] mode = "cluster"`, started
+by tests/redis_cluster.py). In the same run, a baseline: a bare `websockets` server that
 sends the same events with `websockets.broadcast()`, one frame per event, to the same
 number of clients. Prints one JSON report.
 """
@@ -229,7 +232,12 @@ def _start_clients(url: str, args: argparse.Namespace) -> list[subprocess.Popen[
 
 
 async def _drive_live(
-    ws_url: str, room: dict[str, Any], redis_url: str, prefix: str, args: argparse.Namespace
+    ws_url: str,
+    room: dict[str, Any],
+    redis_url: str,
+    prefix: str,
+    args: argparse.Namespace,
+    mode: str = "single",
 ) -> None:
     """The host chats over its websocket; the sale's stock changes through Redis."""
     from websockets.asyncio.client import connect
@@ -237,9 +245,9 @@ async def _drive_live(
     from live.redisdb.client import connect as redis_connect
     from live.redisdb.keys import Keys
     from live.redisdb.scripts import Scripts
-    from live.settings import Settings
+    from live.settings import RedisSettings, Settings
 
-    redis = redis_connect(redis_url, Settings())
+    redis = redis_connect(redis_url, Settings(redis=RedisSettings(mode=mode)))
     scripts = Scripts(redis)
     keys = Keys(prefix)
     rid = room["room_id"]
@@ -306,12 +314,13 @@ def _measure(
     return report
 
 
-def bench_live(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
+def bench_live(args: argparse.Namespace, redis_url: str, mode: str = "single") -> dict[str, Any]:
     port = free_port()
     prefix = "bench" + secrets.token_hex(3)
     env = {
         **os.environ,
         "LIVE_REDIS_URL": redis_url,
+        "LIVE_REDIS_MODE": mode,
         "LIVE_ADMIN_TOKEN": ADMIN,
         "LIVE_REDIS_KEY_PREFIX": prefix,
         "LIVE_LOGGING_LEVEL": "warning",
@@ -336,11 +345,32 @@ def bench_live(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
         return _measure(
             server.pid,
             clients,
-            lambda: asyncio.run(_drive_live(ws_url, room, redis_url, prefix, args)),
+            lambda: asyncio.run(_drive_live(ws_url, room, redis_url, prefix, args, mode)),
         )
     finally:
         server.terminate()
         server.wait(30)
+
+
+def bench_live_on_cluster(args: argparse.Namespace) -> dict[str, Any]:
+    from tests.redis_cluster import TestRedisCluster
+
+    cluster = TestRedisCluster()
+    cluster.start()
+    try:
+        return bench_live(args, cluster.url, mode="cluster")
+    finally:
+        cluster.stop()
+
+
+def _compare(single: dict[str, Any], cluster: dict[str, Any]) -> dict[str, Any]:
+    """The cluster's figures as a share of one Redis's (1.0: the same)."""
+    names = ("events_per_cpu_s", "frames_per_cpu_s", "deliveries_per_s")
+    shares = {n: round(cluster[n] / max(single[n], 1e-9), 3) for n in names if n in single}
+    for name in ("p50_ms", "p99_ms", "gaps"):
+        if name in single and name in cluster:
+            shares[name] = [single[name], cluster[name]]
+    return shares
 
 
 def bench_baseline(args: argparse.Namespace) -> dict[str, Any]:
@@ -423,6 +453,11 @@ def main(argv: list[str] | None = None) -> None:
         "--redis-server", help="the redis-server binary to start (default: the one on PATH)"
     )
     parser.add_argument("--redis-url", help="use this running Redis instead of starting one")
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="also measure live on a 3-primary Redis Cluster, in the same run",
+    )
     args = parser.parse_args(argv)
     open_files = raise_open_files()
     # The client processes share the viewers, but one worker may take most of them.
@@ -444,6 +479,10 @@ def main(argv: list[str] | None = None) -> None:
                     report["live"] = bench_live(args, redis_url)
                 finally:
                     redis.stop()
+    if args.cluster:
+        report["live_cluster"] = bench_live_on_cluster(args)
+        if "live" in report:
+            report["cluster_vs_single"] = _compare(report["live"], report["live_cluster"])
     if not args.skip_baseline:
         report["baseline"] = bench_baseline(args)
     if "live" in report and "baseline" in report:

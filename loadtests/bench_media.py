@@ -10,7 +10,15 @@ The server's CPU seconds per second and RSS are read from /proc. In the same run
 - latency (frame handed to the publisher's sender -> complete frame at the viewer), p50
   and p99, through `live` and over a direct publisher-to-viewer connection.
 
+With `--workers 1,2` the `live` part runs once per worker count, each a `live serve
+--workers N`: the viewers' offers go out on fresh connections, so they spread over the
+workers; the publisher's worker is the room's origin, the others pull the room over the
+relay link. Per worker: viewers, CPU, CPU per viewer, latency; and the origin's CPU cost of
+one relay link (publisher only, then one viewer on another worker), and the relay lag
+(origin's send to the edge's receipt) from /metrics.
+
     python -m loadtests.bench_media --viewers 10,50 --stock-viewers 5,10
+    python -m loadtests.bench_media --workers 1,2 --viewers 200 --stock-viewers ""
 """
 
 from __future__ import annotations
@@ -111,7 +119,8 @@ def loop_track(frames: list[bytes], sent_at: Any) -> Any:
     return LoopTrack()
 
 
-async def exchange(http: httpx.AsyncClient, url: str, pc: Any, token: str | None) -> None:
+async def exchange(http: httpx.AsyncClient, url: str, pc: Any, token: str | None) -> str:
+    """Offer and answer; the pid of the worker that answered (when the server says)."""
     from aiortc import RTCSessionDescription
 
     await pc.setLocalDescription(await pc.createOffer())
@@ -121,6 +130,8 @@ async def exchange(http: httpx.AsyncClient, url: str, pc: Any, token: str | None
     answer = await http.post(url, content=pc.localDescription.sdp, headers=headers)
     answer.raise_for_status()
     await pc.setRemoteDescription(RTCSessionDescription(answer.text, "answer"))
+    worker: str = answer.headers.get(WORKER, "")
+    return worker
 
 
 def new_pc() -> Any:
@@ -129,13 +140,19 @@ def new_pc() -> Any:
     return RTCPeerConnection(RTCConfiguration(iceServers=[]))
 
 
-def run_publisher(base: str, path: str, token: str | None, sent_at: Any, stop: Any) -> None:
+WORKER = "x-live-media-worker"
+
+
+def run_publisher(
+    base: str, path: str, token: str | None, sent_at: Any, stop: Any, out: Any
+) -> None:
     async def main() -> None:
         frames = encoded_loop()
         pc = new_pc()
         pc.addTransceiver(loop_track(frames, sent_at), direction="sendonly")
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-            await exchange(http, path, pc, token)
+            worker = await exchange(http, path, pc, token)
+        out.put(worker)
         await asyncio.to_thread(stop.wait)
         await pc.close()
 
@@ -187,16 +204,22 @@ def full_viewers(size: int, full: int) -> set[int]:
 
 
 def run_viewers(base: str, path: str, n: int, full: int, sent_at: Any, stop: Any, out: Any) -> None:
-    from live.media import aiortc_hooks
+    from live.media import aiortc_private
 
     async def main() -> None:
-        counter = Counter(frame_index(encoded_loop()), sent_at)
+        index = frame_index(encoded_loop())
+        counters: dict[str, Counter] = {}
         pcs = []
         seen: list[int] = [0] * n
         all_seen = asyncio.Event()
         timed = full_viewers(n, full)
-        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        viewers_of: dict[str, int] = {}
+        # A fresh connection per offer, so that offers spread over the server's workers.
+        fresh = httpx.Limits(max_keepalive_connections=0)
+        async with httpx.AsyncClient(base_url=base, timeout=60, limits=fresh) as http:
             for i in range(n):
+                # This viewer's worker's counter, once the answer says which worker it is.
+                mine = [Counter(index, sent_at)]
                 pc = new_pc()
                 video = pc.addTransceiver("video", direction="recvonly")
 
@@ -205,27 +228,32 @@ def run_viewers(base: str, path: str, n: int, full: int, sent_at: Any, stop: Any
                     if seen[i] == 1 and all(seen):
                         all_seen.set()
 
-                def sink(frame: Any, ssrc: int, saw: Any = saw) -> None:
+                def sink(frame: Any, ssrc: int, saw: Any = saw, mine: Any = mine) -> None:
                     saw()
-                    counter(frame, ssrc)
+                    mine[0](frame, ssrc)
 
-                def marker(saw: Any = saw) -> None:
+                def marker(saw: Any = saw, mine: Any = mine) -> None:
                     saw()
-                    counter.frames += 1
+                    mine[0].frames += 1
 
                 if i in timed:
-                    aiortc_hooks.tap_encoded_frames(video.receiver, "video", sink)
-                await exchange(http, path, pc, None)
+                    aiortc_private.tap_encoded_frames(video.receiver, "video", sink)
+                worker = await exchange(http, path, pc, None)
+                mine[0] = counters.setdefault(worker, mine[0])
                 if i not in timed:
                     count_rtp_only(pc, marker)
+                viewers_of[worker] = viewers_of.get(worker, 0) + 1
                 pcs.append(pc)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(all_seen.wait(), 60)
-        out.put(("ready", sum(1 for s in seen if s)))
-        counter.frames, counter.latencies = 0, []
+        out.put(("ready", sum(1 for s in seen if s), viewers_of))
+        for counter in counters.values():
+            counter.frames, counter.latencies = 0, []
         started = time.monotonic()
         await asyncio.to_thread(stop.wait)
-        out.put(("done", counter.frames / (time.monotonic() - started), counter.latencies))
+        elapsed = time.monotonic() - started
+        by_worker = {w: (c.frames / elapsed, c.latencies) for w, c in counters.items()}
+        out.put(("done", by_worker))
         for pc in pcs:
             await pc.close()
 
@@ -322,6 +350,83 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+def worker_pids(server_pid: int, workers: int, timeout: float = 30) -> list[int]:
+    """The processes serving requests: `live serve` itself, or its N worker processes."""
+    if workers <= 1:
+        return [server_pid]
+    deadline = time.monotonic() + timeout
+    while True:
+        children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+        # uvicorn's workers (multiprocessing's spawn); not the embedded Redis, nor
+        # multiprocessing's resource tracker.
+        pids = [
+            int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()
+        ]
+        if len(pids) >= workers or time.monotonic() > deadline:
+            return sorted(pids)
+        time.sleep(0.2)
+
+
+def sample_many(pids: list[int], seconds: float) -> tuple[dict[int, float], float]:
+    """CPU seconds per second of each process over `seconds`, and their RSS (MB)."""
+    before, started = {p: cpu_seconds(p) for p in pids}, time.monotonic()
+    time.sleep(seconds)
+    elapsed = time.monotonic() - started
+    cpu = {p: (cpu_seconds(p) - before[p]) / elapsed for p in pids}
+    return cpu, sum(rss_mb(p) for p in pids)
+
+
+LAG_BUCKET = "live_media_relay_lag_seconds_bucket"
+
+
+def relay_lag_buckets(base: str) -> dict[float, float]:
+    """The relay lag histogram's cumulative buckets from /metrics (all workers)."""
+    try:
+        text = httpx.get(base + "/metrics", timeout=10).text
+    except httpx.HTTPError:
+        return {}
+    buckets: dict[float, float] = {}
+    for line in text.splitlines():
+        if line.startswith(LAG_BUCKET):
+            le = line.split('le="', 1)[1].split('"', 1)[0]
+            bound = float("inf") if le == "+Inf" else float(le)
+            buckets[bound] = buckets.get(bound, 0.0) + float(line.rsplit(" ", 1)[1])
+    return buckets
+
+
+def bucket_quantile(before: dict[float, float], after: dict[float, float], q: float) -> float:
+    """The upper bound (ms) of the bucket holding quantile `q` of what was added."""
+    added = {b: after.get(b, 0.0) - before.get(b, 0.0) for b in after}
+    total = added.get(float("inf"), 0.0)
+    if total <= 0:
+        return float("nan")
+    for bound in sorted(added):
+        if added[bound] >= q * total:
+            return bound * 1000
+    return float("inf")
+
+
+def run_probe(base: str, path: str, origin: str, stop: Any, out: Any) -> None:
+    """One viewer on a worker other than `origin` (offers again until one lands there)."""
+
+    async def main() -> None:
+        fresh = httpx.Limits(max_keepalive_connections=0)
+        async with httpx.AsyncClient(base_url=base, timeout=60, limits=fresh) as http:
+            for _ in range(100):
+                pc = new_pc()
+                pc.addTransceiver("video", direction="recvonly")
+                worker = await exchange(http, path, pc, None)
+                if worker != origin:
+                    out.put(worker)
+                    await asyncio.to_thread(stop.wait)
+                    await pc.close()
+                    return
+                await pc.close()
+        out.put("")
+
+    asyncio.run(main())
+
+
 def measure(
     name: str,
     server: subprocess.Popen[bytes],
@@ -333,16 +438,48 @@ def measure(
     seconds: float,
     per_process: int,
     full: int,
+    workers: int = 1,
 ) -> list[dict[str, Any]]:
     ctx = mp.get_context("fork")
     sent_at = ctx.Array("d", LOOP_FRAMES, lock=False)
-    stop_publisher = ctx.Event()
-    publisher = ctx.Process(target=run_publisher, args=(base, whip, token, sent_at, stop_publisher))
+    stop_publisher, publisher_out = ctx.Event(), ctx.Queue()
+    publisher = ctx.Process(
+        target=run_publisher, args=(base, whip, token, sent_at, stop_publisher, publisher_out)
+    )
     publisher.start()
+    pids = worker_pids(server.pid, workers)
+    origin = int(publisher_out.get(timeout=60) or server.pid)
+    label = f"{name} ({workers} worker{'s' if workers > 1 else ''})"
     time.sleep(3)
-    idle_cpu, idle_rss = sample(server.pid, seconds / 2)
-    rows = [{"relay": name, "viewers": 0, "cpu": idle_cpu, "rss_mb": idle_rss}]
-    print(f"{name}: publisher only: {idle_cpu * 100:.1f}% CPU, {idle_rss:.0f} MB", flush=True)
+    idle, idle_rss = sample_many(pids, seconds / 2)
+    rows: list[dict[str, Any]] = [
+        {
+            "relay": name,
+            "workers": workers,
+            "viewers": 0,
+            "cpu": sum(idle.values()),
+            "rss_mb": idle_rss,
+        }
+    ]
+    print(
+        f"{label}: publisher only: {sum(idle.values()) * 100:.1f}% CPU, {idle_rss:.0f} MB",
+        flush=True,
+    )
+    link_cost = None
+    if workers > 1:
+        # The origin's cost of one relay link: one viewer on another worker, none on it.
+        stop_probe, probe_out = ctx.Event(), ctx.Queue()
+        probe = ctx.Process(target=run_probe, args=(base, whep, str(origin), stop_probe, probe_out))
+        probe.start()
+        probe_out.get(timeout=120)
+        time.sleep(2)
+        with_link, _ = sample_many([origin], 2 * seconds)
+        link_cost = with_link[origin] - idle[origin]
+        stop_probe.set()
+        probe.join(30)
+        print(f"{label}: the origin with one relay link: +{link_cost * 100:.2f}% CPU", flush=True)
+        time.sleep(2)
+        idle, _ = sample_many(pids, seconds)
     for n in counts:
         stop, out = ctx.Event(), ctx.Queue()
         sizes = [per_process] * (n // per_process) + ([n % per_process] if n % per_process else [])
@@ -352,31 +489,65 @@ def measure(
         ]
         for process in processes:
             process.start()
-        ready = sum(out.get(timeout=120)[1] for _ in processes)
+        ready = 0
+        viewers_of: dict[int, int] = {}
+        for _ in processes:
+            _, receiving, spread = out.get(timeout=180)
+            ready += receiving
+            for worker, count in spread.items():
+                pid = int(worker or server.pid)
+                viewers_of[pid] = viewers_of.get(pid, 0) + count
         time.sleep(1)
+        lag_before = relay_lag_buckets(base)
         receivers_before = sum(cpu_seconds(p.pid) for p in processes if p.pid)
         started = time.monotonic()
-        cpu, rss = sample(server.pid, seconds)
+        cpu_of, rss = sample_many(pids, seconds)
         receivers_cpu = (sum(cpu_seconds(p.pid) for p in processes if p.pid) - receivers_before) / (
             time.monotonic() - started
         )
+        lag_after = relay_lag_buckets(base)
         stop.set()
-        fps, latencies = 0.0, []
+        fps_of: dict[int, float] = {}
+        latencies_of: dict[int, list[float]] = {}
         for _ in processes:
-            _, process_fps, process_latencies = out.get(timeout=60)
-            fps += process_fps
-            latencies += process_latencies
+            _, by_worker = out.get(timeout=60)
+            for worker, (process_fps, process_latencies) in by_worker.items():
+                pid = int(worker or server.pid)
+                fps_of[pid] = fps_of.get(pid, 0.0) + process_fps
+                latencies_of.setdefault(pid, []).extend(process_latencies)
         for process in processes:
             process.join(30)
-        row = {
+        cpu = sum(cpu_of.values())
+        fps = sum(fps_of.values())
+        latencies = [x for values in latencies_of.values() for x in values]
+        by_worker_rows = []
+        for pid in pids:
+            viewers = viewers_of.get(pid, 0)
+            worker_cpu = cpu_of[pid] - idle[pid]
+            lat = latencies_of.get(pid, [])
+            by_worker_rows.append(
+                {
+                    "pid": pid,
+                    "role": "origin" if pid == origin else "edge",
+                    "viewers": viewers,
+                    "cpu": cpu_of[pid],
+                    "cpu_per_viewer": worker_cpu / viewers if viewers else float("nan"),
+                    "fps_per_viewer": fps_of.get(pid, 0.0) / viewers if viewers else 0.0,
+                    "latency_p50_ms": percentile(lat, 0.5) * 1000,
+                    "latency_p99_ms": percentile(lat, 0.99) * 1000,
+                    "latency_samples": len(lat),
+                }
+            )
+        row: dict[str, Any] = {
             "relay": name,
+            "workers": workers,
             "viewers": n,
             "receiving": ready,
             "cpu": cpu,
             "rss_mb": rss,
-            "cpu_per_viewer": (cpu - idle_cpu) / n,
+            "cpu_per_viewer": (cpu - sum(idle.values())) / n,
             # CPU per viewer scaled to a full 30 fps, for a relay that could not keep up.
-            "cpu_per_viewer_at_30fps": (cpu - idle_cpu) / n * FPS / max(0.1, fps / n),
+            "cpu_per_viewer_at_30fps": (cpu - sum(idle.values())) / n * FPS / max(0.1, fps / n),
             "mb_per_viewer": (rss - idle_rss) / n,
             "fps_per_viewer": fps / n,
             "latency_p50_ms": percentile(latencies, 0.5) * 1000,
@@ -385,10 +556,14 @@ def measure(
             "latency_samples": len(latencies),
             # The receiving processes together (they share the machine with the server).
             "receivers_cpu": receivers_cpu,
+            "by_worker": by_worker_rows,
+            "relay_lag_p50_ms": bucket_quantile(lag_before, lag_after, 0.5),
+            "relay_lag_p99_ms": bucket_quantile(lag_before, lag_after, 0.99),
+            "origin_cpu_per_link": link_cost,
         }
         rows.append(row)
         print(
-            f"{name}: {n} viewers ({ready} receiving, {row['fps_per_viewer']:.1f} fps each): "
+            f"{label}: {n} viewers ({ready} receiving, {row['fps_per_viewer']:.1f} fps each): "
             f"{cpu * 100:.1f}% CPU, {row['cpu_per_viewer'] * 100:.2f}% per viewer "
             f"({row['cpu_per_viewer_at_30fps'] * 100:.2f}% at 30 fps), "
             f"{row['mb_per_viewer']:.2f} MB per viewer, latency p50 "
@@ -396,6 +571,19 @@ def measure(
             f"({row['timed_viewers']} timed viewers), receivers {receivers_cpu * 100:.0f}% CPU",
             flush=True,
         )
+        if workers > 1:
+            for w in by_worker_rows:
+                print(
+                    f"  {w['role']} {w['pid']}: {w['viewers']} viewers, {w['cpu'] * 100:.1f}% CPU,"
+                    f" {w['cpu_per_viewer'] * 100:.3f}% per viewer, {w['fps_per_viewer']:.1f} fps,"
+                    f" latency p50 {w['latency_p50_ms']:.1f} ms p99 {w['latency_p99_ms']:.1f} ms",
+                    flush=True,
+                )
+            print(
+                f"  relay lag (origin send -> edge receipt, bucket bound): p50 "
+                f"{row['relay_lag_p50_ms']:.2f} ms, p99 {row['relay_lag_p99_ms']:.2f} ms",
+                flush=True,
+            )
         time.sleep(2)
     stop_publisher.set()
     publisher.join(30)
@@ -404,7 +592,7 @@ def measure(
 
 def direct_latency(seconds: float) -> dict[str, float]:
     """Publisher and viewer connected directly (one process), for the latency baseline."""
-    from live.media import aiortc_hooks
+    from live.media import aiortc_private
 
     async def main() -> list[float]:
         frames = encoded_loop()
@@ -416,7 +604,7 @@ def direct_latency(seconds: float) -> dict[str, float]:
 
         await sender.setLocalDescription(await sender.createOffer())
         await receiver.setRemoteDescription(sender.localDescription)
-        aiortc_hooks.tap_encoded_frames(receiver.getTransceivers()[0].receiver, "video", counter)
+        aiortc_private.tap_encoded_frames(receiver.getTransceivers()[0].receiver, "video", counter)
         await receiver.setLocalDescription(await receiver.createAnswer())
         await sender.setRemoteDescription(
             RTCSessionDescription(receiver.localDescription.sdp, "answer")
@@ -447,6 +635,11 @@ def main() -> None:
         default=3,
         help="viewers per process that decrypt and time frames (the rest only count them)",
     )
+    parser.add_argument(
+        "--workers",
+        default="1",
+        help="worker counts of `live serve` to measure, one after the other (e.g. 1,2)",
+    )
     parser.add_argument("--stock-server", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stock_server:
@@ -464,11 +657,38 @@ def main() -> None:
     env.pop("LIVE_REDIS_URL", None)
     results: dict[str, Any] = {"stream_kbps": kbps}
 
+    results["live"] = []
+    for workers in [int(w) for w in args.workers.split(",") if w]:
+        results["live"] += measure_live(env, workers, args)
+
+    counts = [int(n) for n in args.stock_viewers.split(",") if n]
+    results["stock"] = measure_stock(counts, args) if counts else []
+
+    results["direct_latency"] = direct_latency(args.seconds)
+    print(
+        f"direct: latency p50 {results['direct_latency']['p50_ms']:.1f} ms, "
+        f"p99 {results['direct_latency']['p99_ms']:.1f} ms"
+    )
+    ours = [r for r in results["live"] if r["viewers"] and r["workers"] == 1]
+    theirs = [r for r in results["stock"] if r["viewers"]]
+    if ours and theirs:
+        # The smallest N of each: the stock relay saturates early on a small machine.
+        ratio = theirs[0]["cpu_per_viewer"] / max(1e-9, ours[0]["cpu_per_viewer"])
+        at_30 = theirs[0]["cpu_per_viewer_at_30fps"] / max(1e-9, ours[0]["cpu_per_viewer_at_30fps"])
+        results["stock_to_live_cpu_ratio"] = ratio
+        results["stock_to_live_cpu_ratio_at_30fps"] = at_30
+        print(f"CPU per viewer, stock relay / live: {ratio:.1f}x ({at_30:.1f}x scaled to 30 fps)")
+    print(json.dumps(results, indent=1))
+
+
+def measure_live(env: dict[str, str], workers: int, args: Any) -> list[dict[str, Any]]:
+    """`live serve --workers N` with one room, at each N of --viewers."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    command = ["serve", "--port", str(port), "--workers", str(workers)]
     live = subprocess.Popen(
-        [sys.executable, "-c", "from live.cli import main; main()", "serve", "--port", str(port)],
-        env=env,
+        [sys.executable, "-c", "from live.cli import main; main()", *command],
+        env={**env, "LIVE_MEDIA_WORKER_HEADERS": "true"},
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -482,7 +702,7 @@ def main() -> None:
         ).json()
         rid = room["room_id"]
         counts = [int(n) for n in args.viewers.split(",") if n]
-        results["live"] = measure(
+        return measure(
             "live",
             live,
             base,
@@ -493,11 +713,14 @@ def main() -> None:
             args.seconds,
             args.per_process,
             args.timed_per_process,
+            workers,
         )
     finally:
         live.terminate()
         live.wait(30)
 
+
+def measure_stock(counts: list[int], args: Any) -> list[dict[str, Any]]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     stock = subprocess.Popen(
@@ -508,8 +731,7 @@ def main() -> None:
     )
     try:
         wait_healthy(base)
-        counts = [int(n) for n in args.stock_viewers.split(",") if n]
-        results["stock"] = measure(
+        return measure(
             "stock",
             stock,
             base,
@@ -524,22 +746,6 @@ def main() -> None:
     finally:
         stock.terminate()
         stock.wait(30)
-
-    results["direct_latency"] = direct_latency(args.seconds)
-    print(
-        f"direct: latency p50 {results['direct_latency']['p50_ms']:.1f} ms, "
-        f"p99 {results['direct_latency']['p99_ms']:.1f} ms"
-    )
-    ours = [r for r in results["live"] if r["viewers"]]
-    theirs = [r for r in results["stock"] if r["viewers"]]
-    if ours and theirs:
-        # The smallest N of each: the stock relay saturates early on a small machine.
-        ratio = theirs[0]["cpu_per_viewer"] / max(1e-9, ours[0]["cpu_per_viewer"])
-        at_30 = theirs[0]["cpu_per_viewer_at_30fps"] / max(1e-9, ours[0]["cpu_per_viewer_at_30fps"])
-        results["stock_to_live_cpu_ratio"] = ratio
-        results["stock_to_live_cpu_ratio_at_30fps"] = at_30
-        print(f"CPU per viewer, stock relay / live: {ratio:.1f}x ({at_30:.1f}x scaled to 30 fps)")
-    print(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

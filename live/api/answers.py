@@ -11,7 +11,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from live import metrics
 from live.api.http import error_response
 from live.errors import LiveError, MethodNotAllowed, NotFound, Unavailable
+from live.redisdb.errors import RedisClusterException, RedisError
 
 log = logging.getLogger("live.app")
 _access_log = logging.getLogger("live.access")
@@ -69,6 +69,8 @@ ERROR_HANDLERS: dict[type[Exception], ErrorHandler] = {
     LiveError: _live_error,
     HTTPException: _http_error,
     RedisError: _redis_error,
+    # redis-py's cluster client raises this when slots are uncovered (a failover).
+    RedisClusterException: _redis_error,
     ConnectionError: _redis_error,
     Exception: unexpected_error,
 }

@@ -9,10 +9,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from live.api.bagstore import with_availability
 from live.api.http import Endpoint, json_response, path_param
 from live.auth import require_admin
 from live.clock import Clock
+from live.commerce.bag import BagStore
 from live.commerce.catalog import Catalog, Product
+from live.commerce.inventory import parse_inventory
 from live.commerce.rules import MAX_PRICE_CENTS
 from live.errors import BadRequest
 from live.http_input import RequestReader
@@ -74,6 +77,7 @@ class CatalogApi:
         self,
         reader: RequestReader,
         catalog: Catalog,
+        bag: BagStore,
         settings: CatalogSettings,
         clock: Clock,
         on_product_changed: Sequence[Callable[[Product], Awaitable[None]]] = (),
@@ -81,27 +85,34 @@ class CatalogApi:
         self._on_product_changed = tuple(on_product_changed)
         self._reader = reader
         self._catalog = catalog
+        self._bag = bag
         self._settings = settings
         self._clock = clock
 
     async def create_product(self, request: Request) -> Response:
         require_admin(self._reader.identity(request))
         cfg = self._settings
+        body = expect_object(await self._reader.read_json(request))
         product = parse_product(
-            expect_object(await self._reader.read_json(request)),
+            body,
             cfg.currencies,
             cfg.max_title_len,
             cfg.max_description_len,
         )
         now_ms = self._clock.now_ms()
         product["created_at"] = now_ms
+        product.update(parse_inventory(body))
         created = await self._catalog.create(product, now_ms)
+        await self._bag.init_product(created)
         for changed in self._on_product_changed:
             await changed(created)
-        return json_response(created, 201)
+        (answer,) = await with_availability(self._bag, [created])
+        return json_response(answer, 201)
 
     async def get_product(self, request: Request) -> Response:
-        return json_response(await self._catalog.get(parse_sku(path_param(request, "sku"))))
+        product = await self._catalog.get(parse_sku(path_param(request, "sku")))
+        (answer,) = await with_availability(self._bag, [product])
+        return json_response(answer)
 
     async def list_products(self, request: Request) -> Response:
         limit = query_limit(request.query_params.get("limit"))
@@ -109,6 +120,7 @@ class CatalogApi:
         if not cursor.isdigit():
             raise BadRequest("`cursor` is not one this server gave", field="cursor")
         products, next_cursor = await self._catalog.page(limit, int(cursor))
+        products = await with_availability(self._bag, products)
         return json_response(
             {"products": products, "next": str(next_cursor) if next_cursor is not None else None}
         )

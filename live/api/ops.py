@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from live import metrics
 from live.api.http import Endpoint, json_response
-from live.redisdb.client import Redis
+from live.redisdb.client import Redis, ping
+from live.redisdb.errors import RedisError
 
 
 class OpsApi:
@@ -20,7 +20,7 @@ class OpsApi:
 
     async def healthz(self, request: Request) -> Response:
         try:
-            await self._redis.ping()
+            await ping(self._redis)
         except (RedisError, OSError):
             metrics.REDIS_ERRORS.labels("ping").inc()
             return json_response(

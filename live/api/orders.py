@@ -14,12 +14,14 @@ from starlette.responses import Response, StreamingResponse
 from live.api.http import Endpoint, json_response, path_param
 from live.api.rooms import ViewerCounts, room_id_of
 from live.auth import Identity, require_manager, require_user
+from live.commerce.bag import AFTER_PAYMENT, BagStore
 from live.commerce.payments import PaymentProvider
 from live.commerce.rules import ORDER_FIELDS, outcome_error
 from live.commerce.sales import SaleStore
 from live.errors import BadRequest, Conflict, Forbidden, LiveError
 from live.http_input import RequestReader
 from live.rooms.store import RoomStore
+from live.settings import CommerceSettings
 from live.validation import query_limit
 
 
@@ -31,14 +33,24 @@ async def _jsonl(orders: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
 async def _csv(orders: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(ORDER_FIELDS)
+    writer.writerow([*ORDER_FIELDS, "lines"])
     async for order in orders:
-        writer.writerow(["" if order[f] is None else order[f] for f in ORDER_FIELDS])
+        row = ["" if order[f] is None else order[f] for f in ORDER_FIELDS]
+        writer.writerow([*row, csv_lines(order.get("lines") or [])])
         if buffer.tell() > 16384:
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
+
+
+def csv_lines(lines: list[dict[str, Any]]) -> str:
+    """An order's lines in one cell: `sku/variant x qty @ price`, `;` between lines."""
+    return "; ".join(
+        f"{line['sku']}{'/' + line['variant_id'] if line.get('variant_id') else ''}"
+        f" x {line['qty']} @ {line['price_cents']}{' refunded' if line.get('refunded') else ''}"
+        for line in lines
+    )
 
 
 class OrdersApi:
@@ -47,12 +59,16 @@ class OrdersApi:
         reader: RequestReader,
         rooms: RoomStore,
         sales: SaleStore,
+        bag: BagStore,
         payments: PaymentProvider,
         viewer_counts: ViewerCounts,
+        commerce: CommerceSettings,
     ) -> None:
         self._reader = reader
         self._rooms = rooms
         self._sales = sales
+        self._bag = bag
+        self._commerce = commerce
         self._payments = payments
         self._viewer_counts = viewer_counts
 
@@ -65,7 +81,9 @@ class OrdersApi:
 
     async def get_order(self, request: Request) -> Response:
         identity = require_user(self._reader.identity(request))
-        return json_response(await self._order_for(identity, path_param(request, "order_id")))
+        order = await self._order_for(identity, path_param(request, "order_id"))
+        (order,) = await self._bag.with_positions([order])
+        return json_response(order)
 
     async def pay_order(self, request: Request) -> Response:
         identity = require_user(self._reader.identity(request))
@@ -74,10 +92,15 @@ class OrdersApi:
             raise Forbidden("only the order's buyer may pay it")
         if order["status"] == "paid":
             return json_response(order)
+        if order["status"] in AFTER_PAYMENT:
+            raise Conflict(f"the order is {order['status']}", code="bad_transition")
         if order["status"] != "held":
             raise outcome_error(
                 "order_cancelled" if order["status"] == "cancelled" else "hold_expired"
             )
+        bag = order["sale_id"] is None
+        if bag and self._commerce.require_shipping and not order.get("shipping"):
+            raise Conflict("add a shipping address before paying", code="shipping_required")
         payment = await self._payments.charge(order)
         if payment.status == "declined":
             raise Conflict(payment.message or "the payment was declined", code="payment_declined")
@@ -87,7 +110,13 @@ class OrdersApi:
                 {**order, "payment": {"status": "pending", "id": payment.payment_id}}, 202
             )
         try:
-            paid = await self._sales.pay(order, payment.payment_id)
+            paid = await (
+                self._bag.pay(
+                    order, payment.payment_id, require_shipping=self._commerce.require_shipping
+                )
+                if bag
+                else self._sales.pay(order, payment.payment_id)
+            )
         except LiveError:
             await self._payments.refund(payment.payment_id, order)
             raise
@@ -99,6 +128,8 @@ class OrdersApi:
     async def cancel_order(self, request: Request) -> Response:
         identity = require_user(self._reader.identity(request))
         order = await self._order_for(identity, path_param(request, "order_id"))
+        if order["sale_id"] is None:
+            return json_response(await self._bag.cancel(order))
         by_buyer = order["user_id"] == identity.user_id and not identity.may_manage(
             order["room_id"]
         )
@@ -142,7 +173,9 @@ class OrdersApi:
     async def room_stats(self, request: Request) -> Response:
         room_id = await self._managed_room(request)
         (viewers,) = await self._viewer_counts([room_id])
-        return json_response(await self._sales.stats(room_id, viewers))
+        stats = await self._sales.stats(room_id, viewers)
+        stats.update(await self._bag.room_shop_figures(room_id))
+        return json_response(stats)
 
     def endpoints(self) -> list[Endpoint]:
         return [

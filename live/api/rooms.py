@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Sequence
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from live.api.bagstore import with_availability
 from live.api.catalog import parse_sku
 from live.api.http import Endpoint, json_response, path_param
 from live.auth import Identity, Role, new_id, require_admin, require_manager
 from live.authenticator import Authenticator
 from live.clock import Clock
+from live.commerce.bag import BagStore
 from live.commerce.catalog import Catalog
 from live.discovery.calendar import room_event
-from live.errors import BadRequest, Conflict, NotFound
+from live.errors import BadRequest, NotFound
 from live.http_input import RequestReader
 from live.rooms.events import RoomEndedListener
 from live.rooms.model import ROOM_ID_RE, Room
@@ -35,8 +39,25 @@ def room_id_of(request: Request) -> str:
     return room_id
 
 
-async def lineup_answer(catalog: Catalog, room_id: str, skus: list[str]) -> dict[str, object]:
-    return {"room_id": room_id, "products": await catalog.many(skus)}
+HOST_ID_RE = re.compile(r"^[a-z0-9_-]{1,40}$")
+
+
+def parse_host_id(body: dict[str, object]) -> str:
+    """`host_id`: the same for every show of one host, so their figures add up; a new id
+    when none is given."""
+    value = body.get("host_id")
+    if value is None:
+        return new_id("host").lower().replace(".", "-")[:40]
+    if not isinstance(value, str) or not HOST_ID_RE.match(value):
+        raise BadRequest("`host_id` must match [a-z0-9_-]{1,40}", field="host_id")
+    return value
+
+
+async def lineup_answer(
+    catalog: Catalog, bag: BagStore, room_id: str, skus: list[str]
+) -> dict[str, object]:
+    products = await catalog.many(skus)
+    return {"room_id": room_id, "products": await with_availability(bag, products)}
 
 
 class RoomsApi:
@@ -48,6 +69,7 @@ class RoomsApi:
         authenticator: Authenticator,
         rooms: RoomStore,
         catalog: Catalog,
+        bag: BagStore,
         settings: Settings,
         clock: Clock,
         viewer_counts: ViewerCounts,
@@ -59,6 +81,7 @@ class RoomsApi:
         self._auth = authenticator
         self._rooms = rooms
         self._catalog = catalog
+        self._bag = bag
         self._settings = settings
         self._clock = clock
         self._viewer_counts = viewer_counts
@@ -79,6 +102,7 @@ class RoomsApi:
         if body.get("starts_at") is not None:
             # In the future, and within a year (a typo in ms vs s is caught, not stored).
             starts_at = int_field(body, "starts_at", low=now + 1, high=now + 366 * 86_400_000)
+        host_id = parse_host_id(body)
         room = Room(
             room_id=new_id("r"),
             title=title,
@@ -89,6 +113,7 @@ class RoomsApi:
             created_at=now,
             description=description,
             starts_at=starts_at,
+            host_id=host_id,
         )
         room = await self._rooms.create(room)
         for changed in self._on_room_changed:
@@ -165,22 +190,18 @@ class RoomsApi:
         require_manager(self._reader.identity(request), room_id)
         body = expect_object(await self._reader.read_json(request))
         sku = parse_sku(text_field(body, "sku", max_len=64))
-        rooms = self._rooms
-        await rooms.get_open(room_id)
-        await self._catalog.get(sku)
-        if (
-            not await rooms.in_lineup(room_id, sku)
-            and await rooms.lineup_size(room_id) >= self._settings.rooms.max_lineup
-        ):
-            raise Conflict("the room's line-up is full", code="lineup_full")
-        skus = await rooms.add_to_lineup(room_id, sku, self._clock.now_ms())
-        return json_response(await lineup_answer(self._catalog, room_id, skus), 201)
+        await self._rooms.get_open(room_id)
+        product = await self._catalog.get(sku)
+        now_ms = self._clock.now_ms()
+        skus = await self._rooms.add_to_lineup(room_id, sku, now_ms, orjson.dumps(product))
+        await self._bag.on_lineup(room_id, sku, now_ms)
+        return json_response(await lineup_answer(self._catalog, self._bag, room_id, skus), 201)
 
     async def get_lineup(self, request: Request) -> Response:
         room_id = room_id_of(request)
         await self._rooms.get(room_id)
         skus = await self._rooms.lineup(room_id)
-        return json_response(await lineup_answer(self._catalog, room_id, skus))
+        return json_response(await lineup_answer(self._catalog, self._bag, room_id, skus))
 
     def endpoints(self) -> list[Endpoint]:
         return [
@@ -198,6 +219,7 @@ class RoomsApi:
                         "host_name": {"type": "string", "minLength": 1, "maxLength": 40},
                         "description": {"type": "string", "maxLength": 2000},
                         "starts_at": {"type": "integer", "description": "epoch ms, future"},
+                        "host_id": {"type": "string", "pattern": "^[a-z0-9_-]{1,40}$"},
                     },
                 },
                 responses={201: "room_id, host_token, host_url, viewer_url"},

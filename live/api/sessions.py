@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from live.api.http import Endpoint, json_response
 from live.auth import Identity, Role, new_id
 from live.authenticator import Authenticator
-from live.clock import Clock
 from live.errors import RateLimited
 from live.http_input import RequestReader, in_networks
 from live.ratelimit import within_limit
@@ -29,7 +27,6 @@ class SessionsApi:
         redis: Redis,
         keys: Keys,
         settings: Settings,
-        clock: Clock,
     ) -> None:
         self._reader = reader
         self._auth = authenticator
@@ -37,7 +34,6 @@ class SessionsApi:
         self._keys = keys
         self._limits = settings.limits
         self._token_ttl_s = settings.auth.viewer_token_ttl_s
-        self._clock = clock
 
     async def create_session(self, request: Request) -> Response:
         body = expect_object(await self._reader.read_json(request))
@@ -51,8 +47,6 @@ class SessionsApi:
         identity = Identity(role=Role.VIEWER, user_id=new_id("u"), name=name)
         ttl = self._token_ttl_s
         token = self._auth.issue(identity, ttl)
-        record = {"user_id": identity.user_id, "name": name, "created_at": self._clock.now_ms()}
-        await self._redis.set(self._keys.user(identity.user_id), orjson.dumps(record), ex=ttl)
         return json_response({"token": token, "user_id": identity.user_id, "name": name}, 201)
 
     def endpoints(self) -> list[Endpoint]:

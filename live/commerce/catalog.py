@@ -21,12 +21,11 @@ class Catalog:
     async def create(self, product: Product, now_ms: int) -> Product:
         """Store a new product; 409 `sku_exists` if the SKU is taken."""
         sku = product["sku"]
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._keys.product(sku), orjson.dumps(product), nx=True)
-            pipe.zadd(self._keys.products_index(), {sku: now_ms}, nx=True)
-            created, _ = await pipe.execute()
+        created = await self._redis.set(self._keys.product(sku), orjson.dumps(product), nx=True)
         if not created:
             raise Conflict(f"a product with sku {sku!r} exists", code="sku_exists")
+        # The index is another slot than the product on a cluster: its own call.
+        await self._redis.zadd(self._keys.products_index(), {sku: now_ms}, nx=True)
         return product
 
     async def get(self, sku: str) -> Product:
@@ -40,7 +39,11 @@ class Catalog:
         """The products for `skus`, in order; unknown SKUs are left out."""
         if not skus:
             return []
-        raws = await self._redis.mget([self._keys.product(s) for s in skus])
+        # Not MGET: the products live in many slots on a cluster.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for sku in skus:
+                pipe.get(self._keys.product(sku))
+            raws = await pipe.execute()
         return [orjson.loads(raw) for raw in raws if raw is not None]
 
     async def page(self, limit: int, offset: int) -> tuple[list[Product], int | None]:

@@ -44,13 +44,35 @@ def new_order_id(room_id: str) -> str:
     return f"o_{room_id}_{_random_part()}"
 
 
+def new_auction_id(room_id: str) -> str:
+    return f"a_{room_id}_{_random_part()}"
+
+
+def new_bid_id(room_id: str) -> str:
+    return f"b_{room_id}_{_random_part()}"
+
+
+_KINDS = {"s": "sale", "o": "order", "a": "auction", "q": "question"}
+
+
+def new_question_id(room_id: str) -> str:
+    return f"q_{room_id}_{_random_part()}"
+
+
+def sale_room(sale_id: str) -> str:
+    """The room of a sale record's id: a sale's, or an auction's (its won lot is sold
+    through a one-unit sale record of the auction's id)."""
+    return room_of(sale_id, "a" if sale_id.startswith("a_") else "s")
+
+
 def room_of(some_id: str, kind: str) -> str:
-    """The room id inside a sale (`kind` "s") or order ("o") id, or 404 if it is not one."""
+    """The room id inside a sale (`kind` "s"), order ("o"), auction ("a") or question ("q")
+    id, or 404 if it is not one."""
     head, sep, rand = some_id.rpartition("_")
     prefix = kind + "_"
     room_id = head[len(prefix) :]
     if not sep or not head.startswith(prefix) or not ROOM_ID_RE.match(room_id):
-        raise NotFound(f"{'sale' if kind == 's' else 'order'} {some_id!r} not found")
+        raise NotFound(f"{_KINDS.get(kind, 'id')} {some_id!r} not found")
     if not _RANDOM.match(rand):
-        raise NotFound(f"{'sale' if kind == 's' else 'order'} {some_id!r} not found")
+        raise NotFound(f"{_KINDS.get(kind, 'id')} {some_id!r} not found")
     return room_id

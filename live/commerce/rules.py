@@ -38,6 +38,9 @@ SALE_NUMBERS = (
     "ends_at",
     "created_at",
     "closed_at",
+    "offered",
+    "waiting",
+    "offer_s",
 )
 ORDER_FIELDS = (
     "order_id",
@@ -57,7 +60,15 @@ ORDER_FIELDS = (
     "paid_at",
     "released_at",
     "payment_id",
+    "carrier",
+    "tracking",
+    "shipped_at",
+    "delivered_at",
+    "refunded_cents",
 )
+# Fields of a shop order (and after-sale steps) answered beside ORDER_FIELDS; `lines` is
+# made for a sale order from its own fields.
+ORDER_EXTRA_FIELDS = ("shipping", "return_reason", "return_requested_at", "refunded_at", "v")
 
 
 @dataclass(frozen=True)
@@ -120,7 +131,7 @@ def sale_from_hash(data: dict[bytes, bytes]) -> dict[str, Any]:
     for name in SALE_NUMBERS:
         if name in sale:
             sale[name] = int(sale[name])
-    for internal in ("expire_at", "stock_at", "stock_dirty", "rate_s"):
+    for internal in ("expire_at", "stock_at", "stock_dirty", "rate_s", "waitlist_no"):
         sale.pop(internal, None)
     sale.setdefault("closed_at", None)
     return sale
@@ -129,7 +140,21 @@ def sale_from_hash(data: dict[bytes, bytes]) -> dict[str, Any]:
 def public_order(raw: bytes | str) -> dict[str, Any]:
     """The order as answered, from its stored JSON."""
     stored = orjson.loads(raw)
-    return {name: stored.get(name) for name in ORDER_FIELDS}
+    order = {name: stored.get(name) for name in ORDER_FIELDS}
+    for name in ORDER_EXTRA_FIELDS:
+        order[name] = stored.get(name)
+    order["lines"] = stored.get("lines") or [
+        {
+            "sku": stored.get("sku"),
+            "variant_id": None,
+            "title": stored.get("title"),
+            "label": None,
+            "qty": stored.get("qty"),
+            "price_cents": stored.get("price_cents"),
+            "amount_cents": stored.get("amount_cents"),
+        }
+    ]
+    return order
 
 
 _CONFLICT_MESSAGES = {

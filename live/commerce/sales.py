@@ -19,13 +19,14 @@ from live.commerce.rules import (
     sale_from_hash,
 )
 from live.errors import NotFound
-from live.redisdb.batch import ScriptBatcher
+from live.redisdb.batch import ReplicaWait, ScriptBatcher
 from live.redisdb.client import Redis
 from live.redisdb.keys import Keys
 from live.redisdb.scripts import Scripts
 from live.settings import Settings
 
 LOG_GROUP = "orders"
+ORDER_WRITES = ("buy", "pay", "cancel")
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,13 @@ class SaleStore:
         self._scripts = scripts
         self._settings = settings
         self._maxlen = settings.realtime.history_min_events
-        self._buys = ScriptBatcher(redis, scripts, "buy")
+        # Order writes: batched per event-loop turn, and with `durability = "replicated"`
+        # answered once the shard's replicas have them (one WAIT per batch).
+        wait = ReplicaWait.of(settings.commerce)
+        self._order_writes = {
+            name: ScriptBatcher(redis, scripts, name, wait=wait) for name in ORDER_WRITES
+        }
+        self._buys = self._order_writes["buy"]
         # Remembered per sale, since a flash sale's buys all need the same keys.
         self._buy_keys = functools.lru_cache(maxsize=1000)(self._buy_keys_of)
 
@@ -73,6 +80,7 @@ class SaleStore:
             "stock": request.stock,
             "per_buyer_limit": request.per_buyer_limit,
             "hold_s": request.hold_s,
+            "offer_s": self._settings.commerce.offer_s,
         }
         retention_ms = self._settings.commerce.order_retention_s * 1000
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -180,8 +188,7 @@ class SaleStore:
         self, name: str, order: dict[str, Any], args: list[Any]
     ) -> dict[str, Any]:
         room_id, order_id = order["room_id"], order["order_id"]
-        code, detail = await self._scripts.call(
-            name,
+        code, detail = await self._order_writes[name].call(
             [*self.sale_keys(room_id, order["sale_id"]), self._keys.order(room_id, order_id)],
             [self._maxlen, *args],
         )

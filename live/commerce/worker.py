@@ -19,11 +19,11 @@ import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
-from redis.exceptions import RedisError
-
-from live.commerce.ids import room_of
+from live.commerce.auctions import AuctionStore
+from live.commerce.ids import sale_room
 from live.commerce.sales import LOG_GROUP, SaleStore
 from live.redisdb.client import Redis
+from live.redisdb.errors import RedisError
 from live.redisdb.keys import Keys
 from live.redisdb.scripts import Scripts
 from live.settings import Settings
@@ -42,6 +42,7 @@ class SaleWorker:
         keys: Keys,
         scripts: Scripts,
         sales: SaleStore,
+        auctions: AuctionStore,
         settings: Settings,
         name: str | None = None,
     ) -> None:
@@ -49,6 +50,7 @@ class SaleWorker:
         self._keys = keys
         self._scripts = scripts
         self._sales = sales
+        self._auctions = auctions
         self._settings = settings
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self._ticks = 0
@@ -79,6 +81,9 @@ class SaleWorker:
 
     async def tick(self, *, sweep: bool = True) -> None:
         """One pass over every active sale: sweep, read the logs, record, retire."""
+        if sweep:
+            # Auctions first: a lot won now joins the sales swept just below.
+            await self._auctions.end_due()
         sale_ids = [s.decode() for s in await self._redis.zrange(self._keys.sales_active(), 0, -1)]
         if not sale_ids:
             return
@@ -99,7 +104,7 @@ class SaleWorker:
     async def _sweep(self, sale_ids: list[str]) -> list[int]:
         async with self._redis.pipeline(transaction=False) as pipe:
             for sale_id in sale_ids:
-                room_id = room_of(sale_id, "s")
+                room_id = sale_room(sale_id)
                 self._scripts.queue(
                     pipe,
                     "sale_sweep",
@@ -141,7 +146,7 @@ class SaleWorker:
         modes = ("new", "claim") if claim else ("new",)
         async with self._redis.pipeline(transaction=False) as pipe:
             for sale_id in sale_ids:
-                room_id = room_of(sale_id, "s")
+                room_id = sale_room(sale_id)
                 keys = [
                     k.sale_log(room_id, sale_id),
                     k.room_orders(room_id),
@@ -172,7 +177,7 @@ class SaleWorker:
         if finished:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for sale_id in finished:
-                    pipe.xinfo_groups(self._keys.sale_log(room_of(sale_id, "s"), sale_id))
+                    pipe.xinfo_groups(self._keys.sale_log(sale_room(sale_id), sale_id))
                 replies = await pipe.execute(raise_on_error=False)
             for sale_id, groups in zip(finished, replies, strict=True):
                 if isinstance(groups, Exception) or _log_drained(groups):

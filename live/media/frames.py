@@ -1,7 +1,7 @@
 """PURE: encoded frames from RTP packets, keyframe tests, timestamp rebasing, throttling.
 
 No aiortc objects here beyond duck-typed packets (`sequence_number`, `timestamp`,
-`marker`, and the depayloaded `_data` aiortc stores on each packet).
+`marker`, `payload`); a packet's depayloaded bytes come from the `data_of` it is given.
 """
 
 from __future__ import annotations
@@ -37,11 +37,6 @@ def seq_diff(a: int, b: int) -> int:
     return (a - b + 0x8000) % SEQ_MOD - 0x8000
 
 
-def ts_newer(a: int, b: int) -> bool:
-    """True when RTP timestamp `a` comes after `b` (32-bit wraparound)."""
-    return 0 < (a - b) % TS_MOD < 0x80000000
-
-
 class FrameAssembler:
     """Completes video frames on the RTP marker bit (no wait for the next frame).
 
@@ -51,9 +46,14 @@ class FrameAssembler:
     """
 
     def __init__(
-        self, max_pending: int = MAX_PENDING, starts_frame: Callable[[Any], bool] | None = None
+        self,
+        data_of: Callable[[Any], bytes],
+        max_pending: int = MAX_PENDING,
+        starts_frame: Callable[[Any], bool] | None = None,
     ) -> None:
         self._packets: dict[int, Any] = {}
+        # A packet's share of the frame: its payload without the codec's RTP descriptor.
+        self._data_of = data_of
         # Tells from a packet's RTP payload whether it opens a frame, where the codec can.
         self._starts_frame = starts_frame
         self._newest: int | None = None
@@ -82,7 +82,7 @@ class FrameAssembler:
             parts = []
             at = start
             while True:
-                parts.append(self._packets.pop(at)._data)
+                parts.append(self._data_of(self._packets.pop(at)))
                 if at == end:
                     break
                 at = (at + 1) % SEQ_MOD

@@ -1,17 +1,24 @@
-"""The media of the rooms held by this process: signalling, live state, clean-up.
+"""This process's media sessions: signalling, live state, clean-up, relay links.
 
-A room's media lives in one process (an aiortc peer cannot move); the process that holds a
-room is recorded in Redis (`{r:<room>}:media_owner`, renewed by this hub's heartbeat), and
-requests landing elsewhere are forwarded to it over loopback (see `live.routing`).
+A room's publisher lives in one process, the room's *origin* (an aiortc peer cannot
+move), recorded in Redis (`{r:<room>}:media_owner`, renewed by this hub's heartbeat); WHIP
+landing elsewhere is forwarded to it (see `live.routing.media`). Viewers are served by
+whichever process their WHEP reached: a process with viewers of a room it does not
+originate (an *edge*) pulls one copy of each frame from the origin over the relay link
+(`live.routing.links`) and sends it to its viewers as the origin does to its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import os
 import secrets
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 from aiortc import (
     RTCConfiguration,
@@ -29,7 +36,11 @@ from live.media.relay import MediaSession, RoomRelay
 from live.media.sdp import VIDEO_CODECS, check_offer, rewrite_host_candidates
 from live.rooms.events import RoomEvents
 from live.rooms.store import RoomStore
+from live.routing.link import LinkFrame
+from live.routing.links import RelayLinks
 from live.routing.owners import MediaOwners
+from live.routing.viewers import MediaViewers
+from live.routing.workers import WorkerAddress, port_of, viewer_session_id
 from live.settings import MediaSettings
 
 log = logging.getLogger("live.media")
@@ -55,24 +66,44 @@ class MediaHub:
         events: RoomEvents,
         owners: MediaOwners,
         clock: Clock,
+        links: RelayLinks,
+        viewer_counts: MediaViewers,
+        node_id: str,
     ) -> None:
         self._settings = settings
         self._rooms = rooms
         self._events = events
         self._owners = owners
         self._clock = clock
-        # This process's private listener, where siblings forward to (set by `start`).
+        self._links = links
+        self._viewer_counts = viewer_counts
+        self.node_id = node_id
+        self.pid = os.getpid()
+        # This process as its siblings reach it: its private listener and relay link, in
+        # the owner lease of the rooms it originates (set by `start`).
         self.address = ""
+        self.url = ""
+        self._listener_port = 0
         self.codec = settings.codec
         self.relays: dict[str, RoomRelay] = {}
         self.sessions: dict[str, MediaSession] = {}
+        # Rooms this process claimed by a WHIP (the origin): their leases are renewed here.
+        self.originated: set[str] = set()
+        # Rooms whose viewer count changed since it was last written to Redis.
+        self._counts_dirty: set[str] = set()
+        self._reported: dict[str, int] = {}
         self._closing: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
 
     # --- lifecycle ------------------------------------------------------------
-    def start(self, address: str) -> None:
-        self.address = address
+    def start(self, url: str) -> str:
+        """Start on the private listener at `url`: this process's address (owner leases)."""
+        relay = self._links.start(self)
+        self.url = url
+        self._listener_port = port_of(url)
+        self.address = WorkerAddress(url, relay, self.node_id, self.pid).encode()
         self._ticker = asyncio.create_task(self._tick_forever())
+        return self.address
 
     async def aclose(self) -> None:
         if self._ticker is not None:
@@ -83,6 +114,9 @@ class MediaHub:
             await self.close_session(session, "shutdown")
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self._report_counts(set(self._reported), final=True)
+        await self._links.aclose()
 
     # --- signalling -------------------------------------------------------------
     async def publish(self, room_id: str, offer: str, room_live: bool = False) -> tuple[str, str]:
@@ -97,6 +131,10 @@ class MediaHub:
         for transceiver in session.pc.getTransceivers():
             if transceiver.kind not in session.receivers:
                 session.receivers[transceiver.kind] = transceiver.receiver
+        # This process won the room's lease (the router claimed it): it is the origin,
+        # and pulls the room from nowhere else.
+        self.originated.add(room_id)
+        self._links.unwatch(room_id)
         relay = self._relay(room_id)
         relay.tap(session)
         self._register(session)
@@ -107,9 +145,9 @@ class MediaHub:
         return session.session_id, answer
 
     async def play(self, room_id: str, offer: str, room_live: bool = False) -> tuple[str, str]:
-        """WHEP: a new viewing session; frames flow once the room has a publisher."""
+        """WHEP, answered here whichever process holds the publisher; frames flow once the
+        room has one (here, or at its origin over the relay link)."""
         kinds = check_offer(offer, self.codec)
-        await self._forget_stale_live(room_id, room_live)
         session = self._new_session(room_id, "viewer")
         relay = self._relay(room_id)
         relay.add_viewer(session, kinds)
@@ -124,6 +162,12 @@ class MediaHub:
             self._drop_relay_if_empty(relay)
             raise
         self._register(session)
+        self._counts_dirty.add(room_id)
+        if relay.publisher is None and room_id not in self.originated:
+            owner = await self._links.watch(room_id)
+            if owner is None and room_live:
+                # The room says live but no process holds it: its origin died.
+                await self._set_live(room_id, False)
         return session.session_id, answer
 
     async def end(self, room_id: str, role: str, session_id: str) -> None:
@@ -134,20 +178,27 @@ class MediaHub:
         await self.close_session(session, "deleted")
 
     async def end_room(self, room_id: str) -> None:
-        """The room ended: every session of it goes."""
+        """The room ended: every session of it goes, here and at the edges it feeds."""
+        if room_id in self.originated:
+            self._links.send_ended(room_id)
         for session in [s for s in self.sessions.values() if s.room_id == room_id]:
             await self.close_session(session, "room ended")
 
     async def _forget_stale_live(self, room_id: str, room_live: bool) -> None:
-        # The room says live but this process, now its owner, holds no media for it: the
-        # process that held the publisher died. The room is not live until a new publish.
-        if room_live and room_id not in self.relays:
+        # The room says live but this process, now its origin, holds no publisher for it:
+        # the process that held the publisher died. The room is not live until a new publish.
+        relay = self.relays.get(room_id)
+        if room_live and (relay is None or relay.publisher is None):
             await self._set_live(room_id, False)
 
     def _new_session(self, room_id: str, role: str) -> MediaSession:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        prefix = "p" if role == "publisher" else "v"
-        return MediaSession(prefix + secrets.token_hex(8), room_id, role, pc)
+        if role == "publisher":
+            session_id = "p" + secrets.token_hex(8)
+        else:
+            # Names this process, so a DELETE landing on a sibling is forwarded here.
+            session_id = viewer_session_id(self._listener_port, secrets.token_hex(6))
+        return MediaSession(session_id, room_id, role, pc)
 
     async def _answer(self, session: MediaSession, offer: str) -> str:
         pc = session.pc
@@ -186,7 +237,41 @@ class MediaHub:
         relay = self.relays.get(room_id)
         if relay is None:
             relay = self.relays[room_id] = RoomRelay(room_id, self.codec)
+            relay.on_frame = functools.partial(self._links.send_frame, room_id)
+            relay.upstream_keyframe = functools.partial(self._links.request_keyframe, room_id)
         return relay
+
+    # --- the relay link (live.routing.links calls these) ---------------------------
+    def link_frame(self, frame: LinkFrame, gap: bool) -> None:
+        relay = self.relays.get(frame.room_id)
+        if relay is not None:
+            relay.forward_link(frame, gap)
+
+    def link_keyframe_request(self, room_id: str) -> None:
+        relay = self.relays.get(room_id)
+        if relay is not None and relay.publisher is not None:
+            relay.request_keyframe()
+
+    def link_origin_changed(self, room_id: str, origin: WorkerAddress | None) -> None:
+        relay = self.relays.get(room_id)
+        if relay is not None:
+            relay.upstream_changed()
+        log.info(
+            "relay origin changed",
+            extra={"room_id": room_id, "origin": origin.url if origin else None},
+        )
+        if origin is None:
+            # The origin's lease lapsed (its process died): the room is not live until
+            # the host publishes again; viewers here keep their sessions meanwhile.
+            self._soon(self._set_live(room_id, False))
+
+    def link_room_ended(self, room_id: str) -> None:
+        self._soon(self.end_room(room_id))
+
+    def _soon(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     # --- live state and clean-up -------------------------------------------------
     async def _publisher_connected(self, session: MediaSession) -> None:
@@ -208,9 +293,7 @@ class MediaHub:
             log.exception("could not record the room's live state", extra={"room_id": room_id})
 
     def _close_soon(self, session: MediaSession, reason: str) -> None:
-        task = asyncio.ensure_future(self.close_session(session, reason))
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
+        self._soon(self.close_session(session, reason))
 
     async def close_session(self, session: MediaSession, reason: str) -> None:
         """Close one session (idempotent); the room goes not-live if its publisher left."""
@@ -229,7 +312,8 @@ class MediaHub:
         relay = self.relays.get(session.room_id)
         went_dark = False
         if relay is not None:
-            relay.viewers.pop(session.session_id, None)
+            if relay.viewers.pop(session.session_id, None) is not None:
+                self._counts_dirty.add(session.room_id)
             if relay.publisher is session:
                 relay.publisher = None
                 went_dark = True
@@ -242,10 +326,9 @@ class MediaHub:
     def _drop_relay_if_empty(self, relay: RoomRelay) -> None:
         if relay.empty and self.relays.get(relay.room_id) is relay:
             del self.relays[relay.room_id]
-            if self.address:
-                task = asyncio.ensure_future(self.release(relay.room_id))
-                self._closing.add(task)
-                task.add_done_callback(self._closing.discard)
+            self._links.unwatch(relay.room_id)
+            if relay.room_id in self.originated and self.address:
+                self._soon(self.release(relay.room_id))
 
     async def _tick_forever(self) -> None:
         timeout = self._settings.connect_timeout_s
@@ -258,16 +341,34 @@ class MediaHub:
             for session in list(self.sessions.values()):
                 if not session.connected and now - session.created > timeout:
                     self._close_soon(session, "timeout")
-            if self.address and now >= next_beat:
-                next_beat = now + HEARTBEAT_S
-                try:
-                    await self._owners.renew(self.relays, self.address)
-                except Exception:
-                    log.exception("media heartbeat failed")
+            beat = bool(self.address) and now >= next_beat
+            try:
+                if beat:
+                    next_beat = now + HEARTBEAT_S
+                    await self._owners.renew(self.originated, self.address)
+                    await self._report_counts(set(self._reported) | set(self._counts_dirty))
+                elif self._counts_dirty:
+                    await self._report_counts(set(self._counts_dirty))
+            except Exception:
+                log.exception("media heartbeat failed")
+
+    async def _report_counts(self, room_ids: set[str], final: bool = False) -> None:
+        """Write this process's viewer count of each room to Redis (0 removes it)."""
+        self._counts_dirty -= room_ids
+        for room_id in room_ids:
+            relay = self.relays.get(room_id)
+            count = 0 if final or relay is None else len(relay.viewers)
+            await self._viewer_counts.report(room_id, self.node_id, self.pid, count)
+            if count:
+                self._reported[room_id] = count
+            else:
+                self._reported.pop(room_id, None)
+        metrics.MEDIA_PROCESS_VIEWERS.set(sum(self._reported.values()))
 
     # --- ownership in Redis ------------------------------------------------------
     async def release(self, room_id: str) -> None:
         """Give up the room's claim once this process holds no media for it."""
         if room_id in self.relays:
             return
+        self.originated.discard(room_id)
         await self._owners.release(room_id, self.address)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import RTCPeerConnection
 
 from live import metrics
-from live.media import aiortc_hooks
+from live.media import aiortc_private
 from live.media.frames import EncodedFrame, Throttle, Timeline, is_keyframe
 from live.media.sender import ViewerSender, abs_send_time, ntp_now
+from live.routing.link import LinkFrame
 
 log = logging.getLogger("live.media")
 FRAMES = {kind: metrics.MEDIA_FRAMES.labels(kind) for kind in ("audio", "video")}
@@ -42,20 +44,36 @@ class MediaSession:
     ssrcs: dict[str, int] = field(default_factory=dict)
 
 
+# The origin's copy of each frame for the relay link: (kind, keyframe, source, ts, data).
+FrameOut = Callable[[str, bool, int, int, bytes], None]
+
+
 class RoomRelay:
-    """Forwards the publisher's encoded frames to every viewer's sending tracks."""
+    """Forwards the room's encoded frames to every viewer's sending tracks.
+
+    The frames come from this process's publisher (this process is the room's origin), or
+    over the relay link from the origin worker (`forward_link`: this process is an edge,
+    its "publisher" is the link). Viewers are served the same way in both cases.
+    """
 
     def __init__(self, room_id: str, codec: str) -> None:
         self.room_id = room_id
         self.codec = codec
         self.publisher: MediaSession | None = None
+        # Origin: each publisher frame also goes to the relay link (set by the hub).
+        self.on_frame: FrameOut | None = None
+        # Edge: asks the origin for a keyframe; False when there is no origin to ask.
+        self.upstream_keyframe: Callable[[], bool] | None = None
+        # Which publisher the frames come from: changes with each publisher (and link).
+        self.generation = 0
+        self._link_source: object | None = None
+        self._link_generation = -1
         self.viewers: dict[str, MediaSession] = {}
-        self.frames_in = 0
         self._timelines = {kind: Timeline(step) for kind, step in TIMELINE_STEP.items()}
         # Each frame is packetized once for every viewer (one VP8 picture id sequence).
         self._packetizers = {
-            "video": aiortc_hooks.packetizer(codec),
-            "audio": aiortc_hooks.packetizer("opus"),
+            "video": aiortc_private.packetizer(codec),
+            "audio": aiortc_private.packetizer("opus"),
         }
         self._pli = Throttle(PLI_INTERVAL_S)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -67,11 +85,21 @@ class RoomRelay:
     def set_publisher(self, session: MediaSession) -> MediaSession | None:
         """Make `session` the publisher; return the one it replaces."""
         previous, self.publisher = self.publisher, session
+        self.generation = (self.generation + 1) & 0xFFFF
+        self._link_source = None
+        self._all_wait_for_keyframe()
+        return previous
+
+    def _all_wait_for_keyframe(self) -> None:
         for viewer in self.viewers.values():
             sender = viewer.senders.get("video")
             if sender is not None:
                 sender.wait_for_keyframe()
-        return previous
+
+    def upstream_changed(self) -> None:
+        """Edge: the room's origin changed or went away; viewers wait for a keyframe."""
+        self._link_source = None
+        self._all_wait_for_keyframe()
 
     def tap(self, session: MediaSession) -> None:
         """Route the publisher's received frames into the relay instead of decoders."""
@@ -82,14 +110,36 @@ class RoomRelay:
                 if session is self.publisher:
                     self.forward(session, kind, frame)
 
-            aiortc_hooks.tap_encoded_frames(receiver, kind, sink, self.codec)
+            aiortc_private.tap_encoded_frames(receiver, kind, sink, self.codec)
 
     def forward(self, source: MediaSession, kind: str, frame: EncodedFrame) -> None:
         """Send one frame to every viewer that can take it, now (no per-viewer queue)."""
-        self.frames_in += 1
         FRAMES[kind].inc()
         keyframe = kind != "video" or is_keyframe(self.codec, frame.data)
         timestamp = self._timelines[kind].map(source, frame.timestamp)
+        if self.on_frame is not None:
+            # Edges first: their viewers should not also wait for this process's fan-out.
+            self.on_frame(kind, keyframe, self.generation, timestamp, frame.data)
+        self._fan_out(kind, keyframe, timestamp, frame.data)
+
+    def forward_link(self, frame: LinkFrame, gap: bool) -> None:
+        """Edge: one frame from the origin worker, served like a publisher's frame."""
+        if self.publisher is not None:
+            return  # this process publishes the room itself now
+        kind = frame.kind
+        if self._link_source is None or frame.source != self._link_generation:
+            # A new publisher at the origin (or a new origin): wait for its keyframe.
+            self._link_source = object()
+            self._link_generation = frame.source
+            self._all_wait_for_keyframe()
+        elif gap and kind == "video":
+            # A frame was lost on the link: later ones cannot be decoded without it.
+            self._all_wait_for_keyframe()
+            self.request_keyframe()
+        timestamp = self._timelines[kind].map(self._link_source, frame.timestamp)
+        self._fan_out(kind, kind != "video" or frame.keyframe, timestamp, frame.data)
+
+    def _fan_out(self, kind: str, keyframe: bool, timestamp: int, data: bytes) -> None:
         payloads: list[bytes] | None = None
         ntp, ast = 0, b""
         for viewer in self.viewers.values():
@@ -101,7 +151,7 @@ class RoomRelay:
                     continue
                 sender.waiting_since = None
             if payloads is None:
-                payloads = self._packetizers[kind](frame.data)
+                payloads = self._packetizers[kind](data)
                 # Once per frame, not per packet: the send time differs by microseconds.
                 ntp = ntp_now()
                 ast = abs_send_time(ntp)
@@ -116,8 +166,8 @@ class RoomRelay:
     def on_viewer_sender(self, sender: Any, viewer_sender: ViewerSender) -> None:
         """Packets go out through `viewer_sender` once aiortc's sender has started; the
         viewer's PLI/FIR becomes one throttled keyframe request to the publisher."""
-        aiortc_hooks.on_sender_start(sender, viewer_sender.start)
-        aiortc_hooks.on_keyframe_request(sender, self.request_keyframe)
+        aiortc_private.on_sender_start(sender, viewer_sender.start)
+        aiortc_private.on_keyframe_request(sender, self.request_keyframe)
 
     def request_keyframe(self) -> None:
         if self._pli.request(time.monotonic()):
@@ -125,14 +175,18 @@ class RoomRelay:
 
     def _send_pli(self) -> None:
         publisher = self.publisher
-        if publisher is None or publisher.closed:
+        if publisher is None:
+            if self.upstream_keyframe is not None:
+                self.upstream_keyframe()
+            return
+        if publisher.closed:
             return
         receiver = publisher.receivers.get("video")
         ssrc = publisher.ssrcs.get("video")
         if receiver is None or ssrc is None:
             # Nothing received yet: the publisher's first frame is a keyframe anyway.
             return
-        task = asyncio.ensure_future(aiortc_hooks.send_pli(receiver, ssrc))
+        task = asyncio.ensure_future(aiortc_private.send_pli(receiver, ssrc))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -15,7 +15,7 @@ import struct
 import time
 from collections.abc import Callable
 
-from live.media.aiortc_hooks import RtpLink, SenderParams
+from live.media.aiortc_private import RtpLink, SenderParams
 from live.media.tracks import ParkedTrack
 
 log = logging.getLogger("live.media")
@@ -76,7 +76,6 @@ class ViewerSender:
         self.track = ParkedTrack(kind)
         self._on_start: Callable[[], None] | None = on_start
         self.waiting_since: float | None = time.monotonic() if kind == "video" else None
-        self.frames_sent = 0
         self._link: RtpLink | None = None
         self._history: list[bytes | None] = [None] * HISTORY
 
@@ -125,7 +124,7 @@ class ViewerSender:
             return False
         try:
             protect, send = link.output()
-        except (ConnectionError, AttributeError):
+        except ConnectionError:
             return False
         ts = (timestamp + self._ts_origin) & 0xFFFFFFFF
         ext = self._ext_before + ast + self._ext_after if self._abs else self._ext_before
@@ -143,6 +142,8 @@ class ViewerSender:
                 seq = (seq + 1) & 0xFFFF
                 octets += len(payload)
             send(protected)
+        except AttributeError:
+            raise  # a library moved a private attribute: never hidden (live.private_attrs)
         except Exception:
             # A socket closing under us, or SRTP refusing: the session is ending.
             log.debug("send failed", exc_info=True)
@@ -151,7 +152,6 @@ class ViewerSender:
         self._seq = seq
         self._packets += len(payloads)
         self._octets += octets
-        self.frames_sent += 1
         link.report(ntp, ts, self._packets & 0xFFFFFFFF, self._octets & 0xFFFFFFFF)
         return True
 
@@ -173,7 +173,12 @@ class ViewerSender:
             self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
         try:
             protect, send = link.output()
+        except ConnectionError:
+            return
+        try:
             send([protect(data)])
+        except AttributeError:
+            raise  # as in send_frame
         except Exception:
             log.debug("retransmission failed", exc_info=True)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Latest-value events: within a tick only the last of each key is kept.
-LATEST_VALUE = frozenset({"stock", "viewers", "likes", "slow_mode"})
+LATEST_VALUE = frozenset({"stock", "viewers", "likes", "slow_mode", "lineup_stock"})
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,15 @@ def after(events: list[Event], seq: int) -> list[Event]:
     return [e for e in events if e.seq is None or e.seq > seq]
 
 
+# Personal events sent to this address reach the room's staff (hosts and admins).
+TO_STAFF = "@staff"
+
+
+def for_staff(event: Event) -> bool:
+    """Personal events every staff connection also gets: orders, and questions."""
+    return event.type == "order" or event.to == TO_STAFF
+
+
 def personal_targets(event: Event, user_id: str | None, is_staff: bool) -> bool:
-    """Whether a connection gets a personal event: its user's, and every `order` for staff."""
-    return event.to == user_id or (is_staff and event.type == "order")
+    """Whether a connection gets a personal event: its user's, and staff's (see for_staff)."""
+    return event.to == user_id or (is_staff and for_staff(event))

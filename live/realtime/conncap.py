@@ -13,10 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from redis.exceptions import RedisError
-
 from live.auth import new_id
 from live.redisdb.client import Redis
+from live.redisdb.errors import RedisError
 from live.redisdb.keys import Keys
 from live.redisdb.scripts import Scripts
 

@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from redis.exceptions import RedisError
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
@@ -19,9 +18,11 @@ from live.http_input import RequestReader, in_networks
 from live.realtime import protocol
 from live.realtime.batch import frame
 from live.realtime.hub import Connection, RoomHub
-from live.realtime.outbox import DirectWriter, direct_writer
-from live.realtime.protocol import ChannelError, Command, InboundLimiter
+from live.realtime.protocol import ChannelError, Command
+from live.realtime.questions import QuestionStore, ask_or_answer
 from live.realtime.store import ChannelStore, Snapshot
+from live.realtime.uvicorn_private import DirectWriter, direct_writer
+from live.redisdb.errors import RedisError
 from live.rooms.model import ROOM_ID_RE
 from live.settings import Settings
 
@@ -34,7 +35,7 @@ class RoomChannel:
     """The route's ASGI app. Frames go through the server's own `send`, not through
     Starlette's `WebSocket.send` wrappers: it is the one call made per connection and
     frame, so it is kept as short as ASGI allows; under uvicorn, ready-made frames go
-    straight to the transport instead (live.realtime.outbox.DirectWriter)."""
+    straight to the transport instead (live.realtime.uvicorn_private.DirectWriter)."""
 
     def __init__(
         self,
@@ -43,6 +44,7 @@ class RoomChannel:
         reader: RequestReader,
         settings: Settings,
         room_sales: RoomSales,
+        questions: QuestionStore,
         clock: Clock,
     ) -> None:
         self.hub = hub
@@ -50,6 +52,7 @@ class RoomChannel:
         self.reader = reader
         self.settings = settings
         self.room_sales = room_sales
+        self.questions = questions
         self.clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -60,6 +63,8 @@ async def room_channel(
     channel: RoomChannel, websocket: WebSocket, send: Send, direct: DirectWriter | None = None
 ) -> None:
     hub = channel.hub
+    if not channel.settings.realtime.direct_write:
+        direct = None
     room_id = str(websocket.path_params["room_id"])
     ip = channel.reader.client_ip(websocket)
     code, identity = _admission(websocket, channel)
@@ -201,7 +206,7 @@ async def _read_messages(
     conn: Connection,
     identity: Identity | None,
 ) -> None:
-    limiter = InboundLimiter(channel.settings.realtime.inbound_rate)
+    limiter = protocol.inbound_limiter(channel.settings.realtime, conn.is_staff)
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
@@ -260,3 +265,6 @@ async def _handle(
         await store.moderate(room_id, kind, command.user_id, command.seconds)
     elif kind == "slow_mode":
         await store.moderate(room_id, kind, str(command.seconds))
+    elif kind in ("question", "answer"):
+        assert identity is not None
+        await ask_or_answer(channel.questions, command, identity, room_id)

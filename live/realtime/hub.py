@@ -13,18 +13,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
 
 from live import metrics
 from live.auth import Identity, new_id
-from live.realtime.batch import Event, RoomBatch, after, frame, frame_bytes, personal_targets
+from live.realtime.batch import (
+    Event,
+    RoomBatch,
+    after,
+    for_staff,
+    frame,
+    frame_bytes,
+    personal_targets,
+)
 from live.realtime.conncap import ConnectionCap
-from live.realtime.outbox import DirectWriter, Outbox, Send, text_message, wire_frame
+from live.realtime.outbox import Outbox, Send, text_message, wire_frame
 from live.realtime.protocol import CLOSE_FORBIDDEN, CLOSE_RESTARTING, CLOSE_ROOM_ENDED
 from live.realtime.store import ChannelStore
+from live.realtime.uvicorn_private import DirectWriter
 from live.redisdb.client import Redis
+from live.redisdb.errors import RedisConnectionError, RedisError
 from live.redisdb.keys import Keys
+from live.redisdb.pubsub import SubscriptionLost, room_subscriber
 from live.redisdb.scripts import Scripts
 from live.settings import Settings
 
@@ -92,8 +101,9 @@ class RoomHub:
         self._pending: dict[str, RoomBatch] = {}
         self._likes: dict[str, int] = {}
         self._presence_dirty: set[str] = set()
-        # Created now, connected on the first subscription.
-        self._pubsub = redis.pubsub()
+        # Created now, connected on the first subscription (sharded pub/sub, one reader per
+        # primary on a cluster).
+        self._pubsub = room_subscriber(redis)
         self._has_subscriptions = asyncio.Event()
         self._side_work: asyncio.Task[None] | None = None
         self._last_heartbeat = 0.0
@@ -219,7 +229,13 @@ class RoomHub:
         while True:
             await self._has_subscriptions.wait()
             try:
-                message = await self._pubsub.get_message(timeout=1.0)
+                message = await self._pubsub.get_message(wait_s=1.0)
+            except SubscriptionLost as exc:
+                # One shard of a cluster: only its rooms may have missed events.
+                log.warning("room channels lost", extra={"error": str(exc)})
+                for channel in exc.channels:
+                    self.close_room(self._channels.get(channel.encode(), ""), CLOSE_RESTARTING)
+                continue
             except (RedisError, OSError) as exc:
                 log.warning("room channel subscription lost", extra={"error": str(exc)})
                 # Events may have been missed: clients reconnect and resume from history.
@@ -295,6 +311,7 @@ class RoomHub:
             payload = frame_bytes([e.raw for e in events])
             message = text_message(payload.decode())
             wire = wire_frame(payload)
+        sent = 0
         for conn in list(room.conns):
             if conn.joining is not None:
                 conn.joining.extend(events)
@@ -305,31 +322,33 @@ class RoomHub:
                 mine = after(events, conn.skip_upto)
                 conn.skip_upto = None
                 if mine:
-                    conn.outbox.push(frame([e.raw for e in mine]))
+                    sent += conn.outbox.push(frame([e.raw for e in mine]))
             elif message is not None:
-                conn.outbox.push_message(message, wire)
-        metrics.WS_FRAMES_SENT.inc(len(room.conns))
+                sent += conn.outbox.push_message(message, wire)
         if batch.personal:
-            self._deliver_personal(room, batch.personal)
+            sent += self._deliver_personal(room, batch.personal)
+        # Once per fan-out, not per connection: a counter's `inc` takes a lock.
+        metrics.WS_FRAMES_SENT.inc(sent)
         if batch.ends_room:
             self.close_room(room_id, CLOSE_ROOM_ENDED)
 
-    def _deliver_personal(self, room: LocalRoom, events: list[Event]) -> None:
+    def _deliver_personal(self, room: LocalRoom, events: list[Event]) -> int:
+        """Push each connection its personal events, in one frame; the frames pushed."""
         mine: dict[Connection, list[bytes]] = {}
         banned: list[Connection] = []
         for event in events:
             targets = set(room.by_user.get(event.to or "", ()))
-            if event.type == "order":
+            if for_staff(event):
                 targets |= room.staff
             for conn in targets:
                 if conn.joining is None:
                     mine.setdefault(conn, []).append(event.raw)
                 if event.type == "banned" and conn.user_id == event.to:
                     banned.append(conn)
-        for conn, raws in mine.items():
-            conn.outbox.push(frame(raws))
+        sent = sum(conn.outbox.push(frame(raws)) for conn, raws in mine.items())
         for conn in banned:
             conn.outbox.close(CLOSE_FORBIDDEN, "banned")
+        return sent
 
     # --- likes, presence and idle subscriptions, once per tick ------------------------
     def _start_side_work(self) -> None:

@@ -5,13 +5,14 @@ An ASGI `send` only suspends when the server's transport is over its high-water 
 finishes at once and the frame is on the transport, as with `websockets.broadcast()`.
 When it suspends, the connection has fallen behind: a drain task is started for this
 connection only, later frames wait in a backlog, and past `limit` bytes the backlog is
-dropped and the connection is closed with 4008. No one else ever waits for it.
+dropped and the connection is closed with 4008 (`CLOSE_TOO_SLOW`). No one else ever waits for it.
 
 Under uvicorn's websockets-sansio protocol a frame can skip the ASGI `send` altogether: a
 server's text frame is the same bytes for every connection, so the hub builds it once
-(`wire_frame`) and `DirectWriter` hands it to the connection's transport whenever `send`
-itself would write at once. Anything else (paused writing, closing, another server) takes
-the ASGI path, so correctness never depends on it.
+(`wire_frame`) and `DirectWriter` (live.realtime.uvicorn_private) hands it to the
+connection's transport whenever `send` itself would write at once. Anything else (paused
+writing, closing, another server, `[realtime] direct_write = false`) takes the ASGI path,
+so correctness never depends on it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from websockets.frames import Frame, Opcode
+
+from live.realtime.protocol import CLOSE_TOO_SLOW
+from live.realtime.uvicorn_private import DirectWriter
 
 log = logging.getLogger("live.realtime")
 
@@ -45,52 +49,6 @@ def wire_frame(payload: bytes) -> bytes:
     return Frame(Opcode.TEXT, payload).serialize(mask=False)
 
 
-class DirectWriter:
-    """Writes ready-made frames to the transport of uvicorn's websockets-sansio protocol,
-    but only when its own `send` would write at once (nothing paused or closing)."""
-
-    def __init__(self, protocol: Any) -> None:
-        self._protocol = protocol
-
-    def write(self, wire: bytes) -> bool:
-        """True when written; False: use the ASGI `send` instead."""
-        p = self._protocol
-        if (
-            not p.handshake_complete
-            or p.close_sent
-            or p.disconnected
-            or p.initial_response is not None
-            or not p.writable.is_set()
-        ):
-            return False
-        transport = p.transport
-        if transport.is_closing():
-            return False
-        transport.write(wire)
-        return True
-
-
-_DIRECT_ATTRIBUTES = (
-    "handshake_complete",
-    "close_sent",
-    "disconnected",
-    "initial_response",
-    "writable",
-    "transport",
-)
-
-
-def direct_writer(receive: Any) -> DirectWriter | None:
-    """A `DirectWriter` when `receive` is uvicorn's websockets-sansio protocol's own (the
-    server whose framing we know); None under any other server or protocol."""
-    protocol = getattr(receive, "__self__", None)
-    if type(protocol).__name__ != "WebSocketsSansIOProtocol" or not all(
-        hasattr(protocol, name) for name in _DIRECT_ATTRIBUTES
-    ):
-        return None
-    return DirectWriter(protocol)
-
-
 class Outbox:
     """The frames on their way to one connection, bounded to `limit` bytes."""
 
@@ -110,7 +68,6 @@ class Outbox:
         self._drain: asyncio.Task[None] | None = None
         self._close_code: int | None = None
         self.closed = False
-        self.frames_sent = 0
 
     def push(self, text: str) -> bool:
         """Queue one text frame; False when the connection is closed or was just dropped."""
@@ -126,7 +83,6 @@ class Outbox:
             return False
         if self._drain is None:
             if wire is not None and self._direct is not None and self._direct.write(wire):
-                self.frames_sent += 1
                 return True
             self._start(message)
             return not self.closed
@@ -135,7 +91,7 @@ class Outbox:
         if self._backlog_bytes > self._limit:
             self._backlog.clear()
             self._backlog_bytes = 0
-            self.close(4008, "too slow: reconnect with since")
+            self.close(CLOSE_TOO_SLOW, "too slow: reconnect with since")
             return False
         return True
 
@@ -166,7 +122,6 @@ class Outbox:
         try:
             waiting_on = coro.send(None)
         except StopIteration:
-            self.frames_sent += message["type"] == "websocket.send"
             return
         except Exception:
             # The peer is gone (disconnect, closed transport): nothing more to write.
@@ -184,7 +139,6 @@ class Outbox:
                 if message["type"] == "websocket.send":
                     self._backlog_bytes -= len(message["text"])
                     await self._send(message)
-                    self.frames_sent += 1
                 else:
                     await asyncio.wait_for(self._send(message), CLOSE_GRACE_S)
         except (Exception, asyncio.CancelledError):

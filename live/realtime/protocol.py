@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from live.settings import Settings
+from live.settings import RealtimeSettings, Settings
 
 # Close codes of the contract.
 CLOSE_UNAUTHORIZED = 4001
@@ -28,8 +28,9 @@ CLOSE_RESTARTING = 1012
 # Too many connections from one address (`[limits] connections_per_ip`, over all workers).
 CLOSE_TRY_LATER = 1013
 
-STAFF_COMMANDS = frozenset({"pin", "unpin", "delete_chat", "mute", "ban", "slow_mode"})
-USER_COMMANDS = frozenset({"chat", "like", "ping"}) | STAFF_COMMANDS
+STAFF_COMMANDS = frozenset({"pin", "unpin", "delete_chat", "mute", "ban", "slow_mode", "answer"})
+USER_COMMANDS = frozenset({"chat", "like", "ping", "question"}) | STAFF_COMMANDS
+
 MAX_MUTE_S = 7 * 86400
 MAX_SLOW_MODE_S = 3600
 MAX_ID_LEN = 64
@@ -59,6 +60,7 @@ class Command:
     msg_id: str = ""
     user_id: str = ""
     seconds: int = 0
+    question_id: str = ""
 
 
 def parse_command(data: str | bytes, settings: Settings) -> Command:
@@ -74,6 +76,12 @@ def parse_command(data: str | bytes, settings: Settings) -> Command:
         raise ChannelError("bad_message", f"unknown message type {str(kind)[:32]!r}")
     if kind == "chat":
         return Command(kind, text=_chat_text(message, settings.chat.max_len))
+    if kind == "question":
+        sku = _id_field(message, "sku") if message.get("sku") is not None else ""
+        return Command(kind, text=_chat_text(message, settings.chat.max_len), sku=sku)
+    if kind == "answer":
+        text = _chat_text(message, settings.chat.max_len)
+        return Command(kind, text=text, question_id=_id_field(message, "question_id"))
     if kind == "pin":
         return Command(kind, sku=_id_field(message, "sku"))
     if kind == "delete_chat":
@@ -119,8 +127,8 @@ def check_allowed(command: Command, is_staff: bool, signed_in: bool) -> None:
     """Viewers may chat and like once signed in; only hosts and admins moderate."""
     if command.type in STAFF_COMMANDS and not is_staff:
         raise ChannelError("forbidden", f"only the room's host may {command.type}")
-    if command.type == "chat" and not signed_in:
-        raise ChannelError("forbidden", "sign in (POST /api/sessions) to chat")
+    if command.type in ("chat", "question") and not signed_in:
+        raise ChannelError("forbidden", f"sign in (POST /api/sessions) to {command.type}")
 
 
 @cache
@@ -167,6 +175,12 @@ class InboundLimiter:
             return False
         self.tokens -= 1
         return True
+
+
+def inbound_limiter(settings: RealtimeSettings, is_staff: bool) -> InboundLimiter:
+    """The flood limit of one connection: hosts and admins (`is_staff`) are exempt from
+    chat limits, so theirs is `staff_inbound_rate`, far above a viewer's `inbound_rate`."""
+    return InboundLimiter(settings.staff_inbound_rate if is_staff else settings.inbound_rate)
 
 
 def parse_resume(since: str | None, epoch: str | None) -> tuple[int | None, str]:

@@ -153,7 +153,7 @@ class ChannelStore:
             k.room(room_id),
             k.room_lineup(room_id),
             k.room_pinned(room_id),
-            k.product(sku or "-"),
+            k.room_cards(room_id),
         ]
         args = ["unpin" if sku is None else "pin", sku or "", self._maxlen]
         reply = await self._scripts.call("pin", keys, args)
@@ -195,10 +195,10 @@ class ChannelStore:
         """Viewer totals of several rooms, in one pipeline."""
         if not room_ids:
             return []
-        script = self._scripts.get("presence_read")
+        scripts = self._scripts
         async with self._redis.pipeline(transaction=False) as pipe:
             for room_id in room_ids:
-                await script(keys=[self._keys.room_presence(room_id)], args=[], client=pipe)
+                scripts.queue(pipe, "presence_read", [self._keys.room_presence(room_id)], [])
             counts = await pipe.execute()
         return [int(c) for c in counts]
 

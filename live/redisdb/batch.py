@@ -3,33 +3,70 @@
 A flash sale sends thousands of buys at once; writing each as its own command costs a
 system call and a reply read per buy. Batched, the buys of one turn go out as one pipeline
 (not a transaction: each script is atomic on its own) and each caller gets its own reply.
+On a cluster the batch is split by the primary owning each call's slot (one round trip per
+primary). With `durability = "replicated"` each primary's part ends with one `WAIT`, on
+the same connection, and is answered only once enough replicas have it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
+from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import Any
 
 import hiredis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from live.errors import NotReplicated
 from live.redisdb.client import Redis
 from live.redisdb.scripts import Scripts
+from live.redisdb.slots import REROUTE, SlotLink, link_for
+from live.settings import CommerceSettings
 
 Call = tuple[list[str], list[Any], "asyncio.Future[Any]"]
 # A batch is resent after a connection error (the scripts are safe to run twice).
 RETRIES = 2
 
 
+@dataclass(frozen=True)
+class ReplicaWait:
+    """`WAIT min_replicas timeout_ms` after a write, on the write's connection."""
+
+    min_replicas: int
+    timeout_ms: int
+
+    @classmethod
+    def of(cls, commerce: CommerceSettings) -> ReplicaWait | None:
+        if commerce.durability != "replicated":
+            return None
+        return cls(commerce.min_replicas, commerce.replica_wait_ms)
+
+    def commands(self, route_key: str) -> bytes:
+        """A write on the slot, then WAIT. The write moves this connection's replication
+        offset past every earlier write of the primary, so a call that wrote nothing itself
+        (an idempotent replay) still waits until the order it answers is replicated."""
+        mark = _pack("SET", f"{route_key}:w", "1", "PX", "60000")
+        return mark + _pack("WAIT", self.min_replicas, self.timeout_ms)
+
+
 class ScriptBatcher:
-    def __init__(self, client: Redis, scripts: Scripts, name: str, max_batch: int = 256) -> None:
+    def __init__(
+        self,
+        client: Redis,
+        scripts: Scripts,
+        name: str,
+        max_batch: int = 256,
+        wait: ReplicaWait | None = None,
+    ) -> None:
         self._client = client
+        self._link: SlotLink = link_for(client)
         self._script = scripts.get(name)
         self._name = name
         self._max_batch = max_batch
+        self._wait = wait
         self._queue: list[Call] = []
         self._flushing: set[asyncio.Task[None]] = set()
 
@@ -51,20 +88,29 @@ class ScriptBatcher:
             task.add_done_callback(self._flushing.discard)
 
     async def _flush(self, batch: list[Call]) -> None:
+        by_node: dict[Hashable, list[Call]] = {}
         try:
-            replies = await self._send(batch)
+            for call in batch:
+                by_node.setdefault(self._link.node_of(call[0][0]), []).append(call)
+        except Exception as exc:  # the slot map could not be read
+            _fail(batch, exc)
+            return
+        await asyncio.gather(*(self._flush_node(node, calls) for node, calls in by_node.items()))
+
+    async def _flush_node(self, node: Hashable, batch: list[Call]) -> None:
+        try:
+            replies = await self._send(node, batch)
             missing = [i for i, r in enumerate(replies) if isinstance(r, NoScriptError)]
             if missing:
-                # A restarted Redis forgot the script; NOSCRIPT means nothing ran.
-                # Load the very source whose hash was sent (it depends on settings).
+                # A restarted (or newly promoted) server forgot the script; NOSCRIPT means
+                # nothing ran. Load the very source whose hash was sent (it depends on
+                # settings), on every primary.
                 await self._client.script_load(self._script.script)
-                again = await self._send([batch[i] for i in missing])
+                again = await self._send(node, [batch[i] for i in missing])
                 for i, reply in zip(missing, again, strict=True):
                     replies[i] = reply
         except BaseException as exc:
-            for _, _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
+            _fail(batch, exc)
             if not isinstance(exc, Exception):
                 raise
             return
@@ -76,7 +122,7 @@ class ScriptBatcher:
             else:
                 future.set_result(reply)
 
-    async def _send(self, batch: list[Call]) -> list[Any]:
+    async def _send(self, node: Hashable, batch: list[Call]) -> list[Any]:
         # hiredis packs a buy in a tenth of the time redis-py's pipeline takes (a batch of
         # one too: it skips redis-py's per-command machinery).
         sha = self._script.sha
@@ -84,38 +130,51 @@ class ScriptBatcher:
             hiredis.pack_command(("EVALSHA", sha, len(keys), *keys, *args))
             for keys, args, _ in batch
         )
+        count, extra_s = len(batch), 0.0
+        if self._wait is not None:
+            payload += self._wait.commands(batch[0][0][0])
+            count, extra_s = count + 2, self._wait.timeout_ms / 1000
         for attempt in range(RETRIES + 1):
             try:
-                return await self._exchange(payload, len(batch))
+                replies = await self._link.exchange(node, payload, count, extra_s)
             except (RedisConnectionError, RedisTimeoutError):
                 if attempt == RETRIES:
                     raise
+                # The node may have failed over: read the slot map again.
+                await self._link.refresh()
                 await asyncio.sleep(0.02 * 2**attempt)
+                node = self._link.node_of(batch[0][0][0])
+                continue
+            if any(isinstance(r, REROUTE) for r in replies) and attempt < RETRIES:
+                # A slot moved (resharding, failover): nothing ran there; ask again.
+                await self._link.refresh()
+                node = self._link.node_of(batch[0][0][0])
+                continue
+            return self._replicated(replies[: len(batch)], replies[len(batch) :])
         raise AssertionError("unreachable")
 
-    async def _exchange(self, payload: bytes, count: int) -> list[Any]:
-        """Write the packed batch on one pooled connection and read its `count` replies."""
-        pool = self._client.connection_pool
-        conn = await pool.get_connection()
-        try:
-            await conn.send_packed_command(payload)
-            replies: list[Any] = []
-            # One deadline for the whole batch (`command_timeout_s`) rather than one per
-            # reply: math.inf tells redis-py not to start its own.
-            async with asyncio.timeout(conn.socket_timeout):
-                for _ in range(count):
-                    try:
-                        replies.append(await conn.read_response(timeout=math.inf))
-                    except ResponseError as exc:
-                        replies.append(exc)
+    def _replicated(self, replies: list[Any], tail: list[Any]) -> list[Any]:
+        """The callers' replies; with a replica wait, NotReplicated for the successful
+        ones when fewer replicas than asked acknowledged the batch in time."""
+        if self._wait is None:
             return replies
-        except TimeoutError as exc:
-            # As redis-py's own read timeout: the connection is dropped below.
-            await conn.disconnect()
-            raise RedisTimeoutError("Timeout reading from Redis") from exc
-        except BaseException:
-            # A half-read connection must not go back to the pool in use.
-            await conn.disconnect()
-            raise
-        finally:
-            await pool.release(conn)
+        acked = tail[-1]
+        if isinstance(acked, int) and acked >= self._wait.min_replicas:
+            return replies
+        error = NotReplicated(
+            f"the order is not yet on {self._wait.min_replicas} replica(s) of its shard;"
+            " retry with the same Idempotency-Key",
+            replicas=acked if isinstance(acked, int) else 0,
+        )
+        return [r if isinstance(r, Exception) else error for r in replies]
+
+
+def _pack(*parts: Any) -> bytes:
+    packed: bytes = hiredis.pack_command(parts)
+    return packed
+
+
+def _fail(batch: list[Call], exc: BaseException) -> None:
+    for _, _, future in batch:
+        if not future.done():
+            future.set_exception(exc)

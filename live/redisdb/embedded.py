@@ -161,11 +161,3 @@ class EmbeddedRedis:
     @property
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True

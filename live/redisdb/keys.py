@@ -33,12 +33,9 @@ class Keys:
         """Sorted set of recently ended rooms, scored by end time (ms); trimmed."""
         return f"{self.prefix}:rooms:ended"
 
-    def live_rooms_index(self) -> str:
-        """Sorted set of rooms whose host is publishing, scored by start time (ms)."""
-        return f"{self.prefix}:rooms:live"
-
-    def user(self, user_id: str) -> str:
-        return f"{self.prefix}:user:{user_id}"
+    def host_rooms(self, host_id: str) -> str:
+        """Sorted set of one host's rooms, scored by creation time (ms)."""
+        return f"{self.prefix}:host:{host_id}:rooms"
 
     def rate(self, scope: str, subject: str) -> str:
         return f"{self.prefix}:rate:{scope}:{subject}"
@@ -57,6 +54,11 @@ class Keys:
 
     def room_lineup(self, room_id: str) -> str:
         return f"{self.room_tag(room_id)}:lineup"
+
+    def room_cards(self, room_id: str) -> str:
+        """Hash sku -> product card (JSON) of the line-up, copied from the catalog when
+        the product joins the line-up, so pinning reads only the room's slot."""
+        return f"{self.room_tag(room_id)}:cards"
 
     def room_seq(self, room_id: str) -> str:
         return f"{self.room_tag(room_id)}:seq"
@@ -175,6 +177,56 @@ class Keys:
         """Set of user ids with at least one paid order in the room."""
         return f"{self.room_tag(room_id)}:orders:buyers"
 
+    def sale_waitlist(self, room_id: str, sale_id: str) -> str:
+        """Sorted set of waiting user ids, scored by when they joined (first in line first)."""
+        return f"{self.sale(room_id, sale_id)}:waitlist"
+
+    def sale_offers(self, room_id: str, sale_id: str) -> str:
+        """Sorted set of user ids a unit is kept for, scored by the offer's deadline (ms)."""
+        return f"{self.sale(room_id, sale_id)}:offers"
+
+    # --- auctions (auction ids embed the room id too; the won lot is sold through a
+    # one-unit sale record of the auction's id: `sale(room_id, auction_id)`) -----------
+    def auctions_active(self) -> str:
+        """Global sorted set of auctions the sweepers still have to end."""
+        return f"{self.prefix}:auctions:active"
+
+    def room_auctions(self, room_id: str) -> str:
+        """Sorted set of the room's auctions, scored by creation time (ms)."""
+        return f"{self.room_tag(room_id)}:auctions"
+
+    def auction(self, room_id: str, auction_id: str) -> str:
+        return f"{self.room_tag(room_id)}:auction:{auction_id}"
+
+    def auction_idempotency(self, room_id: str, auction_id: str) -> str:
+        """Hash `<user_id> <Idempotency-Key>` -> `<fingerprint>|<answer JSON>`."""
+        return f"{self.auction(room_id, auction_id)}:idem"
+
+    def auction_bids(self, room_id: str, auction_id: str) -> str:
+        """List of the auction's latest price changes (JSON), newest first."""
+        return f"{self.auction(room_id, auction_id)}:bids"
+
+    # --- questions -----------------------------------------------------------------
+    def room_questions(self, room_id: str) -> str:
+        """Hash question_id -> question JSON (answered or not)."""
+        return f"{self.room_tag(room_id)}:questions"
+
+    def room_open_questions(self, room_id: str) -> str:
+        """Sorted set of unanswered question ids, scored by when they were asked (ms)."""
+        return f"{self.room_tag(room_id)}:questions:open"
+
+    def product_answers(self, sku: str) -> str:
+        """Global sorted set of a product's answered questions (JSON), scored by answer ms."""
+        return f"{self.prefix}:product:{sku}:answers"
+
     def room_media_owner(self, room_id: str) -> str:
         """The internal address of the process holding the room's media (TTL, heartbeat)."""
         return f"{self.room_tag(room_id)}:media_owner"
+
+    def room_media_processes(self, room_id: str) -> str:
+        """Zset of the processes serving the room's viewers, scored by when they lapse."""
+        return f"{self.room_tag(room_id)}:media_procs"
+
+    def room_media_viewers(self, room_id: str) -> str:
+        """Hash of each process's WHEP viewer count of the room ("<node_id>:<pid>")."""
+        return f"{self.room_tag(room_id)}:media_viewers"

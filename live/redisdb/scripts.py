@@ -11,7 +11,7 @@ from typing import Any
 
 from redis.commands.core import AsyncScript
 
-from live.redisdb.client import Redis
+from live.redisdb.client import Redis, is_cluster
 
 # Package data of live.redisdb, in the wheel as in the checkout.
 LUA_DIR = files("live.redisdb") / "lua"
@@ -34,6 +34,7 @@ class Scripts:
 
     def __init__(self, client: Redis, *, history_min_age_s: int = 600) -> None:
         self._client = client
+        self._cluster = is_cluster(client)
         self._history_min_age_s = history_min_age_s
         self._scripts: dict[str, AsyncScript] = {}
 
@@ -48,7 +49,13 @@ class Scripts:
         return await self.get(name)(keys=keys, args=args)
 
     def queue(self, pipe: Redis, name: str, keys: list[str], args: list[Any]) -> None:
-        """Add a call of `name` to a pipeline (the pipeline loads missing scripts first)."""
+        """Add a call of `name` to a pipeline (the pipeline loads missing scripts first).
+        A cluster pipeline cannot load scripts on the nodes it splits into, so there the
+        call carries its source (EVAL): pipelines of scripts are off the hot paths (sale
+        sweeps, order records, lease renewals)."""
         script = self.get(name)
+        if self._cluster:
+            pipe.eval(script.script, len(keys), *keys, *args)
+            return
         pipe.scripts.add(script)
         pipe.evalsha(script.sha, len(keys), *keys, *args)

@@ -26,6 +26,7 @@ class Room:
     created_at: int
     ended_at: int | None = None
     score: int = 0
+    host_id: str = ""
     description: str = ""
     starts_at: int | None = None  # epoch ms of a scheduled show
 
@@ -42,6 +43,7 @@ class Room:
             created_at=int(text["created_at"]),
             ended_at=int(text["ended_at"]) if text.get("ended_at") else None,
             score=int(text.get("score", "0")),
+            host_id=text.get("host_id", ""),
             description=text.get("description", ""),
             starts_at=int(text["starts_at"]) if text.get("starts_at") else None,
         )
@@ -56,6 +58,7 @@ class Room:
             "live": "1" if self.live else "0",
             "created_at": str(self.created_at),
             "score": str(self.score),
+            "host_id": self.host_id,
         }
         if self.ended_at is not None:
             data["ended_at"] = str(self.ended_at)
@@ -71,6 +74,7 @@ class Room:
             "room_id": self.room_id,
             "title": self.title,
             "host_name": self.host_name,
+            "host_id": self.host_id or None,
             "status": self.status,
             "live": self.live,
             "viewers": viewers,

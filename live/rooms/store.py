@@ -5,11 +5,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import replace
 
-from redis.exceptions import WatchError
-
 from live.errors import Conflict, NotFound
 from live.redisdb.client import Redis
+from live.redisdb.errors import WatchError
 from live.redisdb.keys import Keys
+from live.redisdb.scripts import script_source
 from live.rooms.model import LIVE_BOOST, SCORE_SCALE, Room
 from live.settings import Settings
 
@@ -19,6 +19,7 @@ class RoomStore:
         self._redis = redis
         self._keys = keys
         self._settings = settings
+        self._lineup_add = redis.register_script(script_source("lineup_add"))
 
     async def create(self, room: Room) -> Room:
         room = replace(room, score=room.created_at * SCORE_SCALE + secrets.randbelow(SCORE_SCALE))
@@ -26,10 +27,19 @@ class RoomStore:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping=room.to_hash())
             pipe.expire(key, self._settings.rooms.idle_retention_s)
-            pipe.zadd(self._keys.rooms_index(), {room.room_id: room.score})
-            if room.status == "scheduled" and room.starts_at is not None:
-                pipe.zadd(self._keys.scheduled_rooms_index(), {room.room_id: room.starts_at})
             await pipe.execute()
+        # The global rooms index lives in its own slot: written after the room, in its own
+        # call (a room missing from it is only missing from the listing).
+        await self._redis.zadd(self._keys.rooms_index(), {room.room_id: room.score})
+        if room.host_id:
+            # A host's shows, counted together by the host's figures (its own slot too).
+            await self._redis.zadd(
+                self._keys.host_rooms(room.host_id), {room.room_id: room.created_at}
+            )
+        if room.status == "scheduled" and room.starts_at is not None:
+            await self._redis.zadd(
+                self._keys.scheduled_rooms_index(), {room.room_id: room.starts_at}
+            )
         return room
 
     async def get(self, room_id: str) -> Room:
@@ -110,7 +120,8 @@ class RoomStore:
         """Mark the room live (publishing) or not; the room and whether that changed it.
 
         The room's `live` field is the one record of it; the index score (live rooms sort
-        first) is derived from it, written in the same transaction."""
+        first) is derived from it, written after it in its own call (another slot on a
+        cluster)."""
         room = await self.get(room_id)
         if room.live == live:
             return room, False
@@ -118,14 +129,13 @@ class RoomStore:
         status = "open" if live and room.status == "scheduled" else room.status
         base = room.score % LIVE_BOOST
         score = base + LIVE_BOOST if live else base
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                self._keys.room(room_id), mapping={"live": "1" if live else "0", "status": status}
-            )
-            if status == "open":
-                pipe.zadd(self._keys.rooms_index(), {room_id: score}, xx=True)
-                pipe.zrem(self._keys.scheduled_rooms_index(), room_id)
-            await pipe.execute()
+        await self._redis.hset(
+            self._keys.room(room_id), mapping={"live": "1" if live else "0", "status": status}
+        )
+        if status == "open":
+            await self._redis.zadd(self._keys.rooms_index(), {room_id: score}, xx=True)
+            if room.status == "scheduled":
+                await self._redis.zrem(self._keys.scheduled_rooms_index(), room_id)
         return replace(room, live=live, status=status), True
 
     async def end(self, room_id: str, now_ms: int) -> tuple[Room, bool]:
@@ -138,6 +148,7 @@ class RoomStore:
         tag_keys = [
             key,
             self._keys.room_lineup(room_id),
+            self._keys.room_cards(room_id),
             self._keys.room_seq(room_id),
             self._keys.room_epoch(room_id),
             self._keys.room_history(room_id),
@@ -155,37 +166,42 @@ class RoomStore:
                     ended = replace(room, status="ended", live=False, ended_at=now_ms)
                     pipe.multi()
                     pipe.hset(key, mapping=ended.to_hash())
-                    pipe.zrem(self._keys.rooms_index(), room_id)
-                    pipe.zrem(self._keys.scheduled_rooms_index(), room_id)
-                    ended_index = self._keys.ended_rooms_index()
-                    pipe.zadd(ended_index, {room_id: now_ms})
-                    # Recent replays only: the oldest beyond the last 1,000 drop out.
-                    pipe.zremrangebyrank(ended_index, 0, -1001)
                     for tag_key in tag_keys:
                         pipe.expire(tag_key, self._settings.rooms.ended_retention_s)
                     await pipe.execute()
-                    return ended, True
+                    break
                 except WatchError:
                     # Another writer touched the room between our read and our write
                     # (a concurrent end, or a live flag): read it again.
                     continue
+        # The global index is in another slot than the room: left in its own call, once
+        # the room is ended (should this call fail, the room stays listed as ended until
+        # its record expires and the listing drops it).
+        await self._redis.zrem(self._keys.rooms_index(), room_id)
+        await self._redis.zrem(self._keys.scheduled_rooms_index(), room_id)
+        ended_index = self._keys.ended_rooms_index()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(ended_index, {room_id: now_ms})
+            # Recent replays only: the oldest beyond the last 1,000 drop out.
+            pipe.zremrangebyrank(ended_index, 0, -1001)
+            await pipe.execute()
+        return ended, True
 
-    async def add_to_lineup(self, room_id: str, sku: str, now_ms: int) -> list[str]:
-        """Add `sku` to the room's line-up (idempotent) and return the line-up's skus."""
-        key = self._keys.room_lineup(room_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(key, {sku: now_ms}, nx=True)
-            pipe.zrange(key, 0, -1)
-            pipe.expire(key, self._settings.rooms.idle_retention_s)
-            _, skus, _ = await pipe.execute()
-        return [s.decode() for s in skus]
+    async def add_to_lineup(self, room_id: str, sku: str, now_ms: int, card: bytes) -> list[str]:
+        """Add `sku` to the room's line-up (idempotent) with its product `card` (JSON, what
+        a pin shows) and return the line-up's skus; 409 `lineup_full` when it already
+        holds `[rooms] max_lineup` other products.
+
+        One script checks the size and adds, so concurrent adds never pass the limit."""
+        rooms = self._settings.rooms
+        answer = await self._lineup_add(
+            keys=[self._keys.room_lineup(room_id), self._keys.room_cards(room_id)],
+            args=[sku, now_ms, rooms.max_lineup, rooms.idle_retention_s, card],
+        )
+        if answer[0] == b"lineup_full":
+            raise Conflict("the room's line-up is full", code="lineup_full")
+        return [s.decode() for s in answer[1:]]
 
     async def lineup(self, room_id: str) -> list[str]:
         skus = await self._redis.zrange(self._keys.room_lineup(room_id), 0, -1)
         return [s.decode() for s in skus]
-
-    async def in_lineup(self, room_id: str, sku: str) -> bool:
-        return await self._redis.zscore(self._keys.room_lineup(room_id), sku) is not None
-
-    async def lineup_size(self, room_id: str) -> int:
-        return int(await self._redis.zcard(self._keys.room_lineup(room_id)))

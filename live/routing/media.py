@@ -1,11 +1,13 @@
-"""Running a WHIP/WHEP/DELETE where the room's media lives: here, or on its owner.
+"""Running a WHIP/WHEP/DELETE where it belongs: WHIP at the room's origin, WHEP here.
 
 The public handlers (live.api.media) check the caller, the room and the body, then ask the
-router. The router claims the room (a lease in Redis, live.routing.owners) and either calls
-this process's media (`LocalMedia`) or forwards the bare media call to the owner's private
-listener, whose app (`internal_app`) calls the owner's `LocalMedia`. A forward that fails
-answers 503 to that one client and changes nothing: ownership moves only when the owner's
-lease expires.
+router. WHIP claims the room (a lease in Redis, live.routing.owners) and either runs on
+this process's media (`LocalMedia`) or is forwarded, bare, to the origin's private
+listener, whose app (`internal_app`) calls the origin's `LocalMedia`. WHEP is answered by
+this process, which pulls the room from its origin over a relay link
+(live.routing.links). A viewer's DELETE goes to the process its session id names. A
+forward that fails answers 503 to that one client and changes nothing: the origin moves
+only when its lease expires.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from starlette.routing import Route
 from live.errors import LiveError, NotFound, Unavailable
 from live.routing.forward import Forwarder, OwnerUnreachable
 from live.routing.owners import MediaOwners
+from live.routing.workers import WorkerAddress, port_of, viewer_session_port
 
 log = logging.getLogger("live.routing")
 
@@ -61,54 +64,71 @@ class MediaRouter:
         self._forwarder = forwarder
         self._local = local
         self._pid = str(os.getpid())
-        # This process's private listener, set once it listens (`start`).
+        # This process as the owner lease names it (live.routing.workers), and its private
+        # listener's URL; set once it listens (`start`).
         self.address = ""
+        self.url = ""
 
     def start(self, address: str) -> None:
         self.address = address
+        self.url = WorkerAddress.parse(address).url
 
     async def offer(self, role: str, room_id: str, offer: str, room_live: bool) -> MediaReply:
-        """WHIP (`role` "whip") or WHEP ("whep"): the SDP answer from the room's owner."""
+        """WHIP (`role` "whip", at the room's origin) or WHEP ("whep", here): the answer."""
+        if role == "whep":
+            session_id, answer = await self._local.play(room_id, offer, room_live)
+            return MediaReply(201, answer.encode(), session_id, self._pid)
         owner = await self._owners.claim(room_id, self.address)
         if owner == self.address:
-            start = self._local.publish if role == "whip" else self._local.play
-            session_id, answer = await start(room_id, offer, room_live)
+            session_id, answer = await self._local.publish(room_id, offer, room_live)
             return MediaReply(201, answer.encode(), session_id, self._pid)
         path = f"/internal/media/rooms/{room_id}/{role}?live={int(room_live)}"
-        return await self._forward(room_id, owner, "POST", path, offer.encode())
+        return await self._forward(room_id, _url(owner), "POST", path, offer.encode())
 
     async def end(self, room_id: str, role: str, session_id: str) -> MediaReply:
-        """DELETE on a session's Location, wherever the session lives."""
-        owner = await self._owners.owner(room_id)
-        if owner is None:
-            raise NotFound("no such media session")
-        if owner == self.address:
-            await self._local.end(room_id, "publisher" if role == "whip" else "viewer", session_id)
-            return MediaReply(200, worker=self._pid)
+        """DELETE on a session's Location, wherever the session lives: a publisher at the
+        room's origin, a viewer in the process its id names."""
+        if role == "whep":
+            port = viewer_session_port(session_id)
+            if port is None:
+                raise NotFound("no such media session")
+            if self.url and port == port_of(self.url):
+                await self._local.end(room_id, "viewer", session_id)
+                return MediaReply(200, worker=self._pid)
+            target = f"http://127.0.0.1:{port}"
+        else:
+            owner = await self._owners.owner(room_id)
+            if owner is None:
+                raise NotFound("no such media session")
+            if owner == self.address:
+                await self._local.end(room_id, "publisher", session_id)
+                return MediaReply(200, worker=self._pid)
+            target = _url(owner)
         path = f"/internal/media/rooms/{room_id}/{role}/{session_id}"
-        return await self._forward(room_id, owner, "DELETE", path, b"")
+        return await self._forward(room_id, target, "DELETE", path, b"")
 
     async def end_room(self, room_id: str) -> None:
-        """The room ended: its media goes, wherever it lives (a room-ended listener)."""
+        """The room ended: its media goes, here and at its origin (which tells its edges;
+        a room-ended listener)."""
+        await self._local.end_room(room_id)
         owner = await self._owners.owner(room_id)
         if owner is None or owner == self.address:
-            await self._local.end_room(room_id)
             return
         try:
-            await self._forwarder.send(owner, "POST", f"/internal/media/rooms/{room_id}/end")
+            await self._forwarder.send(_url(owner), "POST", f"/internal/media/rooms/{room_id}/end")
         except OwnerUnreachable:
             log.warning("could not reach the room's media process", extra={"room_id": room_id})
 
     async def _forward(
-        self, room_id: str, owner: str, method: str, path: str, body: bytes
+        self, room_id: str, target: str, method: str, path: str, body: bytes
     ) -> MediaReply:
         headers = {"content-type": SDP} if body else {}
         try:
-            answer = await self._forwarder.send(owner, method, path, body, headers)
+            answer = await self._forwarder.send(target, method, path, body, headers)
         except OwnerUnreachable as exc:
             log.warning(
                 "media owner unreachable",
-                extra={"room_id": room_id, "owner": owner, "error": str(exc)},
+                extra={"room_id": room_id, "target": target, "error": str(exc)},
             )
             raise Unavailable("the room's media process is not answering; retry") from None
         return MediaReply(
@@ -153,6 +173,11 @@ class MediaRouter:
     async def _internal_end_room(self, request: Request) -> Response:
         await self._local.end_room(request.path_params["room_id"])
         return Response(status_code=204)
+
+
+def _url(owner: str) -> str:
+    """The private listener of the process named by an owner lease."""
+    return WorkerAddress.parse(owner).url
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:

@@ -12,6 +12,7 @@ import pytest
 
 from live.app import Parts
 from live.auth import Identity, Role
+from live.redisdb.client import Redis
 from tests.conftest import LiveServer
 
 # The two HTTP paths to a buy, for tests parametrized over both (as uvicorn's tests are
@@ -78,6 +79,23 @@ async def open_shop(server: LiveServer) -> Shop:
     room = await server.new_room()
     product = await server.new_product()
     return Shop(server, room["room_id"], room["host_token"], product["sku"])
+
+
+async def redis_clock_passes(redis: Redis, at_ms: int, timeout_s: float = 10.0) -> None:
+    """Return once Redis's clock (the clock of every sale deadline) is past `at_ms`."""
+
+    async def passed() -> bool:
+        seconds, micros = await redis.time()
+        return bool(seconds * 1000 + micros // 1000 > at_ms)
+
+    await eventually(passed, timeout_s)
+
+
+async def order_status(server: LiveServer, token: str, order_id: str) -> str:
+    answer = await server.as_user(token, "GET", f"/api/orders/{order_id}")
+    assert answer.status_code == 200, answer.text
+    status: str = answer.json()["status"]
+    return status
 
 
 async def eventually(check: Any, timeout_s: float = 10.0) -> Any:

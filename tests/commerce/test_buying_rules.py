@@ -9,8 +9,16 @@ import orjson
 import pytest
 
 from live.commerce.payments import InstantPayments, PaymentResult
-from tests.commerce.helpers import BUY_PATHS, Shop, eventually, open_shop
-from tests.conftest import LiveServer
+from live.redisdb.client import Redis
+from tests.commerce.helpers import (
+    BUY_PATHS,
+    Shop,
+    eventually,
+    open_shop,
+    order_status,
+    redis_clock_passes,
+)
+from tests.conftest import LiveServer, make_settings
 
 
 @pytest.fixture(params=BUY_PATHS)
@@ -111,10 +119,10 @@ async def test_sale_not_open_before_start_and_after_close(live_server: LiveServe
     assert late.status_code == 409 and late.json()["error"]["code"] == "sale_not_open"
 
 
-async def test_sale_ends_after_its_duration(live_server: LiveServer) -> None:
+async def test_sale_ends_after_its_duration(live_server: LiveServer, redis: Redis) -> None:
     shop = await open_shop(live_server)
     sale = await shop.new_sale(duration_s=1)
-    await asyncio.sleep(1.1)
+    await redis_clock_passes(redis, sale["ends_at"])
     late = await shop.buy(shop.viewer(), sale["sale_id"])
     assert late.status_code == 409 and late.json()["error"]["code"] == "sale_not_open"
 
@@ -169,22 +177,37 @@ async def test_pay_and_cancel_rules(live_server: LiveServer) -> None:
     late_pay = await live_server.as_user(token, "POST", cpath + "/pay")
     assert late_pay.status_code == 409 and late_pay.json()["error"]["code"] == "order_cancelled"
 
-    held = (await shop.buy(shop.viewer(), sale["sale_id"])).json()
-    await asyncio.sleep(1.1)
-    expired = await live_server.as_user(token, "POST", f"/api/orders/{held['order_id']}/pay")
-    assert expired.status_code == 403  # not the buyer
+    # A hold the sweeper let expire: its own buyer can no longer pay it.
+    holder = shop.viewer("Bo")
+    held = (await shop.buy(holder, sale["sale_id"])).json()
+
+    async def swept() -> bool:
+        return await order_status(live_server, holder, held["order_id"]) == "expired"
+
+    await eventually(swept)
+    expired = await live_server.as_user(holder, "POST", f"/api/orders/{held['order_id']}/pay")
+    assert expired.status_code == 409 and expired.json()["error"]["code"] == "hold_expired"
+    assert expired.json()["error"]["message"]
     after = await shop.sale(sale["sale_id"])
-    assert after["sold"] == 1
+    assert (after["left"], after["held"], after["sold"]) == (sale["stock"] - 1, 0, 1)
 
 
-async def test_pay_after_the_deadline_is_hold_expired(live_server: LiveServer) -> None:
+# The sweeper runs at start-up and then not for an hour: the hold is still `held` past its
+# deadline, so the refusal below comes from pay's own check of Redis's clock.
+@pytest.mark.parametrize("settings", [make_settings(LIVE_COMMERCE_SWEEP_INTERVAL_MS="3600000")])
+async def test_pay_after_the_deadline_is_hold_expired(
+    live_server: LiveServer, redis: Redis
+) -> None:
     shop = await open_shop(live_server)
     sale = await shop.new_sale(hold_s=1, stock=1, per_buyer_limit=1)
     token = shop.viewer()
     order = (await shop.buy(token, sale["sale_id"])).json()
-    await asyncio.sleep(1.1)
+    await redis_clock_passes(redis, order["expires_at"])
+    assert await order_status(live_server, token, order["order_id"]) == "held"
     late = await live_server.as_user(token, "POST", f"/api/orders/{order['order_id']}/pay")
     assert late.status_code == 409 and late.json()["error"]["code"] == "hold_expired"
+    assert late.json()["error"]["message"]
+    assert await order_status(live_server, token, order["order_id"]) == "expired"
     after = await shop.sale(sale["sale_id"])
     assert (after["left"], after["held"], after["sold"], after["status"]) == (1, 0, 0, "open")
 

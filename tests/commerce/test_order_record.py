@@ -118,7 +118,9 @@ async def test_entries_of_a_dead_consumer_are_reclaimed(quiet_svc: Parts) -> Non
     # A worker reads the entries and dies before writing them.
     taken = await svc.redis.xreadgroup(LOG_GROUP, "dead", {log_key: ">"}, count=10)
     assert len(taken[0][1]) == 3
-    alive = SaleWorker(svc.redis, svc.keys, svc.scripts, svc.sales, svc.settings, name="alive")
+    alive = SaleWorker(
+        svc.redis, svc.keys, svc.scripts, svc.sales, svc.auctions, svc.settings, name="alive"
+    )
     assert await alive.record([sale["sale_id"]]) == 0
 
     async def reclaimed() -> bool:

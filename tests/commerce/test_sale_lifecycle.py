@@ -31,7 +31,7 @@ async def extra_workers(shop: Shop, count: int) -> AsyncIterator[None]:
     """More sale workers beside the server's own, as other processes would run."""
     p = shop.svc
     workers = [
-        SaleWorker(p.redis, p.keys, p.scripts, p.sales, p.settings, name=f"extra-{n}")
+        SaleWorker(p.redis, p.keys, p.scripts, p.sales, p.auctions, p.settings, name=f"extra-{n}")
         for n in range(count)
     ]
     tasks = [asyncio.create_task(w.run()) for w in workers]
@@ -99,7 +99,7 @@ async def test_scheduled_start_and_end_happen_once(live_server: LiveServer) -> N
 async def test_channel_hears_stock_and_personal_order_events(live_server: LiveServer) -> None:
     shop = await open_shop(live_server)
     pubsub = shop.svc.redis.pubsub()
-    await pubsub.subscribe(shop.svc.keys.room_channel(shop.room_id))
+    await pubsub.ssubscribe(shop.svc.keys.room_channel(shop.room_id))  # sharded
     sale = await shop.new_sale(stock=1, per_buyer_limit=1)
     token = shop.viewer()
     order = (await shop.buy(token, sale["sale_id"])).json()

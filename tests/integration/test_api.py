@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from tests.conftest import LiveServer, make_settings, start_server
+from tests.realtime.client import channel
 from tests.redis_server import TestRedis
 
 
@@ -20,10 +21,12 @@ async def test_session_creates_a_viewer_identity(live_server: LiveServer) -> Non
     session = await live_server.new_viewer("  Mei  ")
     assert session["name"] == "Mei"
     assert session["user_id"].startswith("u_")
-    stored = await live_server.parts.redis.get(live_server.parts.keys.user(session["user_id"]))
-    assert stored is not None
-    ttl = await live_server.parts.redis.ttl(live_server.parts.keys.user(session["user_id"]))
-    assert 0 < ttl <= live_server.parts.settings.auth.viewer_token_ttl_s
+    # The token alone carries who it is: the room channel knows the viewer by it.
+    room = await live_server.new_room()
+    async with channel(live_server.ws_url, room["room_id"], session["token"]) as mei:
+        snapshot = await mei.next()
+    you = {"user_id": session["user_id"], "name": "Mei", "staff": False}
+    assert snapshot["you"] == you
 
 
 @pytest.mark.parametrize("body", [{}, {"name": ""}, {"name": 5}, {"name": "x" * 41}, [1]])

@@ -8,7 +8,7 @@ async def test_durable_events_get_consecutive_seq_and_are_kept(live_server: Live
     room = await live_server.new_room()
     room_id = room["room_id"]
     pubsub = svc.redis.pubsub()
-    await pubsub.subscribe(svc.keys.room_channel(room_id))
+    await pubsub.ssubscribe(svc.keys.room_channel(room_id))  # room channels are sharded
     first = await svc.events.durable(room_id, {"type": "unpin"})
     second = await svc.events.durable(room_id, {"type": "unpin"})
     await svc.events.volatile(room_id, {"type": "likes", "count": 3})

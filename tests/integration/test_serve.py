@@ -151,6 +151,12 @@ def test_unreachable_redis_is_one_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in stderr
 
 
+def test_cluster_and_replicated_settings_need_a_redis_url(tmp_path: Path) -> None:
+    # The embedded Redis is one server without replicas: neither promise can be kept.
+    assert "needs LIVE_REDIS_URL" in failed_start(LIVE_REDIS_MODE="cluster")
+    assert "needs LIVE_REDIS_URL" in failed_start(LIVE_COMMERCE_DURABILITY="replicated")
+
+
 def test_wrong_settings_stop_startup_with_a_message(tmp_path: Path) -> None:
     assert "server.workerz" in failed_start(LIVE_SERVER_WORKERZ="2")
 

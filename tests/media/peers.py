@@ -16,7 +16,7 @@ import httpx
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
-from live.media import aiortc_hooks
+from live.media import aiortc_private
 from live.media.frames import EncodedFrame
 from live.media.tracks import VIDEO_TIME_BASE, make_packet
 
@@ -103,6 +103,18 @@ class Peer:
     frames: list[tuple[float, EncodedFrame]] = field(default_factory=list)
     audio: list[EncodedFrame] = field(default_factory=list)
     answer: httpx.Response | None = None
+    # The SSRC of the video this viewer receives (for sending it PLIs).
+    ssrc: int | None = None
+
+    def on_video(self, frame: EncodedFrame, ssrc: int) -> None:
+        self.ssrc = ssrc
+        self.frames.append((time.monotonic(), frame))
+
+    async def send_pli(self) -> None:
+        """Ask the server for a keyframe, as a decoder that lost the picture does."""
+        assert self.ssrc is not None, "no video received yet"
+        receiver = next(t.receiver for t in self.pc.getTransceivers() if t.kind == "video")
+        await aiortc_private.send_pli(receiver, self.ssrc)
 
     @property
     def counters(self) -> list[int]:
@@ -137,7 +149,7 @@ async def publish(
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     transceiver = pc.addTransceiver(track, direction="sendonly")
     if isinstance(track, CounterTrack):
-        aiortc_hooks.on_keyframe_request(transceiver.sender, track.request_keyframe)
+        aiortc_private.on_keyframe_request(transceiver.sender, track.request_keyframe)
     if audio:
         pc.addTransceiver(ToneTrack(), direction="sendonly")
     answer = await negotiate(http, f"/api/rooms/{room_id}/whip", pc, token)
@@ -154,12 +166,12 @@ async def watch(
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     peer = Peer(pc)
     video = pc.addTransceiver("video", direction="recvonly")
-    aiortc_hooks.tap_encoded_frames(
-        video.receiver, "video", lambda f, ssrc: peer.frames.append((time.monotonic(), f)), codec
-    )
+    aiortc_private.tap_encoded_frames(video.receiver, "video", peer.on_video, codec)
     if audio:
         sound = pc.addTransceiver("audio", direction="recvonly")
-        aiortc_hooks.tap_encoded_frames(sound.receiver, "audio", lambda f, s: peer.audio.append(f))
+        aiortc_private.tap_encoded_frames(
+            sound.receiver, "audio", lambda f, s: peer.audio.append(f)
+        )
     answer = await negotiate(http, f"/api/rooms/{room_id}/whep", pc, token)
     peer.location = answer.headers["location"]
     peer.answer = answer

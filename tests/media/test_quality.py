@@ -7,7 +7,7 @@ import time
 
 from aiortc import RTCConfiguration, RTCPeerConnection
 
-from live.media import aiortc_hooks
+from live.media import aiortc_private
 from tests.conftest import LiveServer
 from tests.media.peers import CounterTrack, Peer, SmallPicture, drop_packets, negotiate, publish
 from tests.media.test_relay import eventually
@@ -42,7 +42,7 @@ async def test_packets_lost_to_a_viewer_are_retransmitted(live_server: LiveServe
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     viewer = Peer(pc)
     video = pc.addTransceiver("video", direction="recvonly")
-    aiortc_hooks.tap_encoded_frames(
+    aiortc_private.tap_encoded_frames(
         video.receiver, "video", lambda f, ssrc: viewer.frames.append((time.monotonic(), f))
     )
     dropped = drop_packets(video.receiver, every=7)

@@ -80,5 +80,9 @@ async def channel(
     **options: Any,
 ) -> AsyncIterator[ChannelClient]:
     url = channel_url(ws_url, room_id, token, since, epoch)
+    # Unbounded: with frames left unread past websockets' default of 16, the client stops
+    # reading its socket, so it never sees the server's close frame and closing takes
+    # close_timeout (10 s) instead of a round trip.
+    options.setdefault("max_queue", None)
     async with connect(url, open_timeout=20, **options) as ws:
         yield ChannelClient(ws)

@@ -1,11 +1,21 @@
-"""The room channel end to end: real server, real Redis, real websocket clients."""
+"""The room channel end to end: real server, real Redis, real websocket clients; every
+test runs over both send paths (tests/realtime/conftest.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import LiveServer
+import pytest
+
+from live.settings import Settings
+from tests.conftest import LiveServer, make_settings
 from tests.realtime.client import ChannelClient, channel
+from tests.realtime.conftest import send_path_env
+
+
+@pytest.fixture
+async def settings(send_path: str) -> Settings:
+    return make_settings(**send_path_env(send_path))
 
 
 async def _room_with_host(server: LiveServer) -> tuple[str, str]:
@@ -304,9 +314,9 @@ async def test_likes_are_counted_and_viewers_are_present(live_server: LiveServer
 
 
 async def test_frames_reach_clients_with_and_without_compression_alike(
-    live_server: LiveServer,
+    live_server: LiveServer, send_path: str
 ) -> None:
-    # Under uvicorn, broadcast frames are written ready-made, uncompressed, to every
+    # On the direct path, broadcast frames are written ready-made, uncompressed, to every
     # connection: a client that negotiated permessage-deflate must read them as well.
     room_id, host_token = await _room_with_host(live_server)
     async with (
@@ -318,7 +328,9 @@ async def test_frames_reach_clients_with_and_without_compression_alike(
             await client.of_type("snapshot")
         hub = live_server.parts.room_hub
         conns = hub.local_connections(room_id)
-        assert len(conns) == 3 and all(c.outbox.writes_direct for c in conns)
+        # Each connection writes the way the settings chose.
+        assert len(conns) == 3
+        assert all(c.outbox.writes_direct is (send_path == "direct") for c in conns)
         texts = [f"linen {n} " + "x" * (40 * n) for n in range(1, 6)]
         for text in texts:
             await host.send({"type": "chat", "text": text})

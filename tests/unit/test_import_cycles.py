@@ -159,3 +159,23 @@ def test_the_checker_sees_lazy_and_package_cycles(tmp_path: Path) -> None:
     graph = import_graph(pkg)
     assert cycles(graph) == [["demo.one", "demo.two"]]
     assert ["demo.a", "demo.b"] in cycles(package_graph(graph, "demo"))
+
+
+def test_only_live_redisdb_imports_redis() -> None:
+    """The one- and the cluster-mode client differ only inside live.redisdb (its errors
+    module re-exports what the rest catches); a redis import elsewhere would bypass it."""
+    root = PROJECT_ROOT / "live"
+    importers = set()
+    for name, path in modules(root).items():
+        if name == "live.redisdb" or name.startswith("live.redisdb."):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                targets = [node.module or ""]
+            else:
+                continue
+            if any(t == "redis" or t.startswith("redis.") for t in targets):
+                importers.add(name)
+    assert importers == set()

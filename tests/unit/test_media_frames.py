@@ -12,7 +12,11 @@ class Pkt:
     sequence_number: int
     timestamp: int
     marker: int
-    _data: bytes
+    data: bytes
+
+
+def data_of(packet: Pkt) -> bytes:
+    return packet.data
 
 
 def frame_packets(first_seq: int, ts: int, parts: list[bytes]) -> list[Pkt]:
@@ -21,7 +25,7 @@ def frame_packets(first_seq: int, ts: int, parts: list[bytes]) -> list[Pkt]:
 
 
 def test_a_frame_completes_on_its_marker_packet() -> None:
-    assembler = FrameAssembler()
+    assembler = FrameAssembler(data_of)
     a, b, c = frame_packets(10, 3000, [b"a", b"b", b"c"])
     assert assembler.add(a) == []
     assert assembler.add(b) == []
@@ -30,7 +34,7 @@ def test_a_frame_completes_on_its_marker_packet() -> None:
 
 
 def test_reordered_and_retransmitted_packets_complete_frames_in_order() -> None:
-    assembler = FrameAssembler()
+    assembler = FrameAssembler(data_of)
     first = frame_packets(65534, 100, [b"1", b"2"])
     second = frame_packets(0, 200, [b"3", b"4", b"5"])
     out = []
@@ -40,7 +44,7 @@ def test_reordered_and_retransmitted_packets_complete_frames_in_order() -> None:
 
 
 def test_a_frame_after_a_gap_waits_for_the_retransmission() -> None:
-    assembler = FrameAssembler()
+    assembler = FrameAssembler(data_of)
     one, two, three = (frame_packets(i, 100 * (i + 1), [bytes([i])])[0] for i in range(3))
     assert [f.data for f in assembler.add(one)] == [b"\x00"]
     assert assembler.add(three) == []  # held back: frame two is missing
@@ -49,7 +53,7 @@ def test_a_frame_after_a_gap_waits_for_the_retransmission() -> None:
 
 
 def test_a_gap_that_never_fills_is_given_up_after_a_few_frames() -> None:
-    assembler = FrameAssembler(max_pending=3)
+    assembler = FrameAssembler(data_of, max_pending=3)
     packets = [frame_packets(i, 100 * (i + 1), [bytes([i])])[0] for i in range(8)]
     out: list[bytes] = []
     for packet in packets[:2] + packets[3:]:
@@ -98,7 +102,7 @@ def test_vp8_frame_starts_are_read_from_the_payload_descriptor() -> None:
     assert not vp8_starts_frame(Vp8Pkt(0, 0, 0, b"", b"\x00\x9d"))
     assert not vp8_starts_frame(Vp8Pkt(0, 0, 0, b"", b"\x11\x9d"))  # partition 1
     # After a gap, a frame whose first packet is here completes (and waits its turn).
-    assembler = FrameAssembler(starts_frame=vp8_starts_frame)
+    assembler = FrameAssembler(data_of, starts_frame=vp8_starts_frame)
     first = Vp8Pkt(0, 100, 1, b"a", b"\x10a")
     lost = Vp8Pkt(1, 200, 1, b"b", b"\x10b")
     third = Vp8Pkt(2, 300, 1, b"c", b"\x10c")

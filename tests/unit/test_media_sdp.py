@@ -8,6 +8,7 @@ from live.errors import BadRequest, UnsupportedCodec
 from live.media.sdp import check_offer, rewrite_host_candidates
 from live.media.signalling import ice_servers, link_headers
 from live.settings import MediaSettings
+from tests.media.real_offers import OFFERS, OFFERS_DIR, RealOffer
 
 OFFER = "\r\n".join(
     [
@@ -73,3 +74,21 @@ def test_ice_servers_as_link_headers() -> None:
         '<turns:turn.example.org:443?transport=tcp>; rel="ice-server"; username="u"; '
         'credential="p\\"w"; credential-type="password"',
     ]
+
+
+@pytest.mark.parametrize("offer", OFFERS, ids=lambda o: o.name)
+@pytest.mark.parametrize("codec", ["vp8", "h264"])
+def test_real_offers_parse_and_meet_the_rooms_codec(offer: RealOffer, codec: str) -> None:
+    # Captured Chromium and published Firefox, Safari and OBS 30 offers (see SOURCES.md).
+    if codec in offer.codecs:
+        assert check_offer(offer.text, codec) == {"audio", "video"}
+    else:
+        with pytest.raises(UnsupportedCodec):
+            check_offer(offer.text, codec)
+
+
+def test_every_offer_file_is_tested_and_has_its_source() -> None:
+    files = {p.stem for p in OFFERS_DIR.glob("*.sdp")}
+    assert files == {o.name for o in OFFERS}
+    sources = (OFFERS_DIR / "SOURCES.md").read_text()
+    assert all(f"`{name}.sdp`" in sources for name in files)

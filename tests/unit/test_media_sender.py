@@ -8,7 +8,7 @@ from typing import Any
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket, unwrap_rtx
 
-from live.media.aiortc_hooks import ABS_SEND_TIME, MID, SenderParams
+from live.media.aiortc_private import ABS_SEND_TIME, MID, SenderParams
 from live.media.sender import ViewerSender, abs_send_time, ntp_now
 
 

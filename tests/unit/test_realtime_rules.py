@@ -11,6 +11,7 @@ from live.realtime.protocol import (
     InboundLimiter,
     check_allowed,
     filter_words,
+    inbound_limiter,
     origin_allowed,
     parse_command,
     parse_resume,
@@ -82,6 +83,15 @@ def test_inbound_limiter_allows_a_burst_then_the_rate() -> None:
     assert sum(limiter.allow() for _ in range(20)) == 10
     now[0] += 1.0
     assert sum(limiter.allow() for _ in range(20)) == 5
+
+
+def test_staff_connections_have_their_own_flood_limit() -> None:
+    realtime = SETTINGS.realtime
+    assert realtime.staff_inbound_rate >= 10 * realtime.inbound_rate
+    viewer = inbound_limiter(realtime, is_staff=False)
+    staff = inbound_limiter(realtime, is_staff=True)
+    assert (viewer.rate, viewer.burst) == (realtime.inbound_rate, 2 * realtime.inbound_rate)
+    assert (staff.rate, staff.burst) == (realtime.staff_inbound_rate, 2 * staff.rate)
 
 
 def test_resume_parameters() -> None:

@@ -61,6 +61,11 @@ export class Dashboard {
       ? money(s.gmv_cents ?? 0, this.currency)
       : ((s.gmv_cents ?? 0) / 100).toFixed(2);
     byId("stat-conversion").textContent = percent(s.conversion);
+    if (typeof s.aov_cents === "number") {
+      byId("stat-aov").textContent = this.currency ? money(s.aov_cents, this.currency) : (s.aov_cents / 100).toFixed(2);
+      byId("stat-repeat").textContent = `${s.repeat_buyers} · ${percent(s.repeat_buyer_rate)}`;
+      byId("stat-returns").textContent = `${s.returns} · ${percent(s.return_rate)}`;
+    }
   }
 
   viewers(count) {
@@ -94,13 +99,42 @@ export class Dashboard {
       h("span", { class: "when" }, timeOfDay(merged.created_at || serverNow())),
       h("span", { class: "what" }, `${merged.qty} × ${merged.title || merged.sku}`),
       h("span", { class: "amount" }, money(merged.amount_cents, merged.currency)),
-      h("span", { class: `pill is-${merged.status}` }, merged.status),
+      h("span", { class: `pill is-${merged.status}` }, merged.status.replace("_", " ")),
+      ...(merged.tracking ? [h("span", { class: "meta" }, `${merged.carrier} ${merged.tracking}`)] : []),
+      ...this.orderActions(merged),
     );
     const list = byId("host-orders");
     list.querySelector(".empty")?.remove();
     if (!known) list.prepend(line);
     while (list.children.length > 50) list.lastElementChild.remove();
     if (fresh) this.soonStats();
+  }
+
+  /** Ship (carrier, tracking) a paid order; refund (restocking) a paid or later one. */
+  orderActions(o) {
+    const actions = [];
+    if (o.status === "paid") {
+      const carrier = h("input", { "aria-label": "Carrier", placeholder: "Carrier", size: 6 });
+      const tracking = h("input", { "aria-label": "Tracking number", placeholder: "Tracking", size: 10 });
+      actions.push(carrier, tracking, h("button", { type: "button", class: "button small",
+        onclick: () => this.step(o, "ship", { carrier: carrier.value, tracking: tracking.value }) }, "Ship"));
+    }
+    if (["paid", "shipped", "delivered", "return_requested", "partly_refunded"].includes(o.status)) {
+      actions.push(h("button", { type: "button", class: "button quiet small",
+        onclick: () => this.step(o, "refund", { restock: true }) }, "Refund"));
+    }
+    return actions;
+  }
+
+  async step(o, action, body) {
+    try {
+      const order = await api(`/api/orders/${encodeURIComponent(o.order_id)}/${action}`, { method: "POST", token: this.token, body });
+      this.order(order);
+    } catch (err) {
+      const note = byId("stats-note");
+      note.textContent = describe(err);
+      note.hidden = false;
+    }
   }
 
   // ---- sales ----

@@ -7,6 +7,7 @@ import { money, parsePrice } from "./format.js";
 import { claimsOf, expired, tokenFromFragment } from "./session.js";
 import { Camera } from "./studio-camera.js";
 import { Dashboard } from "./studio-dash.js";
+import { QuestionQueue, StudioAuctions } from "./studio-mechanics.js";
 
 const roomId = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
 const token = tokenFromFragment();
@@ -76,6 +77,27 @@ byId("slow-mode").addEventListener("change", (ev) => {
 });
 
 // ---- line-up and pins ----
+/** Units per variant (available of stock), or the made-to-order queue. */
+function stockWords(p) {
+  if (p.made_to_order) return `Made to order · ${p.queue ?? 0} in the queue`;
+  if ((p.variants || []).length) return p.variants.map((v) => `${v.label}: ${v.available ?? 0}/${v.stock ?? 0}`).join(" · ");
+  return typeof p.available === "number" ? `${p.available}/${p.stock} left` : "";
+}
+
+/** A `lineup_stock` event: the latest availability of products the shop sold. */
+function lineupStock(products) {
+  for (const [sku, figures] of Object.entries(products || {})) {
+    const p = lineup.get(sku);
+    if (!p) continue;
+    p.available = figures.available;
+    for (const v of p.variants || []) {
+      if (figures.variants && v.variant_id in figures.variants) v.available = figures.variants[v.variant_id];
+    }
+    if (typeof figures.queue === "number") p.queue = figures.queue;
+  }
+  renderLineup();
+}
+
 function renderLineup() {
   const list = byId("lineup");
   const items = [...lineup.values()].map((p) => {
@@ -84,7 +106,7 @@ function renderLineup() {
       "li",
       { class: `lineup-item${pinned ? " is-pinned" : ""}`, dataset: { sku: p.sku } },
       p.image_url ? h("img", { src: p.image_url, alt: "", width: 44, height: 44 }) : h("span", { class: "thumb" }),
-      h("div", { class: "lineup-text" }, h("strong", {}, p.title), h("span", { class: "meta" }, `${money(p.price_cents, p.currency)} · ${p.sku}`)),
+      h("div", { class: "lineup-text" }, h("strong", {}, p.title), h("span", { class: "meta" }, `${money(p.price_cents, p.currency)} · ${p.sku}`), h("span", { class: "meta stock" }, stockWords(p))),
       pinned
         ? h("button", { type: "button", class: "button small", "aria-pressed": "true", onclick: () => send({ type: "unpin" }) }, "Unpin")
         : h("button", { type: "button", class: "button small", "aria-label": `Pin ${p.title}`, onclick: () => send({ type: "pin", sku: p.sku }) }, "Pin"),
@@ -96,6 +118,10 @@ function renderLineup() {
   select.replaceChildren(...[...lineup.values()].map((p) => new Option(`${p.title} (${money(p.price_cents, p.currency)})`, p.sku)));
   if (lineup.has(chosen)) select.value = chosen;
   else fillPrice();
+  const auctionSku = byId("auction-sku");
+  const chosenAuction = auctionSku.value;
+  auctionSku.replaceChildren(...[...lineup.values()].map((p) => new Option(p.title, p.sku)));
+  if (lineup.has(chosenAuction)) auctionSku.value = chosenAuction;
 }
 
 function setLineup(products) {
@@ -194,6 +220,8 @@ function onEvent(ev) {
       pinnedSku = ev.pinned?.sku || null;
       if (typeof ev.slow_mode === "number") byId("slow-mode").value = String(ev.slow_mode);
       renderLineup();
+      auctions.load();
+      questions.load();
       dash.resetSales(ev.sales);
       return dash.viewers(typeof ev.viewers === "number" ? ev.viewers : ev.viewers?.count);
     case "chat":
@@ -207,6 +235,16 @@ function onEvent(ev) {
     case "unpin":
       pinnedSku = null;
       return renderLineup();
+    case "auction_open":
+      return auctions.upsert(ev.auction);
+    case "bid":
+      return auctions.onBid(ev);
+    case "auction_ended":
+      return auctions.onEnded(ev);
+    case "question":
+      return questions.onQuestion(ev);
+    case "answer":
+      return questions.onAnswer(ev);
     case "sale_open":
       return dash.upsertSale({ ...ev.sale, status: ev.sale?.status || "open" });
     case "sold_out":
@@ -217,6 +255,8 @@ function onEvent(ev) {
       return dash.setStatus(ev, "closed");
     case "stock":
       return dash.stock(ev);
+    case "lineup_stock":
+      return lineupStock(ev.products);
     case "viewers":
       return dash.viewers(ev.count);
     case "order":
@@ -267,6 +307,8 @@ function showRoom(room) {
 let channel;
 let camera;
 let dash;
+let auctions;
+let questions;
 
 async function main() {
   if (!token) return refuse("");
@@ -275,6 +317,8 @@ async function main() {
   byId("studio").hidden = false;
   camera = new Camera(roomId, token);
   dash = new Dashboard(roomId, token, (sku) => lineup.get(sku)?.title);
+  auctions = new StudioAuctions(roomId, token, (sku) => lineup.get(sku)?.title);
+  questions = new QuestionQueue(roomId, token, send, (sku) => lineup.get(sku)?.title);
   channel = new RoomChannel(roomId, { token, onEvent, onState });
   try {
     const room = await api(`/api/rooms/${encodeURIComponent(roomId)}`);

@@ -16,7 +16,9 @@ const FINISHED = new Set(["paid", "cancelled", "expired"]);
 
 export class Shop {
   /** session() -> {token,...}|null; needSession(why) asks for a name, answers a session or null. */
-  constructor(roomId, { session, needSession, onUnauthorized }) {
+  constructor(roomId, { session, needSession, onUnauthorized, soldOut }) {
+    // soldOut: {key(sale), box(sale)}: what a sold-out sale's card offers (the waitlist).
+    this.soldOut = soldOut || null;
     this.roomId = roomId;
     this.session = session;
     this.needSession = needSession;
@@ -117,11 +119,13 @@ export class Shop {
     view.note.textContent = this.notes.get(sale.sale_id) || "";
     const pending = this.attempts.get(sale.sale_id);
     const busy = this.busy.has(sale.sale_id);
-    const formKey = sale.status === "open" ? `open|${busy}|${pending ? pending.key : ""}` : sale.status;
+    const waiting = sale.status === "sold_out" && this.soldOut;
+    const formKey = sale.status === "open" ? `open|${busy}|${pending ? pending.key : ""}`
+      : waiting ? `sold_out|${this.soldOut.key(sale)}` : sale.status;
     if (view.formKey !== formKey) {
       view.formKey = formKey;
       const focused = view.buyBox.contains(document.activeElement);
-      view.buyBox.replaceChildren(sale.status === "open" ? this.buyForm(sale) : "");
+      view.buyBox.replaceChildren(sale.status === "open" ? this.buyForm(sale) : waiting ? this.soldOut.box(sale) : "");
       if (focused) view.buyBox.querySelector("button")?.focus();
     }
   }

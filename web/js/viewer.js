@@ -5,7 +5,11 @@ import { ChatLog } from "./chat.js";
 import { byId, say } from "./dom.js";
 import { timeOfDay, watching } from "./format.js";
 import { forgetSession, loadSession, saveSession } from "./session.js";
+import { Bag } from "./viewer-bag.js";
+import { Auctions } from "./viewer-auctions.js";
+import { Questions } from "./viewer-questions.js";
 import { Shop } from "./viewer-shop.js";
+import { Waitlist } from "./viewer-waitlist.js";
 import { play } from "./whep.js";
 
 const roomId = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
@@ -14,11 +18,30 @@ let room = null;
 let ended = false;
 
 const chat = new ChatLog(byId("chat"));
+const waitlist = new Waitlist({
+  session: () => session,
+  needSession: askForName,
+  buy: (saleId) => shop.buy(saleId, 1),
+  changed: () => shop.render(),
+});
 const shop = new Shop(roomId, {
   session: () => session,
   needSession: askForName,
   onUnauthorized: dropSession,
+  soldOut: waitlist,
 });
+const auctions = new Auctions(roomId, {
+  session: () => session,
+  needSession: askForName,
+  onUnauthorized: dropSession,
+});
+const questions = new Questions({
+  send: (message) => channel.send(message),
+  session: () => session,
+  needSession: askForName,
+});
+const bag = new Bag(roomId, { session: () => session, needSession: askForName });
+bag.load();
 
 // ---- who am I ----
 let nameWaiters = [];
@@ -59,6 +82,7 @@ byId("name-form").addEventListener("submit", async (ev) => {
     for (const resolve of nameWaiters) resolve(session);
     nameWaiters = [];
     shop.refreshOrders();
+    bag.refreshMine();
   } catch (err) {
     say(byId("chat-status"), err.code === "rate_limited"
       ? "Too many new names from this network. Try again in a minute."
@@ -119,9 +143,29 @@ function onEvent(ev) {
     case "chat_deleted":
       return chat.remove(ev.msg_id);
     case "pin":
+      bag.setPinned(ev.product);
+      questions.show(ev.product?.sku || null);
       return shop.setPinned(ev.product);
     case "unpin":
+      bag.setPinned(null);
+      questions.show(null);
       return shop.setPinned(null);
+    case "lineup_stock":
+      return bag.stock(ev.products);
+    case "auction_open":
+      return auctions.upsert(ev.auction);
+    case "bid":
+      return auctions.onBid(ev);
+    case "auction_ended":
+      return auctions.onEnded(ev);
+    case "offer":
+      return waitlist.onOffer(ev);
+    case "offer_expired":
+      return waitlist.onOfferExpired(ev);
+    case "waitlist_closed":
+      return waitlist.onClosed(ev);
+    case "answer":
+      return questions.onAnswer(ev);
     case "sale_open":
       return shop.upsertSale({ ...ev.sale, status: ev.sale?.status || "open" });
     case "sold_out":
@@ -143,6 +187,8 @@ function onEvent(ev) {
     case "room_ended":
       return roomEnded();
     case "order":
+      waitlist.onOrder(ev.order || ev);
+      if ((ev.order || ev).sale_id === null) return bag.remember(ev.order);
       return shop.remember(ev.order || ev);
     case "error":
       return say(byId("chat-status"), describeChannelError(ev));
@@ -182,7 +228,12 @@ function applySnapshot(snap) {
   }
   if (typeof snap.slow_mode === "number") setSlowMode(snap.slow_mode);
   shop.setPinned(snap.pinned || null);
+  bag.setPinned(snap.pinned || null);
+  bag.load();
+  bag.refreshMine();
+  questions.show(snap.pinned?.sku || null);
   shop.resetSales(snap.sales);
+  auctions.load();
   setViewers(typeof snap.viewers === "number" ? snap.viewers : snap.viewers?.count);
   setLikes(typeof snap.likes === "number" ? snap.likes : snap.likes?.count);
   shop.refreshOrders(); // personal events are not replayed: read our orders back

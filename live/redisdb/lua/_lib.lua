@@ -11,6 +11,13 @@ end
 -- with [realtime] history_min_age_s (in ms) when it loads a script.
 local history_min_age_ms = tonumber('__HISTORY_MIN_AGE_MS__') or 600000
 
+-- Publish on a room's channel. Sharded pub/sub in both modes (see live/redisdb/pubsub.py):
+-- the channel shares the room's hash tag, so on a cluster the message stays on the shard
+-- that runs this script. Every script publishes through here.
+local function publish_room(channel, payload)
+  redis.call('SPUBLISH', channel, payload)
+end
+
 -- Every 100 events, drop the oldest history entries that are both more than `maxlen`
 -- events old and older than history_min_age_ms: the stream keeps at least `maxlen`
 -- events AND at least the last history_min_age_ms. At most 200 entries are looked at.
@@ -48,14 +55,14 @@ local function emit_room_event(seq_key, history_key, channel, maxlen, event)
   local payload = cjson.encode(event)
   redis.call('XADD', history_key, seq .. '-0', 'e', payload, 't', now)
   trim_room_history(history_key, seq, tonumber(maxlen), now)
-  redis.call('PUBLISH', channel, payload)
+  publish_room(channel, payload)
   return seq
 end
 
 -- Publish a latest-value event (stock, viewers, likes): no seq, no history.
 local function emit_volatile(channel, event)
   event['ts'] = now_ms()
-  redis.call('PUBLISH', channel, cjson.encode(event))
+  publish_room(channel, cjson.encode(event))
 end
 
 -- The viewers of a room: the sum of the counts of processes whose presence entry (a field

@@ -14,6 +14,8 @@
 --   ARGV[7] .. <order_id>             an earlier order, read to answer a replay
 --   KEYS[1] .. ':rate:' .. <second>   this second's buy counts (hash: `u <user_id>` and
 --                                     `ip <address>` -> count), kept 2 s
+--   KEYS[1] .. ':offers'              units kept for waitlisted buyers (read only while
+--                                     the sale's `offered` is above 0)
 -- Returns {code, detail}: {'created', order JSON}, {'replay', order JSON} or an error code.
 -- Writes are what cost Redis CPU here (each is also appended to the AOF), so the sale's
 -- numbers are read once and written back in one HSET.
@@ -35,7 +37,7 @@ end
 local now = now_ms()
 local s = redis.call('HMGET', KEYS[1], 'status', 'starts_at', 'ends_at', 'left', 'sale_id',
   'held', 'sold', 'per_buyer_limit', 'hold_s', 'price_cents', 'room_id', 'sku', 'title',
-  'currency', 'expire_at', 'stock_at', 'rate_s')
+  'currency', 'expire_at', 'stock_at', 'rate_s', 'offered')
 local status = advance_sale(KEYS, maxlen, now, s)
 if not status then return {'not_found', ''} end
 
@@ -60,13 +62,26 @@ end
 if status == 'scheduled' or status == 'closed' then return {'sale_not_open', ''} end
 local left, limit = tonumber(s[4]), tonumber(s[8])
 if qty > limit then return {'bad_request', tostring(limit)} end
-if left == 0 then return {'sold_out', '0'} end
-if left < qty then return {'not_enough_left', tostring(left)} end
+-- A unit kept for this buyer (the first on the waitlist) counts as theirs to take; only
+-- looked up while some unit is offered, so the flash-sale path does no more work.
+local offered = tonumber(s[18] or '0') or 0
+local from_offer = 0
+if offered > 0 then
+  local deadline = redis.call('ZSCORE', KEYS[1] .. ':offers', user)
+  if deadline and tonumber(deadline) > now then from_offer = 1 end
+end
+if left + from_offer == 0 then return {'sold_out', '0'} end
+if left + from_offer < qty then return {'not_enough_left', tostring(left + from_offer)} end
 local mine = tonumber(redis.call('HGET', KEYS[3], user) or '0')
 if mine + qty > limit then return {'limit_reached', tostring(limit - mine)} end
 
 local sale_id = s[5]
-local left_after, held_after = left - qty, tonumber(s[6]) + qty
+local left_after, held_after = left - (qty - from_offer), tonumber(s[6]) + qty
+if from_offer == 1 then
+  redis.call('ZREM', KEYS[1] .. ':offers', user)
+  offered = offered - 1
+  redis.call('HSET', KEYS[1], 'offered', offered)
+end
 redis.call('HINCRBY', KEYS[3], user, qty)
 local expire_at = tonumber(s[15])
 local price = tonumber(s[10])
@@ -103,13 +118,13 @@ if stock_now then
 else
   redis.call('HSET', KEYS[1], 'left', left_after, 'held', held_after, 'stock_dirty', 1)
 end
-if left_after == 0 then
+if left_after == 0 and status ~= 'sold_out' then
   redis.call('HSET', KEYS[1], 'status', 'sold_out')
   emit_room_event(KEYS[5], KEYS[6], KEYS[7], maxlen, {type = 'sold_out', sale_id = sale_id})
 end
 order_changed(KEYS, order, json, now)
 if stock_now then
-  redis.call('PUBLISH', KEYS[7], cjson.encode({type = 'stock', sale_id = sale_id, ts = now,
-    left = left_after, held = held_after, sold = tonumber(s[7])}))
+  publish_room(KEYS[7], cjson.encode({type = 'stock', sale_id = sale_id, ts = now,
+    left = left_after, held = held_after, sold = tonumber(s[7]), offered = offered}))
 end
 return {'created', json}

@@ -11,7 +11,10 @@
 -- ARGV[5] "new" (entries never delivered) or "claim" (entries another consumer left
 --         unacknowledged for ARGV[6] ms)
 -- Returns how many entries were taken.
-local RANK = {held = 0, paid = 1, cancelled = 1, expired = 1}
+-- After-sale statuses (written by order_step.lua) rank above paid, so a late log entry
+-- never takes a shipped or refunded record back.
+local RANK = {held = 0, paid = 1, cancelled = 1, expired = 1, shipped = 2, delivered = 3,
+  return_requested = 4, partly_refunded = 5, refunded = 6}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local entries
 if ARGV[5] == 'claim' then

@@ -5,8 +5,8 @@
 -- KEYS[4] the room record (hash)      ({r:<room>}:room)
 -- KEYS[5] the room's line-up (zset)   ({r:<room>}:lineup)
 -- KEYS[6] the pinned card             ({r:<room>}:pinned)
--- KEYS[7] the product (JSON string)   (<prefix>:product:<sku>; the one key outside the
---         room's hash tag: on Redis Cluster the card would be copied into the room)
+-- KEYS[7] the line-up's cards (hash)  ({r:<room>}:cards) sku -> product card JSON, copied
+--         from the catalog when the product joined the line-up (the room's slot only)
 -- ARGV[1] "pin" or "unpin", ARGV[2] sku, ARGV[3] history length to keep
 -- Returns {"ok", seq} or {code}: room_ended, not_in_lineup, not_found, not_pinned.
 if redis.call('HGET', KEYS[4], 'status') ~= 'open' then
@@ -21,7 +21,7 @@ end
 if not redis.call('ZSCORE', KEYS[5], ARGV[2]) then
   return {'not_in_lineup'}
 end
-local raw = redis.call('GET', KEYS[7])
+local raw = redis.call('HGET', KEYS[7], ARGV[2])
 if not raw then
   return {'not_found'}
 end

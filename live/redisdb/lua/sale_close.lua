@@ -10,6 +10,7 @@ local status = advance_sale(KEYS, maxlen, now)
 if not status then return {'not_found', ''} end
 if status ~= 'closed' then
   redis.call('HSET', KEYS[1], 'status', 'closed', 'closed_at', now)
+  close_waitlist(KEYS, redis.call('HGET', KEYS[1], 'sale_id'))
   local sale = sale_view(KEYS[1])
   emit_room_event(KEYS[5], KEYS[6], KEYS[7], maxlen,
     {type = 'sale_closed', sale_id = sale['sale_id'], sale = sale})

@@ -4,7 +4,7 @@
 -- KEYS[9] the room's order number counter
 -- ARGV[1] room history length to keep
 -- ARGV[2] the sale's fixed fields as JSON (sale_id, room_id, sku, title, currency,
---         price_cents, stock, per_buyer_limit, hold_s)
+--         price_cents, stock, per_buyer_limit, hold_s, offer_s)
 -- ARGV[3] ms until the start (0: open now), ARGV[4] duration ms,
 -- ARGV[5] ms the sale and its orders are kept after its end, ARGV[6] the log's group name
 -- Returns the sale as JSON.
@@ -17,7 +17,8 @@ local ends_at = starts_at + tonumber(ARGV[4])
 local expire_at = ends_at + tonumber(ARGV[5])
 local status = 'scheduled'
 if tonumber(ARGV[3]) == 0 then status = 'open' end
-local args = {'left', fields['stock'], 'held', 0, 'sold', 0, 'status', status,
+local args = {'left', fields['stock'], 'held', 0, 'sold', 0, 'offered', 0, 'waiting', 0,
+  'status', status,
   'created_at', now, 'starts_at', starts_at, 'ends_at', ends_at, 'expire_at', expire_at}
 for name, value in pairs(fields) do
   args[#args + 1] = name

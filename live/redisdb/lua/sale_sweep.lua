@@ -1,5 +1,6 @@
--- sale_sweep.lua: one sweep of one sale: scheduled start and end, expired holds, and the
--- latest stock when the buy path held it back.
+-- sale_sweep.lua: one sweep of one sale: scheduled start and end, expired holds, lapsed
+-- waitlist offers (passed on to the next in line), and the latest stock when the buy path
+-- held it back.
 -- Any number of workers may run it at once: each change is checked and made atomically
 -- (a hold is released only while its order is still held), so nothing happens twice.
 -- KEYS[1..7] the sale's keys and the room's event keys (see _sale.lua)
@@ -26,6 +27,11 @@ for _, order_id in ipairs(due) do
     released = released + 1
   else
     redis.call('ZREM', KEYS[2], order_id)
+  end
+end
+if tonumber(redis.call('HGET', KEYS[1], 'offered') or '0') > 0 then
+  if expire_offers(KEYS, maxlen, redis.call('HGET', KEYS[1], 'sale_id'), now) > 0 then
+    redis.call('HSET', KEYS[1], 'stock_dirty', 1)
   end
 end
 if redis.call('HGET', KEYS[1], 'stock_dirty') == '1' then

@@ -1,47 +1,62 @@
-"""Every use of aiortc's and aioice's private attributes, in one place (aiortc==1.16.0).
+"""Every use of aiortc's private attributes, in one place (built for aiortc==1.16.0).
 
 - `tap_encoded_frames`: replaces a receiver's jitter buffer so complete encoded frames
   (video: completed on the RTP marker bit) go to a callback instead of the decoder.
 - `send_pli`: asks the publisher for a keyframe through the receiver's RTCP.
 - `on_keyframe_request`: a viewer's PLI/FIR calls back instead of setting the encoder
   flag that the pre-encoded send path never reads.
-- `limit_udp_ports`: host candidates bind inside a UDP port range.
 - `on_sender_start` / `RtpLink`: a sender's negotiated parameters, and a synchronous
   SRTP-and-sendto path that bypasses the sender's per-packet coroutine chain; NACKs and
-  sender reports of that sender are served from our own state (`live.media.sender`);
-  `fast_protect` calls pylibsrtp's C binding directly (pylibsrtp==1.0.0).
+  sender reports of that sender are served from our own state (`live.media.sender`).
+  Its aioice and pylibsrtp parts are in `aioice_private` and `srtp_private`.
 - `packetizer`: aiortc's VP8/H.264 RTP packetizers, run once per frame per room.
-tests/unit/test_aiortc_hooks.py fails loudly if an aiortc upgrade moves any of these.
+`check()` runs at start-up: a missing attribute stops the server with one line.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-import random
 import socket
 import struct
 import sys
-import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import aioice.ice
 import pylibsrtp
-from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc.codecs import depayload
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
-from aiortc.rtcdtlstransport import State
-from aiortc.rtcrtpparameters import RTCRtpSendParameters
-from pylibsrtp._binding import ffi as srtp_ffi
-from pylibsrtp._binding import lib as srtp_lib
+from aiortc.rtcdtlstransport import RTCDtlsTransport, State
+from aiortc.rtcicetransport import RTCIceTransport
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
 
+from live.media.aioice_private import nominated_route
 from live.media.frames import EncodedFrame, FrameAssembler, vp8_starts_frame
+from live.media.srtp_private import fast_protect
+from live.private_attrs import in_fresh_loop, require
+
+LIBRARY = "aiortc"
+BUILT_FOR = "1.16.0"
 
 FrameSink = Callable[[EncodedFrame, int], None]
 
 _JITTER_ATTR = "_RTCRtpReceiver__jitter_buffer"
+_REPORT_ATTRS = (
+    "_RTCRtpSender__ntp_timestamp",
+    "_RTCRtpSender__rtp_timestamp",
+    "_RTCRtpSender__packet_count",
+    "_RTCRtpSender__octet_count",
+)
+# What the code below reads or replaces, by owner; `check()` looks each one up.
+RECEIVER_ATTRIBUTES = (_JITTER_ATTR, "_send_rtcp_pli")
+SENDER_ATTRIBUTES = ("_send_keyframe", "_retransmit", "_ssrc", "_rtx_ssrc", *_REPORT_ATTRS)
+DTLS_ATTRIBUTES = ("_state", "_tx_srtp")
+ICE_ATTRIBUTES = ("_connection",)
+VP8_ATTRIBUTES = ("_packetize", "picture_id")
+H264_ATTRIBUTES = ("_packetize", "_split_bitstream")
+CODEC_NAMES = {"vp8": "video/VP8", "h264": "video/H264", "opus": "audio/opus"}
 
 
 class _FrameTap:
@@ -49,13 +64,20 @@ class _FrameTap:
 
     def __init__(self, kind: str, sink: FrameSink, codec: str) -> None:
         self._sink = sink
+        name = codec if kind == "video" else "opus"
+        parameters = RTCRtpCodecParameters(mimeType=CODEC_NAMES[name], clockRate=90000)
+        # The receiver already depayloaded the packet, but keeps the result in a private
+        # attribute; doing it again is one slice per publisher packet.
+        self._data_of: Callable[[Any], bytes] = lambda packet: depayload(parameters, packet.payload)
         starts = vp8_starts_frame if codec == "vp8" else None
-        self._assembler = FrameAssembler(starts_frame=starts) if kind == "video" else None
+        self._assembler = (
+            FrameAssembler(self._data_of, starts_frame=starts) if kind == "video" else None
+        )
 
     def add(self, packet: Any) -> tuple[bool, None]:
         if self._assembler is None:
             # Opus: one packet is one frame.
-            self._sink(EncodedFrame(packet._data, packet.timestamp), packet.ssrc)
+            self._sink(EncodedFrame(self._data_of(packet), packet.timestamp), packet.ssrc)
         else:
             for frame in self._assembler.add(packet):
                 self._sink(frame, packet.ssrc)
@@ -69,8 +91,6 @@ def tap_encoded_frames(
 
     `codec` is the negotiated video codec ("vp8" or "h264"); VP8 frame starts are exact.
     """
-    if not hasattr(receiver, _JITTER_ATTR):
-        raise RuntimeError("aiortc's RTCRtpReceiver has no jitter buffer attribute to tap")
     setattr(receiver, _JITTER_ATTR, _FrameTap(kind, sink, codec))
 
 
@@ -144,13 +164,10 @@ class RtpLink:
         dtls = self._dtls
         if dtls._state is not State.CONNECTED:
             raise ConnectionError("the DTLS transport is not connected")
-        pair = self._connection._nominated.get(1)
-        if pair is None:
+        route = nominated_route(self._connection)
+        if route is None:
             raise ConnectionError("no ICE pair to send on")
-        transport = pair.protocol.transport
-        if transport is None or transport.is_closing():
-            raise ConnectionError("no ICE pair to send on")
-        addr = pair.remote_addr
+        transport, addr = route
         sendto = transport.sendto
         if self._gso_for is not transport:
             self._open_gso(transport)
@@ -199,6 +216,7 @@ class RtpLink:
 
     def report(self, ntp_time: int, rtp_timestamp: int, packets: int, octets: int) -> None:
         """What the sender's RTCP task puts in its next sender report."""
+        # Literal names, not a loop over _REPORT_ATTRS: this runs per frame and viewer.
         sender: Any = self._sender
         sender._RTCRtpSender__ntp_timestamp = ntp_time
         sender._RTCRtpSender__rtp_timestamp = rtp_timestamp
@@ -212,26 +230,6 @@ class RtpLink:
             callback(sequence_number)
 
         self._sender._retransmit = retransmit  # type: ignore[method-assign]
-
-
-def fast_protect(session: pylibsrtp.Session) -> Callable[[bytes], bytes]:
-    """`session.protect` without the wrapper's per-call allocations (the same C call)."""
-    srtp, cdata, buffer = session._srtp[0], session._cdata, session._buffer
-    size = srtp_ffi.new("int *")
-    limit = len(cdata) - pylibsrtp.SRTP_MAX_TRAILER_LEN
-
-    def protect(data: bytes) -> bytes:
-        n = len(data)
-        if n > limit:
-            return session.protect(data)  # raises "packet is too long"
-        buffer[0:n] = data
-        size[0] = n
-        if srtp_lib.srtp_protect(srtp, cdata, size):
-            return session.protect(data)  # raises the matching SrtpError
-        out: bytes = buffer[0 : size[0]]
-        return out
-
-    return protect
 
 
 def on_sender_start(
@@ -287,54 +285,25 @@ def packetizer(codec: str) -> Callable[[bytes], list[bytes]]:
     return lambda data: [data]
 
 
-_port_range: tuple[int, int] | None = None
+def check() -> None:
+    """Every attribute used above, on real aiortc objects: a peer connection's receiver,
+    sender and transports, and the codecs' packetizers."""
+    in_fresh_loop(_check_objects)
+    require(LIBRARY, BUILT_FOR, Vp8Encoder(), "Vp8Encoder", VP8_ATTRIBUTES)
+    require(LIBRARY, BUILT_FOR, H264Encoder(), "H264Encoder", H264_ATTRIBUTES)
+    require(LIBRARY, BUILT_FOR, State, "rtcdtlstransport.State", ("CONNECTED",))
 
 
-class _RangeLoop:
-    """The running loop, but host candidates bind to a port in the configured range."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._loop, name)
-
-    async def create_datagram_endpoint(self, factory: Any, **kwargs: Any) -> Any:
-        local = kwargs.get("local_addr")
-        if _port_range is None or local is None or local[1] != 0:
-            return await self._loop.create_datagram_endpoint(factory, **kwargs)
-        low, high = _port_range
-        ports = list(range(low, high + 1))
-        start = random.randrange(len(ports))
-        for port in ports[start:] + ports[:start]:
-            try:
-                return await self._loop.create_datagram_endpoint(
-                    factory, **{**kwargs, "local_addr": (local[0], port)}
-                )
-            except OSError:
-                continue
-        raise OSError(f"no free UDP port in {low}-{high}")
-
-
-class _AsyncioWithRange(types.ModuleType):
-    def __getattr__(self, name: str) -> Any:
-        return getattr(asyncio, name)
-
-    @staticmethod
-    def get_running_loop() -> Any:
-        return _RangeLoop(asyncio.get_running_loop())
-
-
-def limit_udp_ports(low: int, high: int) -> None:
-    """Bind ICE host candidates to ports in [low, high]; (0, 0) lifts the limit."""
-    global _port_range
-    if low <= 0 or high <= 0:
-        _port_range = None
-        return
-    if low > high:
-        raise ValueError("udp_port_min must not exceed udp_port_max")
-    _port_range = (low, high)
-    # aioice.ice calls asyncio.get_running_loop().create_datagram_endpoint(...) for host
-    # candidates; give that module an asyncio whose loop picks the port.
-    if not isinstance(getattr(aioice.ice, "asyncio", None), _AsyncioWithRange):
-        setattr(aioice.ice, "asyncio", _AsyncioWithRange("asyncio"))  # noqa: B010
+async def _check_objects() -> None:
+    pc = RTCPeerConnection()
+    try:
+        transceiver = pc.addTransceiver("video")
+        receiver, sender = transceiver.receiver, transceiver.sender
+        require(LIBRARY, BUILT_FOR, receiver, "RTCRtpReceiver", RECEIVER_ATTRIBUTES)
+        require(LIBRARY, BUILT_FOR, sender, "RTCRtpSender", SENDER_ATTRIBUTES)
+        dtls: RTCDtlsTransport = sender.transport
+        require(LIBRARY, BUILT_FOR, dtls, "RTCDtlsTransport", DTLS_ATTRIBUTES)
+        ice: RTCIceTransport = dtls.transport
+        require(LIBRARY, BUILT_FOR, ice, "RTCIceTransport", ICE_ATTRIBUTES)
+    finally:
+        await pc.close()

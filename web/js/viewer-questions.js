@@ -1,0 +1,60 @@
+// Questions on the viewer page: ask the host about the product shown, and read the answers
+// on the product card (answered questions are everyone's; open ones only the host sees).
+import { api } from "./api.js";
+import { byId, h, say } from "./dom.js";
+
+export class Questions {
+  constructor({ send, session, needSession }) {
+    this.send = send;
+    this.session = session;
+    this.needSession = needSession;
+    this.sku = null;
+    this.answers = [];
+    byId("ask-form").addEventListener("submit", (ev) => this.ask(ev));
+  }
+
+  /** The product card now shows `sku` (or nothing): load its answered questions. */
+  async show(sku) {
+    if (sku === this.sku) return;
+    this.sku = sku;
+    this.answers = [];
+    this.render();
+    if (!sku) return;
+    try {
+      const { answers } = await api(`/api/products/${encodeURIComponent(sku)}/answers?limit=20`);
+      if (this.sku === sku) this.answers = answers;
+    } catch {
+      /* new answers still arrive as events */
+    }
+    this.render();
+  }
+
+  onAnswer(ev) {
+    if (!ev.sku || ev.sku !== this.sku) return;
+    if (this.answers.some((a) => a.question_id === ev.question_id)) return;
+    this.answers.unshift({ question_id: ev.question_id, text: ev.question, answer: ev.answer, name: ev.name });
+    this.render();
+  }
+
+  render() {
+    const list = byId("product-answers");
+    list.replaceChildren(
+      ...this.answers.map((a) =>
+        h("li", { class: "qa" }, h("p", { class: "q" }, h("strong", {}, "Q: "), a.text), h("p", { class: "a" }, h("strong", {}, "A: "), a.answer)),
+      ),
+    );
+    byId("answers-block").hidden = !this.answers.length;
+  }
+
+  async ask(ev) {
+    ev.preventDefault();
+    const input = byId("ask-input");
+    const text = input.value.trim();
+    if (!text) return;
+    if (!this.session() && !(await this.needSession("Choose a name to ask the host."))) return;
+    const message = this.sku ? { type: "question", text, sku: this.sku } : { type: "question", text };
+    if (!this.send(message)) return say(byId("ask-note"), "You are offline; your question was not sent.");
+    input.value = "";
+    say(byId("ask-note"), "Sent to the host. Answers show here for everyone.");
+  }
+}
