@@ -6,12 +6,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from live.api.http import Endpoint, json_response
-from live.discovery.index import KINDS
+from live.discovery.model import KINDS
 from live.discovery.store import SearchStore
 from live.errors import BadRequest
 from live.validation import query_limit
 
 MAX_QUERY_LEN = 200
+# How deep pagination goes (as Meilisearch's maxTotalHits): nobody reads page 50.
+MAX_OFFSET = 1000
 
 
 def parse_query(raw: str | None) -> str:
@@ -40,7 +42,10 @@ class SearchApi:
         if not raw_cursor.isdigit() or len(raw_cursor) > 9:
             raise BadRequest("`cursor` is not one this server gave", field="cursor")
         offset = int(raw_cursor)
-        hits, needles = await self._search.search(q, kind)
+        if offset > MAX_OFFSET:
+            raise BadRequest(f"results go {MAX_OFFSET} deep at most", field="cursor")
+        # One more than the page: whether there is a next one.
+        hits, needles = self._search.search(q, kind, offset + limit + 1)
         page = hits[offset : offset + limit]
         more = offset + limit < len(hits)
         return json_response(

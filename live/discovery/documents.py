@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from live.discovery.index import Document
+from live.discovery.model import Document
 from live.rooms.model import Room
 
 

@@ -19,7 +19,8 @@ from typing import Any
 import orjson
 
 from live.clock import Clock
-from live.discovery.index import Document, Hit, SearchIndex
+from live.discovery.index import SearchIndex
+from live.discovery.model import Document, Hit
 from live.redisdb.client import Redis
 from live.redisdb.keys import Keys
 
@@ -49,8 +50,17 @@ class SearchStore:
             pipe.xadd(self._stream, {"key": doc.key}, maxlen=STREAM_MAXLEN, approximate=True)
             await pipe.execute()
 
-    async def search(self, q: str, kind: str | None) -> tuple[list[Hit], list[str]]:
-        return self.index.search(q, kind, self._clock.now_ms())
+    async def remove(self, kind: str, doc_id: str) -> None:
+        """Delete a document (a replay removed): every process drops it from its index."""
+        key = f"{kind}:{doc_id}"
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._doc_key(key))
+            pipe.xadd(self._stream, {"key": key}, maxlen=STREAM_MAXLEN, approximate=True)
+            await pipe.execute()
+
+    def search(self, q: str, kind: str | None, depth: int) -> tuple[list[Hit], list[str]]:
+        """The best `depth` hits from this process's index (no Redis round trip)."""
+        return self.index.search(q, kind, self._clock.now_ms(), depth)
 
     async def _load(self, keys: list[str]) -> None:
         if not keys:

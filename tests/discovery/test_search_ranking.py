@@ -32,17 +32,17 @@ INDEX = _index()
 
 @pytest.mark.parametrize(("q", "kind", "expected"), CORPUS["queries"])
 def test_expected_top_result(q: str, kind: str, expected: str) -> None:
-    hits, _ = INDEX.search(q, None, now_ms=2)
+    hits, _ = INDEX.search(q, None, now_ms=2, depth=10)
     assert hits, q
     assert (hits[0].doc.kind, hits[0].doc.doc_id) == (kind, expected)
 
 
 def test_snippet_highlights_and_unknown_word_keeps_results() -> None:
-    hits, needles = INDEX.search("noise nosuchword", None, now_ms=2)
+    hits, needles = INDEX.search("noise nosuchword", None, now_ms=2, depth=10)
     assert hits[0].doc.doc_id in ("nas-cab", "headphones")
     assert "<mark>noise</mark>" in hits[0].answer(needles)["snippet"]
 
 
 def test_all_words_before_some() -> None:
-    hits, _ = INDEX.search("wireless headphones", None, now_ms=2)
+    hits, _ = INDEX.search("wireless headphones", None, now_ms=2, depth=10)
     assert hits[0].matched == 2 and hits[0].doc.doc_id == "headphones"
