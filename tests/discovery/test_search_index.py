@@ -12,7 +12,21 @@ from live.discovery.index import SearchIndex
 from live.discovery.model import Document
 from live.discovery.typos import TypoIndex
 
-WORDS = "linen shirt quiet cabinet felt lamp jade wok router kettle 降噪机柜 羊毛毡 铁锅".split()
+WORDS = [
+    "linen",
+    "shirt",
+    "quiet",
+    "cabinet",
+    "felt",
+    "lamp",
+    "jade",
+    "wok",
+    "router",
+    "kettle",
+    "降噪机柜",
+    "羊毛毡",
+    "铁锅",
+]
 QUERIES = [
     "linen",
     "linen shirt",
