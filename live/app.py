@@ -37,6 +37,7 @@ from live.api.sales import SalesApi
 from live.api.search import SearchApi
 from live.api.sessions import SessionsApi
 from live.api.shop import ShopApi
+from live.api.thumbnails import ThumbnailApi
 from live.api.waitlist import WaitlistApi
 from live.auth import TokenSigner, derive_secret
 from live.authenticator import Authenticator
@@ -51,11 +52,13 @@ from live.commerce.shopworker import ShopSweeper
 from live.commerce.waitlist import WaitlistStore
 from live.commerce.worker import SaleWorker
 from live.discovery.documents import product_document, room_document
+from live.discovery.moments import MomentIndexer
 from live.discovery.store import SearchStore
 from live.http_input import RequestReader
 from live.logs import silence_uvicorn_access_log
 from live.media import aioice_private
 from live.media.hub import MediaHub
+from live.media.thumbnails import Thumbnailer
 from live.realtime.endpoint import RoomChannel
 from live.realtime.hub import RoomHub
 from live.realtime.questions import QuestionStore
@@ -65,6 +68,7 @@ from live.redisdb.keys import Keys
 from live.redisdb.scripts import Scripts
 from live.rooms.events import RoomEndedListener, RoomEvents
 from live.rooms.store import RoomStore
+from live.rooms.thumbnails import ThumbnailStore
 from live.routing.forward import Forwarder
 from live.routing.links import RelayLinks
 from live.routing.listener import InternalListener
@@ -105,6 +109,9 @@ class Parts:
     media_router: MediaRouter | None
     forwarder: Forwarder
     search: SearchStore
+    moments: MomentIndexer
+    thumbnails: ThumbnailStore
+    thumbnailer: Thumbnailer | None
 
 
 class LiveApp(Starlette):
@@ -163,15 +170,28 @@ def create_app(
     forwarder = Forwarder(settings.internal_secret or secrets.token_urlsafe(32))
     owners = MediaOwners(redis, keys, scripts)
     media_viewers = MediaViewers(keys, scripts, clock)
+    search = SearchStore(redis, keys, clock)
+    moments = MomentIndexer(search)
+    thumbnails = ThumbnailStore(redis, keys, settings.rooms)
+    thumbnailer: Thumbnailer | None = None
     if media:
         links = RelayLinks(owners, forwarder.secret)
         node_id = settings.node.id or socket.gethostname()
+        thumbnailer = Thumbnailer(settings.media, thumbnails, clock)
         media_hub = MediaHub(
-            settings.media, rooms, events, owners, clock, links, media_viewers, node_id
+            settings.media,
+            rooms,
+            events,
+            owners,
+            clock,
+            links,
+            media_viewers,
+            node_id,
+            thumbnails=thumbnailer,
+            on_live_changed=[lambda room: search.put(room_document(room))],
         )
         router = MediaRouter(owners, forwarder, media_hub)
     payments = payments or InstantPayments()
-    search = SearchStore(redis, keys, clock)
 
     async def close_channel(room_id: str) -> None:
         # Every process closes its connections of the room (4009) when this event arrives.
@@ -207,6 +227,7 @@ def create_app(
             on_product_changed=[lambda product: search.put(product_document(product))],
         ),
         SearchApi(search),
+        ThumbnailApi(rooms, thumbnails, settings.media),
         OpsApi(redis, multiprocess_metrics=settings.metrics_dir is not None),
         sales_api,
         OrdersApi(reader, rooms, sales, bag, payments, viewer_counts, settings.commerce),
@@ -251,6 +272,9 @@ def create_app(
         media_router=router,
         forwarder=forwarder,
         search=search,
+        moments=moments,
+        thumbnails=thumbnails,
+        thumbnailer=thumbnailer,
     )
 
     @contextlib.asynccontextmanager

@@ -146,6 +146,9 @@ class MediaSettings:
     connect_timeout_s: float = 30.0
     allow_private_candidates: bool = True
     max_remote_candidates: int = 20
+    # A live room's picture: one keyframe decoded at most this often, scaled to this width.
+    thumbnail_s: float = 10.0
+    thumbnail_width: int = 320
 
 
 @dataclass(frozen=True)

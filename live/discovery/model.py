@@ -33,7 +33,10 @@ class Hit:
     score: float
 
     def answer(self, needles: list[str]) -> dict[str, Any]:
-        text = self.doc.body or self.doc.title
+        # The body around a match, or the title when the match is there only.
+        body = self.doc.body.lower()
+        in_body = any(n and n in body for n in needles)
+        text = self.doc.body if in_body or not self.doc.title else self.doc.title
         return {
             "kind": self.doc.kind,
             "score": round(self.score, 4),

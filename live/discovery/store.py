@@ -45,9 +45,16 @@ class SearchStore:
         return f"{self._prefix}:changes"
 
     async def put(self, doc: Document) -> None:
+        await self.put_many([doc])
+
+    async def put_many(self, docs: list[Document]) -> None:
+        """Write the documents and announce them, in one transaction (one slot)."""
+        if not docs:
+            return
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._doc_key(doc.key), orjson.dumps(asdict(doc)))
-            pipe.xadd(self._stream, {"key": doc.key}, maxlen=STREAM_MAXLEN, approximate=True)
+            for doc in docs:
+                pipe.set(self._doc_key(doc.key), orjson.dumps(asdict(doc)))
+                pipe.xadd(self._stream, {"key": doc.key}, maxlen=STREAM_MAXLEN, approximate=True)
             await pipe.execute()
 
     async def remove(self, kind: str, doc_id: str) -> None:

@@ -69,6 +69,10 @@ class Keys:
     def room_history(self, room_id: str) -> str:
         return f"{self.room_tag(room_id)}:history"
 
+    def room_thumbnail(self, room_id: str) -> str:
+        """Hash: the room's latest picture (`jpeg`, `etag`, `at` ms)."""
+        return f"{self.room_tag(room_id)}:thumb"
+
     def room_channel(self, room_id: str) -> str:
         return f"{self.room_tag(room_id)}:events"
 

@@ -152,6 +152,8 @@ class RoomStore:
             self._keys.room_seq(room_id),
             self._keys.room_epoch(room_id),
             self._keys.room_history(room_id),
+            # The last live picture stays as long as the ended room (its replay's face).
+            self._keys.room_thumbnail(room_id),
         ]
         async with self._redis.pipeline(transaction=True) as pipe:
             while True:
