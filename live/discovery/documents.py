@@ -36,5 +36,5 @@ def room_document(room: Room) -> Document:
         url=f"/r/{room.room_id}",
         live=room.live,
         at_ms=room.ended_at or room.starts_at or room.created_at,
-        extra={"room_id": room.room_id, "status": room.status},
+        extra={"room_id": room.room_id, "status": room.status, "live": room.live},
     )

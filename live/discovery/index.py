@@ -1,9 +1,9 @@
 """The search index: impact-ordered posting lists, read from the best end. Pure.
 
 Each term has one posting list, best first: the impact of the term in a document is its
-BM25 weight there (less the idf, the same all along one list) times the most the
-document's boost can be (live rooms x3, rooms and moments x1.5, products x1). A posting is
-one 64-bit integer, the impact rounded up (so it bounds the real one) and the document's
+BM25 weight there (less the idf, the same all along one list) times the most the document's
+boost can be (live rooms x3, other rooms x1.5, products and moments x1). A posting is one
+64-bit integer, the impact rounded up (so it bounds the real one) and the document's
 ordinal, and ascending integers are descending impacts: a list is an `array('q')`.
 
 A query reads the lists of its own terms only, from the best end, scores each new document
@@ -47,7 +47,8 @@ B = 0.75
 TITLE_WEIGHT = 2
 # A term reached through a typo scores this fraction of an exact one.
 TYPO_FACTOR = 0.5
-# Live shows rank higher; ended ones (and their moments) fade over a week.
+# Live shows rank higher; ended ones fade over a week. (A moment is not boosted: a
+# product ranks above the moments that show it.)
 LIVE_BOOST = 2.0
 RECENT_BOOST = 0.5
 RECENT_MS = 7 * 86_400_000
@@ -71,7 +72,7 @@ TAIL_MAX = 256
 def boost(doc: Document, now_ms: int) -> float:
     if doc.live:
         return 1 + LIVE_BOOST
-    if doc.kind != "product" and doc.at_ms:
+    if doc.kind == "room" and doc.at_ms:
         return 1 + RECENT_BOOST * math.exp(-max(0, now_ms - doc.at_ms) / RECENT_MS)
     return 1.0
 
@@ -80,7 +81,7 @@ def boost_cap(doc: Document) -> float:
     """The most `boost` can ever give `doc` (its postings are ordered by it)."""
     if doc.live:
         return 1 + LIVE_BOOST
-    return 1.0 if doc.kind == "product" else 1 + RECENT_BOOST
+    return 1 + RECENT_BOOST if doc.kind == "room" else 1.0
 
 
 class _Entry:

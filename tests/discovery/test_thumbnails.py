@@ -41,6 +41,16 @@ async def next_picture(
     raise AssertionError(f"no new picture of {room_id} within {within_s}s")
 
 
+async def shown_live(http: httpx.AsyncClient, q: str, room_id: str, within_s: float = 5) -> None:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        found = (await http.get("/api/search", params={"q": q, "kind": "room"})).json()
+        if any(r["room_id"] == room_id and r["live"] for r in found["results"]):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{room_id} not searchable as live within {within_s}s")
+
+
 async def test_live_room_picture_is_a_scaled_jpeg_that_changes_and_caches(
     live_server: LiveServer,
 ) -> None:
@@ -56,6 +66,8 @@ async def test_live_room_picture_is_a_scaled_jpeg_that_changes_and_caches(
         for _ in range(3):  # viewers do not make pictures: the room does
             peers.append(await watch(live_server.http, room_id))
         first = await next_picture(live_server.http, room_id, None)
+        # The room went live: its search document says so (the live boost applies).
+        await shown_live(live_server.http, room["title"], room_id)
         assert first.headers["content-type"] == "image/jpeg"
         assert picture_size(first.content) == (80, 60)  # 160x120 scaled to 80 wide
         assert first.headers["cache-control"] == "public, max-age=1"  # live: thumbnail_s
