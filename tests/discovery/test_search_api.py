@@ -6,7 +6,12 @@ import asyncio
 import secrets
 import time
 
-from tests.conftest import LiveServer
+import httpx
+
+from live.discovery.moments import Chapter
+from live.settings import Settings
+from tests.conftest import LiveServer, start_server
+from tests.redis_server import TestRedis
 
 
 async def _found(server: LiveServer, q: str, sku: str, within_s: float = 2.0) -> float:
@@ -58,3 +63,43 @@ async def test_bad_queries_answer_400(live_server: LiveServer) -> None:
         assert answer.json()["error"]["field"] == "q"
     answer = await live_server.http.get("/api/search", params={"q": "x", "kind": "nope"})
     assert answer.status_code == 400
+
+
+async def test_a_change_on_one_worker_is_found_on_another(
+    live_server: LiveServer, redis_server: TestRedis, settings: Settings
+) -> None:
+    # A second server on the same Redis and keys: another worker (or node) of the shop.
+    server, task, port, app = await start_server(settings, redis_server.url)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as other:
+            word = "xw" + secrets.token_hex(3)
+            sku = "sku-" + secrets.token_hex(4)
+            await live_server.new_product(sku, title=f"Kettle {word}")
+            other_server = LiveServer("", "", app.parts, other)
+            assert await _found(other_server, word, sku) < 2.0
+            room = await live_server.parts.rooms.get((await live_server.new_room("Tea"))["room_id"])
+            chapter = Chapter(61_000, "pin", f"Kettle {word}", sku, ("It boils in a minute",))
+            await live_server.parts.moments.chapters(room, [chapter])
+            # Both words: the moment; then (the last word dropped) the product.
+            await _until_kinds(other, f"{word} boils", ["moment", "product"])
+            await live_server.parts.moments.forget(room.room_id, [61_000])
+            await _until_kinds(other, f"{word} boils", ["product"])
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def _until_kinds(http: httpx.AsyncClient, q: str, kinds: list[str]) -> None:
+    """Wait (2 s at most: the freshness promise) until `q` finds results of `kinds`."""
+    deadline = time.monotonic() + 2
+    while True:
+        answer = (await http.get("/api/search", params={"q": q})).json()
+        if [r["kind"] for r in answer["results"]] == kinds:
+            return
+        assert time.monotonic() < deadline, (q, answer)
+        await asyncio.sleep(0.05)
+
+
+async def test_pagination_goes_a_thousand_deep_at_most(live_server: LiveServer) -> None:
+    answer = await live_server.http.get("/api/search", params={"q": "x", "cursor": "1001"})
+    assert answer.status_code == 400 and answer.json()["error"]["field"] == "cursor"
