@@ -37,8 +37,10 @@ from live.api.replays import ReplayApi
 from live.api.room_media import RoomMediaApi
 from live.api.rooms import RoomsApi
 from live.api.sales import SalesApi
+from live.api.search import SearchApi
 from live.api.sessions import SessionsApi
 from live.api.shop import ShopApi
+from live.api.thumbnails import ThumbnailApi
 from live.api.waitlist import WaitlistApi
 from live.auth import TokenSigner, new_id
 from live.authenticator import Authenticator
@@ -54,6 +56,9 @@ from live.commerce.sales import SaleStore
 from live.commerce.shopworker import ShopSweeper
 from live.commerce.waitlist import WaitlistStore
 from live.commerce.worker import SaleWorker
+from live.discovery.documents import product_document, room_document
+from live.discovery.moments import MomentIndexer
+from live.discovery.store import SearchStore
 from live.http_input import RequestReader
 from live.logs import silence_uvicorn_access_log
 from live.media import aioice_private
@@ -61,6 +66,7 @@ from live.media.hub import MediaHub
 from live.media.limits import MediaLimits
 from live.media.recordings import Recordings
 from live.media.replays import ReplayFiles, ReplayFinisher
+from live.media.thumbnails import Thumbnailer
 from live.realtime.endpoint import RoomChannel
 from live.realtime.hub import RoomHub
 from live.realtime.questions import QuestionStore
@@ -71,6 +77,7 @@ from live.redisdb.scripts import Scripts
 from live.replay.store import ReplayStore
 from live.rooms.events import RoomEndedListener, RoomEvents
 from live.rooms.store import RoomStore
+from live.rooms.thumbnails import ThumbnailStore
 from live.routing.forward import Forwarder
 from live.routing.links import RelayLinks
 from live.routing.listener import InternalListener
@@ -116,6 +123,10 @@ class Parts:
     media_hub: MediaHub | None
     media_router: MediaRouter | None
     forwarder: Forwarder
+    search: SearchStore
+    moments: MomentIndexer
+    thumbnails: ThumbnailStore
+    thumbnailer: Thumbnailer | None
 
 
 class LiveApp(Starlette):
@@ -190,11 +201,16 @@ def create_app(
     media_viewers = MediaViewers(keys, scripts, clock)
     host_generations = HostGenerations(redis, keys)
     pay_claims = PayClaims(redis, keys)
+    search = SearchStore(redis, keys, clock)
+    moments = MomentIndexer(search)
+    thumbnails = ThumbnailStore(redis, keys, settings.rooms)
+    thumbnailer: Thumbnailer | None = None
     if media:
         links = RelayLinks(owners, forwarder.secret)
         node_id = settings.node.id or socket.gethostname()
         limits = MediaLimits(redis, keys, scripts, settings, f"{os.getpid()}-{new_id('m')}")
         recordings = Recordings(replays, replay_files)
+        thumbnailer = Thumbnailer(settings.media, thumbnails, clock)
         media_hub = MediaHub(
             settings.media,
             rooms,
@@ -206,6 +222,8 @@ def create_app(
             node_id,
             limits,
             recordings,
+            thumbnails=thumbnailer,
+            on_live_changed=[lambda room: search.put(room_document(room))],
         )
         router = MediaRouter(owners, forwarder, media_hub)
     payments = payments or InstantPayments()
@@ -236,8 +254,18 @@ def create_app(
             clock,
             viewer_counts,
             on_room_ended,
+            on_room_changed=[lambda room: search.put(room_document(room))],
         ),
-        CatalogApi(reader, catalog, bag, settings.catalog, clock),
+        CatalogApi(
+            reader,
+            catalog,
+            bag,
+            settings.catalog,
+            clock,
+            on_product_changed=[lambda product: search.put(product_document(product))],
+        ),
+        SearchApi(search),
+        ThumbnailApi(rooms, thumbnails, settings.media),
         OpsApi(
             redis,
             reader,
@@ -292,6 +320,10 @@ def create_app(
         media_hub=media_hub,
         media_router=router,
         forwarder=forwarder,
+        search=search,
+        moments=moments,
+        thumbnails=thumbnails,
+        thumbnailer=thumbnailer,
     )
 
     @contextlib.asynccontextmanager
@@ -307,6 +339,7 @@ def create_app(
                 await stack.enter_async_context(sale_worker.running())
                 await stack.enter_async_context(shop_sweeper.running())
                 await stack.enter_async_context(replay_finisher.running())
+                await stack.enter_async_context(search.running())
                 if media_hub is not None and router is not None:
                     await stack.enter_async_context(
                         _media_running(settings, media_hub, router, forwarder)

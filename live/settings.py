@@ -161,6 +161,9 @@ class MediaSettings:
     record: bool = True
     recordings_dir: str = "var/recordings"
     replay_retention_days: int = 90
+    # A live room's picture: one keyframe decoded at most this often, scaled to this width.
+    thumbnail_s: float = 10.0
+    thumbnail_width: int = 320
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import Any
 
 from aiortc import (
@@ -41,7 +41,9 @@ from live.media.sdp import (
     check_publish_offer,
     rewrite_host_candidates,
 )
+from live.media.thumbnails import Thumbnailer
 from live.rooms.events import RoomEvents
+from live.rooms.model import Room
 from live.rooms.store import RoomStore
 from live.routing.link import LinkFrame
 from live.routing.links import RelayLinks
@@ -52,6 +54,9 @@ from live.settings import MediaSettings
 from live.tasks import stop_task
 
 log = logging.getLogger("live.media")
+
+# Told of a room whose live flag this process changed (the search index's one writer).
+LiveChanged = Callable[[Room], Awaitable[None]]
 
 TICK_S = 0.25
 HEARTBEAT_S = 5.0
@@ -83,7 +88,11 @@ class MediaHub:
         node_id: str,
         limits: MediaLimits,
         recordings: Recordings,
+        thumbnails: Thumbnailer | None = None,
+        on_live_changed: Sequence[LiveChanged] = (),
     ) -> None:
+        self._thumbnails = thumbnails
+        self._on_live_changed = tuple(on_live_changed)
         self._settings = settings
         self._rooms = rooms
         self._events = events
@@ -133,6 +142,8 @@ class MediaHub:
         with contextlib.suppress(Exception):
             await self._report_counts(set(self._reported), final=True)
         await self.limits.aclose()
+        if self._thumbnails is not None:
+            await self._thumbnails.aclose()
         await self._links.aclose()
 
     # --- signalling -------------------------------------------------------------
@@ -304,6 +315,8 @@ class MediaHub:
             relay = self.relays[room_id] = RoomRelay(room_id, self.codec)
             relay.on_frame = functools.partial(self._links.send_frame, room_id)
             relay.upstream_keyframe = functools.partial(self._links.request_keyframe, room_id)
+            if self._thumbnails is not None:
+                relay.on_keyframe = functools.partial(self._thumbnails.offer, room_id, self.codec)
         return relay
 
     # --- the relay link (live.routing.links calls these) ---------------------------
@@ -353,6 +366,9 @@ class MediaHub:
                 await self._events.durable(
                     room_id, {"type": "live_started" if live else "live_ended"}
                 )
+            if changed:
+                for listener in self._on_live_changed:
+                    await listener(room)
         except Exception:
             # Redis trouble must not tear down the media; the flag heals on the next change.
             log.exception("could not record the room's live state", extra={"room_id": room_id})
@@ -398,6 +414,8 @@ class MediaHub:
     def _drop_relay_if_empty(self, relay: RoomRelay) -> None:
         if relay.empty and self.relays.get(relay.room_id) is relay:
             del self.relays[relay.room_id]
+            if self._thumbnails is not None:
+                self._thumbnails.forget(relay.room_id)
             self._links.unwatch(relay.room_id)
             if relay.room_id in self.originated and self.address:
                 self._soon(self.release(relay.room_id))
@@ -410,6 +428,10 @@ class MediaHub:
             now = time.monotonic()
             for relay in list(self.relays.values()):
                 relay.tick(now)
+                thumbs = self._thumbnails
+                if thumbs is not None and relay.publisher is not None and thumbs.due(relay.room_id):
+                    # The room's picture is due and no keyframe came: ask for one (throttled).
+                    relay.request_keyframe()
             for session in list(self.sessions.values()):
                 if not session.connected and now - session.created > timeout:
                     self._close_soon(session, "timeout")

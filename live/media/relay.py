@@ -70,6 +70,9 @@ class RoomRelay:
         self.publisher: MediaSession | None = None
         # Origin: each publisher frame also goes to the relay link (set by the hub).
         self.on_frame: FrameOut | None = None
+        # Origin: the publisher's video keyframes are offered to the thumbnailer (set by the
+        # hub), after the viewers are served; it decodes one now and then, in a thread.
+        self.on_keyframe: Callable[[bytes], None] | None = None
         # Edge: asks the origin for a keyframe; False when there is no origin to ask.
         self.upstream_keyframe: Callable[[], bool] | None = None
         # Which publisher the frames come from: changes with each publisher (and link).
@@ -136,6 +139,8 @@ class RoomRelay:
         self._fan_out(kind, keyframe, timestamp, frame.data, codec)
         if self.recorder is not None:
             self.recorder.write(kind, position, keyframe, frame.data)
+        if keyframe and kind == "video" and self.on_keyframe is not None:
+            self.on_keyframe(frame.data)
 
     def forward_link(self, frame: LinkFrame, gap: bool) -> None:
         """Edge: one frame from the origin worker, served like a publisher's frame."""

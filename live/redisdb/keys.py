@@ -25,6 +25,14 @@ class Keys:
         """Sorted set of all rooms, scored by creation time (ms)."""
         return f"{self.prefix}:rooms"
 
+    def scheduled_rooms_index(self) -> str:
+        """Sorted set of scheduled rooms (not yet live), scored by `starts_at` (ms)."""
+        return f"{self.prefix}:rooms:scheduled"
+
+    def ended_rooms_index(self) -> str:
+        """Sorted set of recently ended rooms, scored by end time (ms); trimmed."""
+        return f"{self.prefix}:rooms:ended"
+
     def host_rooms(self, host_id: str) -> str:
         """Sorted set of one host's rooms, scored by creation time (ms)."""
         return f"{self.prefix}:host:{host_id}:rooms"
@@ -69,6 +77,10 @@ class Keys:
 
     def room_history(self, room_id: str) -> str:
         return f"{self.room_tag(room_id)}:history"
+
+    def room_thumbnail(self, room_id: str) -> str:
+        """Hash: the room's latest picture (`jpeg`, `etag`, `at` ms)."""
+        return f"{self.room_tag(room_id)}:thumb"
 
     def room_channel(self, room_id: str) -> str:
         return f"{self.room_tag(room_id)}:events"

@@ -21,7 +21,7 @@ class Room:
     title: str
     host_name: str
     host_user_id: str
-    status: str  # "open" or "ended"
+    status: str  # "scheduled" (until the host first goes live), "open" or "ended"
     live: bool
     created_at: int
     ended_at: int | None = None
@@ -29,6 +29,8 @@ class Room:
     host_id: str = ""
     # False: the show opted out of recording (`"record": false` at creation).
     record: bool = True
+    description: str = ""
+    starts_at: int | None = None  # epoch ms of a scheduled show
 
     @classmethod
     def from_hash(cls, data: dict[bytes, bytes]) -> Room:
@@ -45,6 +47,8 @@ class Room:
             score=int(text.get("score", "0")),
             host_id=text.get("host_id", ""),
             record=text.get("record", "1") != "0",
+            description=text.get("description", ""),
+            starts_at=int(text["starts_at"]) if text.get("starts_at") else None,
         )
 
     def to_hash(self) -> dict[str, str]:
@@ -62,6 +66,10 @@ class Room:
         }
         if self.ended_at is not None:
             data["ended_at"] = str(self.ended_at)
+        if self.description:
+            data["description"] = self.description
+        if self.starts_at is not None:
+            data["starts_at"] = str(self.starts_at)
         return data
 
     def to_public(self, viewers: int = 0) -> dict[str, Any]:
@@ -77,4 +85,6 @@ class Room:
             "created_at": self.created_at,
             "ended_at": self.ended_at,
             "record": self.record,
+            "description": self.description,
+            "starts_at": self.starts_at,
         }
