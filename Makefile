@@ -32,7 +32,7 @@ run: $(LIVE_STAMP)
 	LIVE_LOGGING_FORMAT=$${LIVE_LOGGING_FORMAT:-text} $(BIN)/live demo
 
 test: $(DEV_STAMP)
-	bash .ci/system-deps.sh chromium
+	bash .ci/system-deps.sh chromium ffmpeg
 	$(MAKE) check
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 

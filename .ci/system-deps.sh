@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Makes sure the system programs live needs are present: redis-server (7 or newer) always,
-# Debian's chromium when called with `chromium` (browser tests). Installs Debian packages
-# when run as root; otherwise says exactly what to install.
+# Debian's chromium when called with `chromium` (browser tests), Debian's ffmpeg when called
+# with `ffmpeg` (the replay tests read recordings back with ffprobe). Installs Debian
+# packages when run as root; otherwise says exactly what to install.
 set -euo pipefail
 
 need_redis=1
 need_chromium=0
+need_ffmpeg=0
 for arg in "$@"; do
   case "$arg" in
     chromium) need_chromium=1 ;;
+    ffmpeg) need_ffmpeg=1 ;;
   esac
 done
 
@@ -22,6 +25,7 @@ redis_ok() {
 missing=()
 if [ "$need_redis" = 1 ] && ! redis_ok; then missing+=(redis-server); fi
 if [ "$need_chromium" = 1 ] && [ ! -x /usr/bin/chromium ]; then missing+=(chromium fonts-liberation); fi
+if [ "$need_ffmpeg" = 1 ] && ! command -v ffprobe >/dev/null 2>&1; then missing+=(ffmpeg); fi
 
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp
 from live.api.answers import ERROR_HANDLERS, AccessLog
 from live.api.auctions import AuctionApi
 from live.api.catalog import CatalogApi
-from live.api.fastbuy import BuyFastPath
+from live.api.fastbuy import BuyFastPath, FastCheckout
 from live.api.host_token import HostTokenApi
 from live.api.http import Endpoint, HandlerGroup
 from live.api.media import MediaApi
@@ -33,11 +33,14 @@ from live.api.ops import OpsApi
 from live.api.orders import OrdersApi
 from live.api.pages import WEB_DIR, PagesApi
 from live.api.questions import QuestionApi
+from live.api.replays import ReplayApi
 from live.api.room_media import RoomMediaApi
 from live.api.rooms import RoomsApi
 from live.api.sales import SalesApi
+from live.api.search import SearchApi
 from live.api.sessions import SessionsApi
 from live.api.shop import ShopApi
+from live.api.thumbnails import ThumbnailApi
 from live.api.waitlist import WaitlistApi
 from live.auth import TokenSigner, new_id
 from live.authenticator import Authenticator
@@ -46,17 +49,24 @@ from live.commerce.auctions import AuctionStore
 from live.commerce.bag import BagStore
 from live.commerce.buying import Buying
 from live.commerce.catalog import Catalog
+from live.commerce.checkout import BagCheckout
 from live.commerce.pay_claims import PayClaims
 from live.commerce.payments import InstantPayments, PaymentProvider
 from live.commerce.sales import SaleStore
 from live.commerce.shopworker import ShopSweeper
 from live.commerce.waitlist import WaitlistStore
 from live.commerce.worker import SaleWorker
+from live.discovery.documents import product_document, room_document
+from live.discovery.moments import MomentIndexer
+from live.discovery.store import SearchStore
 from live.http_input import RequestReader
 from live.logs import silence_uvicorn_access_log
 from live.media import aioice_private
 from live.media.hub import MediaHub
 from live.media.limits import MediaLimits
+from live.media.recordings import Recordings
+from live.media.replays import ReplayFiles, ReplayFinisher
+from live.media.thumbnails import Thumbnailer
 from live.realtime.endpoint import RoomChannel
 from live.realtime.hub import RoomHub
 from live.realtime.questions import QuestionStore
@@ -64,8 +74,10 @@ from live.realtime.store import ChannelStore
 from live.redisdb.client import Redis, check_server, connect
 from live.redisdb.keys import Keys
 from live.redisdb.scripts import Scripts
+from live.replay.store import ReplayStore
 from live.rooms.events import RoomEndedListener, RoomEvents
 from live.rooms.store import RoomStore
+from live.rooms.thumbnails import ThumbnailStore
 from live.routing.forward import Forwarder
 from live.routing.links import RelayLinks
 from live.routing.listener import InternalListener
@@ -101,6 +113,8 @@ class Parts:
     auctions: AuctionStore
     waitlists: WaitlistStore
     questions: QuestionStore
+    replays: ReplayStore
+    replay_finisher: ReplayFinisher
     payments: PaymentProvider
     channel_store: ChannelStore
     room_hub: RoomHub
@@ -109,6 +123,10 @@ class Parts:
     media_hub: MediaHub | None
     media_router: MediaRouter | None
     forwarder: Forwarder
+    search: SearchStore
+    moments: MomentIndexer
+    thumbnails: ThumbnailStore
+    thumbnailer: Thumbnailer | None
 
 
 class LiveApp(Starlette):
@@ -167,6 +185,9 @@ def create_app(
     auctions = AuctionStore(redis, keys, scripts, settings)
     waitlists = WaitlistStore(redis, keys, scripts, sales, settings)
     questions = QuestionStore(redis, keys, scripts, settings)
+    replays = ReplayStore(redis, keys, scripts, settings.media)
+    replay_files = ReplayFiles(settings.media)
+    replay_finisher = ReplayFinisher(replays, replay_files, clock)
     buying = Buying(sales, authenticator, settings)
     channel_store = ChannelStore(redis, keys, scripts, settings)
     room_hub = RoomHub(redis, keys, scripts, settings, channel_store)
@@ -180,12 +201,29 @@ def create_app(
     media_viewers = MediaViewers(keys, scripts, clock)
     host_generations = HostGenerations(redis, keys)
     pay_claims = PayClaims(redis, keys)
+    search = SearchStore(redis, keys, clock)
+    moments = MomentIndexer(search)
+    thumbnails = ThumbnailStore(redis, keys, settings.rooms)
+    thumbnailer: Thumbnailer | None = None
     if media:
         links = RelayLinks(owners, forwarder.secret)
         node_id = settings.node.id or socket.gethostname()
         limits = MediaLimits(redis, keys, scripts, settings, f"{os.getpid()}-{new_id('m')}")
+        recordings = Recordings(replays, replay_files)
+        thumbnailer = Thumbnailer(settings.media, thumbnails, clock)
         media_hub = MediaHub(
-            settings.media, rooms, events, owners, clock, links, media_viewers, node_id, limits
+            settings.media,
+            rooms,
+            events,
+            owners,
+            clock,
+            links,
+            media_viewers,
+            node_id,
+            limits,
+            recordings,
+            thumbnails=thumbnailer,
+            on_live_changed=[lambda room: search.put(room_document(room))],
         )
         router = MediaRouter(owners, forwarder, media_hub)
     payments = payments or InstantPayments()
@@ -198,9 +236,12 @@ def create_app(
     on_room_ended: list[RoomEndedListener] = [close_channel, sales.close_room_sales]
     if router is not None:
         on_room_ended.append(router.end_room)
+    on_room_ended.append(replay_finisher.room_ended)
 
     viewer_counts = channel_store.viewer_counts
     sales_api = SalesApi(reader, rooms, catalog, sales, buying, settings.commerce)
+    checkout = BagCheckout(bag, catalog, authenticator, settings)
+    shop_api = ShopApi(reader, bag, catalog, checkout, sales, payments, settings, clock)
     apis: list[HandlerGroup] = [
         SessionsApi(reader, authenticator, redis, keys, settings),
         RoomsApi(
@@ -213,8 +254,18 @@ def create_app(
             clock,
             viewer_counts,
             on_room_ended,
+            on_room_changed=[lambda room: search.put(room_document(room))],
         ),
-        CatalogApi(reader, catalog, bag, settings.catalog, clock),
+        CatalogApi(
+            reader,
+            catalog,
+            bag,
+            settings.catalog,
+            clock,
+            on_product_changed=[lambda product: search.put(product_document(product))],
+        ),
+        SearchApi(search),
+        ThumbnailApi(rooms, thumbnails, settings.media),
         OpsApi(
             redis,
             reader,
@@ -225,12 +276,13 @@ def create_app(
         OrdersApi(
             reader, rooms, sales, bag, payments, pay_claims, viewer_counts, settings.commerce
         ),
-        ShopApi(reader, bag, catalog, sales, payments, settings, clock),
+        shop_api,
         MediaApi(reader, rooms, router, settings, clock),
         AuctionApi(reader, auctions, rooms, catalog, settings.commerce, settings.auth),
         WaitlistApi(reader, waitlists, settings.auth),
         QuestionApi(reader, questions, rooms),
         RoomMediaApi(reader, rooms, owners, media_viewers),
+        ReplayApi(reader, rooms, replays, replay_files, replay_finisher, bag),
         PagesApi(),
         HostTokenApi(reader, authenticator, rooms, host_generations, settings),
     ]
@@ -258,6 +310,8 @@ def create_app(
         auctions=auctions,
         waitlists=waitlists,
         questions=questions,
+        replays=replays,
+        replay_finisher=replay_finisher,
         payments=payments,
         channel_store=channel_store,
         room_hub=room_hub,
@@ -266,6 +320,10 @@ def create_app(
         media_hub=media_hub,
         media_router=router,
         forwarder=forwarder,
+        search=search,
+        moments=moments,
+        thumbnails=thumbnails,
+        thumbnailer=thumbnailer,
     )
 
     @contextlib.asynccontextmanager
@@ -280,6 +338,8 @@ def create_app(
                 await stack.enter_async_context(room_hub.running())
                 await stack.enter_async_context(sale_worker.running())
                 await stack.enter_async_context(shop_sweeper.running())
+                await stack.enter_async_context(replay_finisher.running())
+                await stack.enter_async_context(search.running())
                 if media_hub is not None and router is not None:
                     await stack.enter_async_context(
                         _media_running(settings, media_hub, router, forwarder)
@@ -292,7 +352,8 @@ def create_app(
 
     app = LiveApp(routes=routes, lifespan=lifespan, exception_handlers=dict(ERROR_HANDLERS))
     app.parts = parts
-    app.fast_buy = BuyFastPath(buying, reader, sales_api.buy) if fast_buy else None
+    fast_bag = FastCheckout(checkout, shop_api.checkout)
+    app.fast_buy = BuyFastPath(buying, reader, sales_api.buy, fast_bag) if fast_buy else None
     app.host_guard = (authenticator, host_generations)
     app.server_settings = settings.server
     return app

@@ -180,6 +180,9 @@ def serve(
             # uvicorn's own rewrite would trust 127.0.0.1 blindly.
             proxy_headers=False,
             timeout_graceful_shutdown=int(settings.server.shutdown_grace_s),
+            # With several workers, one that does not answer the supervisor's ping this
+            # long is killed and replaced (a wedged event loop, or a stopped process).
+            timeout_worker_healthcheck=int(settings.server.worker_healthcheck_s),
             **uvicorn_options(settings),
             ssl_keyfile=tls[0] if tls else None,
             ssl_certfile=tls[1] if tls else None,

@@ -61,6 +61,11 @@ MEDIA_RELAY_LAG = Histogram(
     "Origin's send to the edge's receipt of a relayed frame",
     buckets=(0.0002, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25),
 )
+RECORDING_PARTS = Counter("live_recording_parts_total", "Replay parts recorded", ["result"])
+RECORDED_BYTES = Counter("live_recorded_bytes_total", "Bytes written to replay files")
+RECORDING_DROPPED = Counter(
+    "live_recording_dropped_frames_total", "Frames left out of a recording (disk behind)"
+)
 
 
 # Label children looked up once: `labels()` takes a lock and builds a key on every call.

@@ -37,6 +37,7 @@ class ServerSettings:
     allowed_origins: tuple[str, ...] = ()
     public_url: str = ""
     shutdown_grace_s: float = 10.0
+    worker_healthcheck_s: float = 5.0
     max_body_bytes: int = 65536
     max_header_bytes: int = 16384
     embed_origins: tuple[str, ...] = ()
@@ -94,6 +95,7 @@ class ChatSettings:
 class RealtimeSettings:
     tick_ms: int = 50
     immediate_first: bool = False
+    urgent_events: tuple[str, ...] = ("bid", "auction_open", "auction_ended")
     history_min_events: int = 1000
     history_min_age_s: int = 600
     send_buffer_bytes: int = 1048576
@@ -155,6 +157,13 @@ class MediaSettings:
     max_viewers_per_room: int = 1000
     allow_private_candidates: bool = True
     max_remote_candidates: int = 20
+    # Replays (live/media/recorder.py, live/replay/): record while live, where, how long.
+    record: bool = True
+    recordings_dir: str = "var/recordings"
+    replay_retention_days: int = 90
+    # A live room's picture: one keyframe decoded at most this often, scaled to this width.
+    thumbnail_s: float = 10.0
+    thumbnail_width: int = 320
 
 
 @dataclass(frozen=True)
@@ -220,6 +229,7 @@ _CHOICES: dict[tuple[str, str], frozenset[str]] = {
 _MINIMUMS: dict[tuple[str, str], int] = {
     ("commerce", "min_replicas"): 1,
     ("commerce", "replica_wait_ms"): 1,
+    ("media", "replay_retention_days"): 1,
 }
 
 

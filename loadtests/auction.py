@@ -30,6 +30,9 @@ from loadtests.api import Api
 from loadtests.auction_verdict import AcceptedBid, judge
 
 SNIPE_WINDOW_S = 2.5
+# How long the end waits for bids still in flight and for the winner's order to be
+# recorded: conditions, polled; this only bounds a run that would otherwise hang.
+SETTLE_TIMEOUT_S = 60.0
 
 
 class Run:
@@ -44,6 +47,7 @@ class Run:
         self.least = 0  # the least bid the server last said it would take
         self.ends_at = 0
         self.over = False
+        self.in_flight = 0  # bids sent whose answers are not in the ledger yet
 
 
 RUN = Run()
@@ -83,11 +87,18 @@ def _watch_end(environment: Any) -> None:
         if final["status"] == "ended":
             break
         gevent.sleep(0.5)
-    RUN.over = True
-    gevent.sleep(1.0)  # answers still in flight join the ledger
-    orders = _admin(environment.host).expect(
-        "GET", f"/api/rooms/{RUN.opened['room_id']}/orders?limit=100"
-    )["orders"]
+    RUN.over = True  # no new bid from here on
+    # Every answer still in flight joins the ledger, and the winner's order is recorded.
+    _wait_until(lambda: RUN.in_flight == 0, "bids in flight")
+    admin = _admin(environment.host)
+    path = f"/api/rooms/{RUN.opened['room_id']}/orders?limit=100"
+
+    def recorded() -> list[dict[str, Any]] | None:
+        orders: list[dict[str, Any]] = admin.expect("GET", path)["orders"]
+        mine = [o for o in orders if o.get("sale_id") == auction_id]
+        return orders if mine or not final.get("winner_id") else None
+
+    orders = _wait_until(recorded, "the winner's order")
     with RUN.lock:
         verdict = judge(RUN.opened, final, list(RUN.bids), orders)
     for line in verdict.lines():
@@ -96,6 +107,19 @@ def _watch_end(environment: Any) -> None:
         environment.process_exit_code = 1
     if environment.runner is not None:
         environment.runner.quit()
+
+
+def _wait_until(check: Any, what: str) -> Any:
+    """Poll `check()` until it answers something truthy (or give up after
+    SETTLE_TIMEOUT_S, saying what never came: the verdict then judges what there is)."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            if not value:
+                print(f"auction run: gave up waiting for {what}", flush=True)
+            return value
+        gevent.sleep(0.05)
 
 
 hooks: Any = events  # locust's EventHook.add_listener is untyped
@@ -141,6 +165,13 @@ class Bidder(HttpUser):
             self._send(amount, top, key)  # a retry: the same key answers the same bid
 
     def _send(self, amount: int, top: int, key: str) -> None:
+        RUN.in_flight += 1
+        try:
+            self._bid(amount, top, key)
+        finally:
+            RUN.in_flight -= 1
+
+    def _bid(self, amount: int, top: int, key: str) -> None:
         assert RUN.opened is not None
         path = f"/api/auctions/{RUN.opened['auction_id']}/bids"
         body = {"amount_cents": amount, "max_cents": top}

@@ -30,7 +30,7 @@ import uvloop
 
 from live.auth import Identity, Role, TokenSigner
 from live.redisdb.embedded import EmbeddedRedis, free_port
-from loadtests.bench_buy import HOST, cpu_window, start_server, wait_up
+from loadtests.bench_buy import HOST, cpu_per_request, cpu_window, start_server, wait_up
 from loadtests.rawhttp import Tally, closed_loop, open_loop, post, run_list
 
 
@@ -113,6 +113,8 @@ async def measure(
         "ratio": round(bag_rps / floor_rps, 3),
         "bag_statuses": tallies["bag"].statuses,
         "closed_loop_p50_ms": round(tallies["bag"].percentile(0.5) * 1000, 2),
+        "floor_cpu_us_per_request": cpu_per_request(cpu["floor"], tallies["floor"]),
+        "bag_cpu_us_per_request": cpu_per_request(cpu["bag"], tallies["bag"]),
     }
     rate = bag_rps / 2
     latency = await open_loop(HOST, live_port, 64, rate, args.seconds, next_checkout)
@@ -186,7 +188,7 @@ def main() -> None:
         }
         live_port, floor_port = free_port(), free_port()
         servers = [
-            start_server("live.app:app_from_environment", live_port, env),
+            start_server("live.cli:app_from_environment", live_port, env),
             start_server("loadtests.floor_app:create_floor_app", floor_port, env),
         ]
         try:

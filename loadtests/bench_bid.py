@@ -3,6 +3,7 @@ bid-to-`bid`-event delivery at many viewers, in one run.
 
     python -m loadtests.bench_bid [--seconds 8] [--rounds 4] [--viewers 2000]
                                   [--bid-rate 20] [--duration 10] [--client-procs 2]
+                                  [--delivery-rounds 2]
 
 Starts an embedded Redis, `live` and the bare Starlette floor (one Redis call per request),
 each on uvicorn + uvloop + httptools with one worker (as loadtests/bench_buy.py does), then:
@@ -12,7 +13,10 @@ each on uvicorn + uvloop + httptools with one worker (as loadtests/bench_buy.py 
    a bid overtaken by a concurrent one is refused (409 `bid_too_low`), counted apart.
 2. `--viewers` websocket viewers on the auction's room (loadtests/bench_fanout.py client
    processes) while bids come at `--bid-rate` per second for `--duration` seconds: the
-   delivery latency of the room's events (event `ts`, Redis's clock, to receipt).
+   delivery latency of the room's events (event `ts`, Redis's clock, to receipt). The
+   same-run baseline is a second `live` on the same Redis with `[realtime] urgent_events`
+   empty (every bid waits for its tick's end, as before bids were urgent); the two take
+   turns, `--delivery-rounds` each, so both meet the same machine.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import argparse
 import itertools
 import os
 import secrets
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -129,7 +134,7 @@ def delivery(args: argparse.Namespace, live_port: int, auctions: Auctions, pid: 
                 json={"amount_cents": 1000 + n * STEP_CENTS},
                 headers={
                     "Authorization": f"Bearer {auctions.tokens[n % len(auctions.tokens)]}",
-                    "Idempotency-Key": f"d{n}",
+                    "Idempotency-Key": f"d{n}-{auctions.auction_id}",
                 },
             )
             sent += 1
@@ -138,6 +143,26 @@ def delivery(args: argparse.Namespace, live_port: int, auctions: Auctions, pid: 
     report["viewers"] = args.viewers
     report["bid_rate"] = args.bid_rate
     return report
+
+
+def delivery_turns(
+    args: argparse.Namespace, servers: dict[str, tuple[int, Auctions, int]]
+) -> dict[str, Any]:
+    """Each server's delivery rounds, taking turns; per server its rounds and medians."""
+    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
+    for _ in range(args.delivery_rounds):
+        for name, (port, auctions, pid) in servers.items():
+            rounds[name].append(delivery(args, port, auctions, pid))
+    out: dict[str, Any] = {}
+    for name, reports in rounds.items():
+        out[name] = {
+            "rounds": reports,
+            **{
+                f"median_{key}": statistics.median(r[key] for r in reports)
+                for key in ("p50_ms", "p95_ms", "p99_ms", "max_ms")
+            },
+        }
+    return out
 
 
 def main() -> None:
@@ -151,6 +176,7 @@ def main() -> None:
     parser.add_argument("--client-procs", type=int, default=2)
     parser.add_argument("--connect-rate", type=float, default=1000.0)
     parser.add_argument("--source-ips", type=int, default=1)
+    parser.add_argument("--delivery-rounds", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="live-bench-") as tmp:
         redis = EmbeddedRedis(Path(tmp), appendfsync="everysec")
@@ -163,14 +189,18 @@ def main() -> None:
             "LIVE_LOGGING_LEVEL": "warning",
             "LIVE_REDIS_KEY_PREFIX": "bench",
         }
-        live_port, floor_port = free_port(), free_port()
+        live_port, floor_port, tick_port = free_port(), free_port(), free_port()
+        # The baseline: the same server with no urgent events (every bid waits for its tick).
+        tick_env = {**env, "LIVE_REALTIME_URGENT_EVENTS": ""}
         servers = [
-            start_server("live.app:app_from_environment", live_port, env),
+            start_server("live.cli:app_from_environment", live_port, env),
             start_server("loadtests.floor_app:create_floor_app", floor_port, env),
+            start_server("live.cli:app_from_environment", tick_port, tick_env),
         ]
         try:
             wait_up(live_port, "/healthz")
             wait_up(floor_port, "/")
+            wait_up(tick_port, "/healthz")
             assert redis.pid is not None
             pids = {"live": servers[0].pid, "floor": servers[1].pid, "redis": redis.pid}
             signer = TokenSigner(env["LIVE_AUTH_SECRET"].encode(), None)
@@ -182,7 +212,14 @@ def main() -> None:
             report = {
                 "closed_loop": uvloop.run(closed_loops(args, live_port, floor_port, auctions, pids))
             }
-            report["delivery"] = delivery(args, live_port, auctions, servers[0].pid)
+            baseline = Auctions(tick_port, env["LIVE_ADMIN_TOKEN"], tokens)
+            report["delivery"] = delivery_turns(
+                args,
+                {
+                    "urgent_bids": (live_port, auctions, servers[0].pid),
+                    "tick_aligned_baseline": (tick_port, baseline, servers[2].pid),
+                },
+            )
         finally:
             for server in servers:
                 server.terminate()

@@ -17,8 +17,14 @@ relay link. Per worker: viewers, CPU, CPU per viewer, latency; and the origin's 
 one relay link (publisher only, then one viewer on another worker), and the relay lag
 (origin's send to the edge's receipt) from /metrics.
 
+With `--record on,off --runs 3` the `live` part runs three times with recording on and
+off, interleaved (on, off, on, off, ...): CPU per viewer and latency with their
+run-to-run spread for each, and the recording's own cost per room (the publisher-only
+CPU with it on, less off) and its disk bytes per minute.
+
     python -m loadtests.bench_media --viewers 10,50 --stock-viewers 5,10
     python -m loadtests.bench_media --workers 1,2 --viewers 200 --stock-viewers ""
+    python -m loadtests.bench_media --viewers 50 --stock-viewers "" --record on,off --runs 3
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -640,6 +647,10 @@ def main() -> None:
         default="1",
         help="worker counts of `live serve` to measure, one after the other (e.g. 1,2)",
     )
+    parser.add_argument(
+        "--record", default="on", help="[media] record for the live runs: on, off or on,off"
+    )
+    parser.add_argument("--runs", type=int, default=1, help="runs of each --record mode")
     parser.add_argument("--stock-server", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stock_server:
@@ -658,8 +669,16 @@ def main() -> None:
     results: dict[str, Any] = {"stream_kbps": kbps}
 
     results["live"] = []
-    for workers in [int(w) for w in args.workers.split(",") if w]:
-        results["live"] += measure_live(env, workers, args)
+    modes = [m for m in args.record.split(",") if m]
+    for run in range(args.runs):
+        for mode in modes:
+            for workers in [int(w) for w in args.workers.split(",") if w]:
+                rows = measure_recorded(env, workers, args, mode)
+                for row in rows:
+                    row.update(record=mode, run=run)
+                results["live"] += rows
+    if len(modes) > 1 or args.runs > 1:
+        results["recording"] = recording_summary(results["live"])
 
     counts = [int(n) for n in args.stock_viewers.split(",") if n]
     results["stock"] = measure_stock(counts, args) if counts else []
@@ -679,6 +698,58 @@ def main() -> None:
         results["stock_to_live_cpu_ratio_at_30fps"] = at_30
         print(f"CPU per viewer, stock relay / live: {ratio:.1f}x ({at_30:.1f}x scaled to 30 fps)")
     print(json.dumps(results, indent=1))
+
+
+def measure_recorded(
+    env: dict[str, str], workers: int, args: Any, mode: str
+) -> list[dict[str, Any]]:
+    """`measure_live` with [media] record `mode`, into a fresh recordings directory; each
+    row gets the recording's disk bytes per minute of the run."""
+    with tempfile.TemporaryDirectory(prefix="bench-recordings-") as folder:
+        started = time.monotonic()
+        recording = {
+            "LIVE_MEDIA_RECORD": "true" if mode == "on" else "false",
+            "LIVE_MEDIA_RECORDINGS_DIR": folder,
+        }
+        rows = measure_live({**env, **recording}, workers, args)
+        minutes = (time.monotonic() - started) / 60
+        written = sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
+    print(f"record={mode}: {written / minutes / 1e6:.2f} MB written per minute", flush=True)
+    for row in rows:
+        row["disk_bytes_per_min"] = written / minutes
+    return rows
+
+
+def recording_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per viewer count and record mode: mean and spread (min, max) over the runs of CPU
+    per viewer and p50 latency; the recording's own CPU per room (publisher only, on - off)."""
+    summary: dict[str, Any] = {}
+    for (viewers, mode), group in _grouped(rows).items():
+        per_viewer = [r["cpu_per_viewer"] if viewers else r["cpu"] for r in group]
+        latency = [r.get("latency_p50_ms", float("nan")) for r in group]
+        summary[f"{viewers} viewers, record {mode}"] = {
+            "cpu_per_viewer" if viewers else "cpu": _spread(per_viewer),
+            "latency_p50_ms": _spread(latency) if viewers else None,
+            "disk_mb_per_min": _spread([r["disk_bytes_per_min"] / 1e6 for r in group]),
+        }
+    on = [r["cpu"] for r in rows if not r["viewers"] and r["record"] == "on"]
+    off = [r["cpu"] for r in rows if not r["viewers"] and r["record"] == "off"]
+    if on and off:
+        summary["recording_cpu_per_room"] = sum(on) / len(on) - sum(off) / len(off)
+    for name, value in summary.items():
+        print(f"{name}: {value}", flush=True)
+    return summary
+
+
+def _grouped(rows: list[dict[str, Any]]) -> dict[tuple[int, str], list[dict[str, Any]]]:
+    groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["viewers"], row["record"]), []).append(row)
+    return groups
+
+
+def _spread(values: list[float]) -> dict[str, float]:
+    return {"mean": sum(values) / len(values), "min": min(values), "max": max(values)}
 
 
 def measure_live(env: dict[str, str], workers: int, args: Any) -> list[dict[str, Any]]:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import secrets
+import shutil
 import socket
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +27,9 @@ ADMIN_TOKEN = secrets.token_urlsafe(32)
 # The secret of the media listeners, shared by every in-process server of a test run (as
 # `live serve` shares one between its workers).
 INTERNAL_SECRET = secrets.token_urlsafe(32)
+# Replays recorded by the test servers (`[media] recordings_dir`), gone when the run ends.
+RECORDINGS_DIR = tempfile.mkdtemp(prefix="live-recordings-")
+atexit.register(shutil.rmtree, RECORDINGS_DIR, True)
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +47,7 @@ def make_settings(**env: str) -> Settings:
         "LIVE_REDIS_KEY_PREFIX": "t" + secrets.token_hex(4),
         "LIVE_LOGGING_FORMAT": "text",
         INTERNAL_SECRET_ENV: INTERNAL_SECRET,
+        "LIVE_MEDIA_RECORDINGS_DIR": RECORDINGS_DIR,
     }
     return load_settings({**base, **env})
 
@@ -110,6 +117,8 @@ async def start_server(
         lifespan="on",
         proxy_headers=False,
         ws="websockets-sansio",
+        # As `live serve`: connections still open after the grace are closed.
+        timeout_graceful_shutdown=int(settings.server.shutdown_grace_s),
         **uvicorn_options(settings),
     )
     server = uvicorn.Server(config)

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from live.settings import PROJECT_ROOT
-from tests.conftest import ADMIN_TOKEN
+from tests.conftest import ADMIN_TOKEN, RECORDINGS_DIR
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -25,7 +25,12 @@ def serve_env(**overrides: str) -> dict[str, str]:
     """This process's environment without any LIVE_* or metrics variable, plus `overrides`
     (the admin token is always set)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LIVE_", "PROMETHEUS"))}
-    return {**env, "LIVE_ADMIN_TOKEN": ADMIN_TOKEN, **overrides}
+    return {
+        **env,
+        "LIVE_ADMIN_TOKEN": ADMIN_TOKEN,
+        "LIVE_MEDIA_RECORDINGS_DIR": RECORDINGS_DIR,
+        **overrides,
+    }
 
 
 def spawn_serve(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,7 +15,7 @@ from live.api.http import Endpoint, json_response, path_param
 from live.auth import require_admin
 from live.clock import Clock
 from live.commerce.bag import BagStore
-from live.commerce.catalog import Catalog
+from live.commerce.catalog import Catalog, Product
 from live.commerce.inventory import parse_inventory
 from live.commerce.rules import MAX_PRICE_CENTS
 from live.errors import BadRequest
@@ -91,7 +92,9 @@ class CatalogApi:
         bag: BagStore,
         settings: CatalogSettings,
         clock: Clock,
+        on_product_changed: Sequence[Callable[[Product], Awaitable[None]]] = (),
     ) -> None:
+        self._on_product_changed = tuple(on_product_changed)
         self._reader = reader
         self._catalog = catalog
         self._bag = bag
@@ -113,6 +116,8 @@ class CatalogApi:
         product.update(parse_inventory(body))
         created = await self._catalog.create(product, now_ms)
         await self._bag.init_product(created)
+        for changed in self._on_product_changed:
+            await changed(created)
         (answer,) = await with_availability(self._bag, [created])
         return json_response(answer, 201)
 

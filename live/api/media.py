@@ -37,6 +37,8 @@ SDP = "application/sdp"
 # to it: for operators following a request across workers.
 MEDIA_WORKER = "X-Live-Media-Worker"
 FORWARDED_BY = "X-Live-Forwarded-By"
+# A WHEP viewer's media clock: its frames' RTP timestamps to `media_ms` (docs/protocol.md).
+MEDIA_CLOCK = "X-Live-Media-Clock"
 PREFLIGHT_HEADERS = {
     "Access-Control-Allow-Methods": "POST, DELETE, PATCH, OPTIONS",
     "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match",
@@ -100,7 +102,7 @@ class MediaApi:
         """CORS for WHIP/WHEP: bearer tokens, no cookies, so any allowed origin may call."""
         allowed = self._allowed_origins
         origin = request.headers.get("origin")
-        headers = {"Access-Control-Expose-Headers": "Location, Link"}
+        headers = {"Access-Control-Expose-Headers": f"Location, Link, {MEDIA_CLOCK}"}
         if not allowed:
             headers["Access-Control-Allow-Origin"] = "*"
         elif origin and origin in allowed:
@@ -151,6 +153,8 @@ class MediaApi:
             )
         response = Response(reply.body, status_code=201, media_type=SDP)
         response.headers["Location"] = f"/api/rooms/{room_id}/{role}/{reply.session_id}"
+        if reply.clock:
+            response.headers[MEDIA_CLOCK] = reply.clock
         response.headers.update(self._worker_headers(reply))
         for value in link_headers(self._media, self._clock.now_ms() / 1000, room_id):
             response.headers.append("Link", value)

@@ -17,16 +17,19 @@ from live.authenticator import Authenticator
 from live.clock import Clock
 from live.commerce.bag import BagStore
 from live.commerce.catalog import Catalog
+from live.discovery.calendar import room_event
 from live.errors import BadRequest, NotFound
 from live.http_input import RequestReader
 from live.rooms.events import RoomEndedListener
 from live.rooms.model import ROOM_ID_RE, Room
 from live.rooms.store import RoomStore
 from live.settings import Settings
-from live.validation import expect_object, name_field, query_limit, text_field
+from live.validation import expect_object, int_field, name_field, query_limit, text_field
 
 # Viewer totals of several rooms (the room channel's presence count).
 ViewerCounts = Callable[[list[str]], Awaitable[list[int]]]
+# Told of a room created or ended (the search index's one writer of rooms).
+RoomChanged = Callable[[Room], Awaitable[None]]
 
 
 def room_id_of(request: Request) -> str:
@@ -71,7 +74,9 @@ class RoomsApi:
         clock: Clock,
         viewer_counts: ViewerCounts,
         on_room_ended: Sequence[RoomEndedListener] = (),
+        on_room_changed: Sequence[RoomChanged] = (),
     ) -> None:
+        self._on_room_changed = tuple(on_room_changed)
         self._reader = reader
         self._auth = authenticator
         self._rooms = rooms
@@ -91,18 +96,32 @@ class RoomsApi:
         body = expect_object(await self._reader.read_json(request))
         title = text_field(body, "title", max_len=self._settings.rooms.max_title_len)
         host_name = name_field(body, "host_name", max_len=40)
+        description = text_field(body, "description", max_len=2000, min_len=0, required=False)
+        now = self._clock.now_ms()
+        starts_at: int | None = None
+        if body.get("starts_at") is not None:
+            # In the future, and within a year (a typo in ms vs s is caught, not stored).
+            starts_at = int_field(body, "starts_at", low=now + 1, high=now + 366 * 86_400_000)
         host_id = parse_host_id(body)
+        record = body.get("record", True)
+        if not isinstance(record, bool):
+            raise BadRequest("`record` must be true or false", field="record")
         room = Room(
             room_id=new_id("r"),
             title=title,
             host_name=host_name,
             host_user_id=new_id("h"),
-            status="open",
+            status="scheduled" if starts_at is not None else "open",
             live=False,
-            created_at=self._clock.now_ms(),
+            created_at=now,
+            description=description,
+            starts_at=starts_at,
             host_id=host_id,
+            record=record,
         )
         room = await self._rooms.create(room)
+        for changed in self._on_room_changed:
+            await changed(room)
         host = Identity(Role.HOST, room.host_user_id, host_name, room_id=room.room_id)
         token = self._auth.issue(host, self._settings.auth.host_token_ttl_s)
         base = self._public_url(request)
@@ -119,7 +138,20 @@ class RoomsApi:
         raw_cursor = request.query_params.get("cursor") or None
         if raw_cursor is not None and not raw_cursor.isdigit():
             raise BadRequest("`cursor` is not one this server gave", field="cursor")
-        rooms, next_cursor = await self._rooms.page(limit, int(raw_cursor) if raw_cursor else None)
+        cursor = int(raw_cursor) if raw_cursor else None
+        status = request.query_params.get("status") or None
+        if status not in (None, "open", "scheduled", "ended"):
+            raise BadRequest("`status` is open, scheduled or ended", field="status")
+        live_only = request.query_params.get("live") in ("true", "1")
+        if status in ("scheduled", "ended"):
+            rooms, next_cursor = await self._rooms.page_by_time(status, limit, cursor)
+        else:
+            # The rooms index (live first): open and scheduled rooms, filtered here.
+            rooms, next_cursor = await self._rooms.page(limit, cursor)
+            if status == "open":
+                rooms = [r for r in rooms if r.status == "open"]
+        if live_only:
+            rooms = [r for r in rooms if r.live]
         counts = await self._viewer_counts([r.room_id for r in rooms])
         return json_response(
             {
@@ -133,11 +165,26 @@ class RoomsApi:
         (count,) = await self._viewer_counts([room.room_id])
         return json_response(room.to_public(count))
 
+    async def calendar(self, request: Request) -> Response:
+        room = await self._rooms.get(room_id_of(request))
+        if room.starts_at is None or room.status != "scheduled":
+            raise NotFound("the room is not a scheduled show")
+        url = f"{self._public_url(request)}/r/{room.room_id}"
+        host = request.url.hostname or "live"
+        body = room_event(room, url, host, self._clock.now_ms())
+        return Response(
+            body,
+            media_type="text/calendar; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{room.room_id}.ics"'},
+        )
+
     async def end_room(self, request: Request) -> Response:
         room_id = room_id_of(request)
         require_manager(self._reader.identity(request), room_id)
         room, ended_now = await self._rooms.end(room_id, self._clock.now_ms())
         if ended_now:
+            for changed in self._on_room_changed:
+                await changed(room)
             for listener in self._on_room_ended:
                 await listener(room_id)
         return json_response(room.to_public())
@@ -174,7 +221,10 @@ class RoomsApi:
                     "properties": {
                         "title": {"type": "string", "minLength": 1, "maxLength": 120},
                         "host_name": {"type": "string", "minLength": 1, "maxLength": 40},
+                        "description": {"type": "string", "maxLength": 2000},
+                        "starts_at": {"type": "integer", "description": "epoch ms, future"},
                         "host_id": {"type": "string", "pattern": "^[a-z0-9_-]{1,40}$"},
+                        "record": {"type": "boolean"},
                     },
                 },
                 responses={201: "room_id, host_token, host_url, viewer_url"},
@@ -183,12 +233,20 @@ class RoomsApi:
                 "GET",
                 "/api/rooms",
                 self.list_rooms,
-                "Open rooms, live ones first",
-                query=("limit", "cursor"),
+                "Rooms: open and scheduled (live first), or by status",
+                query=("limit", "cursor", "status", "live"),
                 responses={200: "{rooms, next}"},
             ),
             Endpoint(
                 "GET", "/api/rooms/{room_id}", self.get_room, "One room", responses=ROOM_RESPONSES
+            ),
+            Endpoint(
+                "GET",
+                "/api/rooms/{room_id}/calendar.ics",
+                self.calendar,
+                "A scheduled room as an iCalendar event",
+                content_type="text/calendar",
+                responses={200: "text/calendar", 404: "not_found"},
             ),
             Endpoint(
                 "POST",

@@ -3,7 +3,6 @@ orders and the host's figures (docs/protocol.md, "The shop")."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from starlette.requests import Request
@@ -12,29 +11,22 @@ from starlette.responses import Response
 from live.api.bagstore import with_availability
 from live.api.catalog import parse_sku
 from live.api.http import Endpoint, json_response, path_param
-from live.api.rooms import room_id_of
-from live.auth import Role, require_admin, require_buyer, require_user
+from live.auth import Role, require_user
 from live.clock import Clock
-from live.commerce.aftersale import check_actor, decide, parse_shipping
+from live.commerce.aftersale import check_actor, decide
 from live.commerce.bag import BagStore
 from live.commerce.catalog import Catalog
+from live.commerce.checkout import BagCheckout
 from live.commerce.figures import host_figures
-from live.commerce.inventory import (
-    MAX_STOCK,
-    NO_VARIANT,
-    parse_lines,
-    priced_lines,
-)
+from live.commerce.inventory import MAX_STOCK, NO_VARIANT
 from live.commerce.payments import PaymentProvider
-from live.commerce.rules import parse_idempotency_key
 from live.commerce.sales import SaleStore
-from live.errors import BadRequest, Conflict, Forbidden, NotFound
+from live.errors import BadRequest, Forbidden, NotFound
 from live.http_input import RequestReader
 from live.settings import Settings
 from live.validation import expect_object, int_field, query_limit
 
 HOST_ID_MAX = 40
-PRODUCT_CACHE_S = 5.0
 
 
 class ShopApi:
@@ -45,6 +37,7 @@ class ShopApi:
         reader: RequestReader,
         bag: BagStore,
         catalog: Catalog,
+        checkout: BagCheckout,
         sales: SaleStore,
         payments: PaymentProvider,
         settings: Settings,
@@ -53,38 +46,23 @@ class ShopApi:
         self._reader = reader
         self._bag = bag
         self._catalog = catalog
+        self._checkout = checkout
         self._sales = sales
         self._payments = payments
         self._settings = settings
         self._clock = clock
-        # Product documents by SKU, kept briefly: a checkout reads the same few products
-        # over and over, and a product's title, prices and variants do not change (its
-        # units live in Redis, read by every checkout).
-        self._product_cache: dict[str, tuple[float, dict[str, Any]]] = {}
-
-    async def _products(self, skus: list[str]) -> dict[str, dict[str, Any]]:
-        now = time.monotonic()
-        found = {}
-        missing = []
-        for sku in skus:
-            cached = self._product_cache.get(sku)
-            if cached is not None and cached[0] > now:
-                found[sku] = cached[1]
-            else:
-                missing.append(sku)
-        for product in await self._catalog.many(missing):
-            found[product["sku"]] = product
-            self._product_cache[product["sku"]] = (
-                now + PRODUCT_CACHE_S,
-                product,
-            )
-        if len(self._product_cache) > 10_000:
-            self._product_cache.clear()
-        return found
 
     async def set_stock(self, request: Request) -> Response:
-        require_admin(self._reader.identity(request))
+        """Restock: the admin, or the host of a room whose line-up shows the product (the
+        studio's restock control)."""
+        identity = require_user(self._reader.identity(request))
         sku = parse_sku(path_param(request, "sku"))
+        if identity.role is not Role.ADMIN:
+            room_id = identity.room_id if identity.role is Role.HOST else None
+            if room_id is None or not await self._bag.shown_in(room_id, sku):
+                raise Forbidden(
+                    "only an admin, or the host of a room showing this product, may restock it"
+                )
         body = expect_object(await self._reader.read_json(request))
         stock = int_field(body, "stock", low=0, high=MAX_STOCK)
         product = await self._catalog.get(sku)
@@ -104,28 +82,18 @@ class ShopApi:
         return json_response(answer)
 
     async def checkout(self, request: Request) -> Response:
-        identity = require_buyer(
-            self._reader.identity(request), anonymous_can_buy=self._settings.auth.anonymous_can_buy
+        """The routed path of a checkout (the fast path, live/api/fastbuy.py, answers most)."""
+
+        async def read_body() -> Any:
+            return await self._reader.read_json(request)
+
+        order, status = await self._checkout.place_order(
+            path_param(request, "room_id"),
+            request.headers.get("authorization"),
+            request.headers.get("idempotency-key"),
+            read_body,
         )
-        room_id = room_id_of(request)
-        key = parse_idempotency_key(request.headers.get("idempotency-key"))
-        body = expect_object(await self._reader.read_json(request))
-        requests = parse_lines(body)
-        shipping = parse_shipping(body["shipping"]) if body.get("shipping") is not None else None
-        found = await self._products(list({r.sku for r in requests}))
-        for index, req in enumerate(requests):
-            if req.sku not in found:
-                raise Conflict(
-                    "that product is not on this room's line-up",
-                    code="not_in_lineup",
-                    field=f"lines[{index}]",
-                )
-        lines = priced_lines(requests, found)
-        currency = found[requests[0].sku]["currency"]
-        outcome = await self._bag.checkout(
-            room_id, identity.user_id, key, requests, lines, currency, shipping
-        )
-        return json_response(outcome.order, 201 if outcome.created else 200)
+        return json_response(order, status)
 
     async def set_shipping(self, request: Request) -> Response:
         order = await self._step(request, "shipping")
@@ -203,7 +171,7 @@ class ShopApi:
                 "/api/products/{sku}/stock",
                 self.set_stock,
                 "Set a product's (or one variant's) units on hand",
-                who="admin",
+                who="admin, the host of a room showing the product",
                 body={
                     "type": "object",
                     "required": ["stock"],
@@ -212,7 +180,7 @@ class ShopApi:
                         "variant_id": {"type": "string"},
                     },
                 },
-                responses={200: "the product", 409: "stock_below_held"},
+                responses={200: "the product", 403: "forbidden", 409: "stock_below_held"},
             ),
             Endpoint(
                 "POST",
@@ -277,7 +245,7 @@ class ShopApi:
                 "GET",
                 "/api/me/orders",
                 self.my_orders,
-                "The caller's own shop orders, newest first",
+                "The caller's own orders (bag, sale, auction, waitlist), newest first",
                 who="viewer",
                 query=("limit", "cursor"),
                 responses={200: "{orders, next}"},

@@ -10,6 +10,10 @@ step left undone by a crash is finished by the sweeper from the journal.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +22,15 @@ from typing import Any
 import orjson
 
 from live.commerce.aftersale import Decision, decide, numbered
+from live.commerce.bag_replies import (
+    ProductReply,
+    availability_args,
+    available_of,
+    fill_positions,
+    new_order,
+    open_object,
+)
+from live.commerce.bagsteps import CheckoutSteps
 from live.commerce.figures import RoomTotals, room_figures
 from live.commerce.ids import new_order_id, room_of
 from live.commerce.inventory import (
@@ -28,13 +41,16 @@ from live.commerce.inventory import (
     initial_stock,
     ships_by,
 )
-from live.commerce.rules import outcome_error, public_order
+from live.commerce.rules import outcome_error, public_order, public_view
 from live.commerce.shopkeys import ShopKeys
 from live.errors import BadRequest, Conflict, LiveError, NotFound, Unavailable, Unprocessable
 from live.redisdb.client import Redis
+from live.redisdb.errors import RedisError
 from live.redisdb.keys import Keys
 from live.redisdb.scripts import Scripts
 from live.settings import CommerceSettings
+
+log = logging.getLogger("live.commerce.shop")
 
 AFTER_PAYMENT = frozenset(
     {"shipped", "delivered", "return_requested", "partly_refunded", "refunded"}
@@ -42,8 +58,13 @@ AFTER_PAYMENT = frozenset(
 # An unfinished checkout (a crashed process) is undone by the sweeper after this long.
 INTENT_TIMEOUT_MS = 30_000
 SWEEP_BATCH = 200
-
-Counts = dict[str, dict[str, int]]
+# How long this process trusts its own write of a room to the shop's sweep list: far
+# below the 10 minutes after which the sweeper may retire a room (shopworker.py).
+ROOM_LISTED_S = 30.0
+# How long it trusts its write of a room to a buyer's list of rooms (only the order of the
+# buyer's rooms in `GET /api/me/orders` depends on it).
+BUYER_LISTED_S = 600.0
+MAX_REMEMBERED = 100_000
 
 
 @dataclass(frozen=True)
@@ -67,6 +88,12 @@ class BagStore:
         self._scripts = scripts
         self._cfg = commerce
         self._now_ms = now_ms
+        self.steps = CheckoutSteps(redis, scripts, commerce)
+        self._room_keys = functools.lru_cache(maxsize=1000)(self._room_keys_of)
+        # When this process last wrote a room to the sweep list, a (buyer, room) to the
+        # buyer's list: monotonic deadlines until which it need not write them again.
+        self._listed_rooms: dict[str, float] = {}
+        self._listed_buyers: dict[tuple[str, str], float] = {}
 
     # --- inventory ---------------------------------------------------------------------
     async def init_product(self, product: dict[str, Any]) -> None:
@@ -76,7 +103,7 @@ class BagStore:
             args += [variant, stock]
         await self._inv(product["sku"], args)
 
-    async def counts(self, skus: list[str]) -> dict[str, Counts]:
+    async def counts(self, skus: list[str]) -> dict[str, dict[str, dict[str, int]]]:
         """sku -> variant key -> {stock, available, held, sold, shipped}."""
         if not skus:
             return {}
@@ -86,16 +113,22 @@ class BagStore:
             found = await pipe.execute()
         return {sku: counts_from_hash(data) for sku, data in zip(skus, found, strict=True)}
 
+    async def shown_in(self, room_id: str, sku: str) -> bool:
+        """Whether the room's line-up shows the product."""
+        return await self._redis.zscore(self._keys.room_lineup(room_id), sku) is not None
+
     async def on_lineup(self, room_id: str, sku: str, now_ms: int) -> None:
         """Remember that `room_id` shows the product, so a restock reaches its viewers."""
         await self._redis.zadd(self.shop_keys.product_rooms(sku), {room_id: now_ms})
 
-    async def set_stock(self, product: dict[str, Any], variant: str, stock: int) -> Counts:
+    async def set_stock(self, product: dict[str, Any], variant: str, stock: int) -> None:
+        """Units on hand of one variant (`_` without variants); the rooms showing the
+        product hear it. 409 `stock_below_held` under the units held or sold."""
         sku = product["sku"]
-        code, counts, detail = await self._inv(sku, ["stock", variant, stock])
+        code, entry, detail = await self._inv(sku, ["stock", variant, stock])
         if code == b"ok":
             rooms = await self._redis.zrevrange(self.shop_keys.product_rooms(sku), 0, 49)
-            reply = (code, counts, detail)
+            reply = (code, entry, detail)
             for room in rooms:  # one at a time: a restock never takes many connections
                 await self._ack(room.decode(), [], {sku: reply})
         if code == b"stock_below_held":
@@ -104,10 +137,9 @@ class BagStore:
                 code="stock_below_held",
                 taken=int(detail),
             )
-        return counts_from_hash_json(counts)
 
     async def _inv(self, sku: str, args: list[Any]) -> Any:
-        return await self._scripts.call("inv", self.shop_keys.inventory(sku), args)
+        return await self.steps.product(self.shop_keys.inventory(sku), args)
 
     # --- checkout ----------------------------------------------------------------------
     async def checkout(
@@ -119,88 +151,94 @@ class BagStore:
         lines: list[dict[str, Any]],
         currency: str,
         shipping: dict[str, str] | None,
+        variant_keys: dict[str, list[str]] | None = None,
     ) -> CheckoutOutcome:
-        """Hold every line or none; a replayed key answers its first order."""
-        k, sk = self._keys, self.shop_keys
+        """Hold every line or none; a replayed key answers its first order. Three round
+        trips (the room's begin, every product's reserve, the room's commit), each shared
+        with the checkouts of the same event-loop turn. `variant_keys` (sku -> every
+        variant key of the product) lets a stocked product's reserve read its availability
+        in the same call."""
         order_id = new_order_id(room_id)
         fingerprint = checkout_fingerprint(requests)
         journal_lines = numbered(lines, list(range(len(lines))))
-        intent = {"op": "intent", "order_id": order_id, "lines": journal_lines}
-        # One pipeline (one connection: a burst of checkouts must not take more connections
-        # than the pool has): the two indexes (global keys) and the room's begin script.
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(sk.shop_rooms(), {room_id: self._now_ms()})
-            pipe.zadd(sk.my_rooms(user_id), {room_id: self._now_ms()})
-            self._scripts.queue(
-                pipe,
-                "bag_begin",
-                [
-                    k.room(room_id),
-                    k.room_lineup(room_id),
-                    sk.bag_idempotency(room_id),
-                    sk.bag_journal(room_id),
-                    sk.bag_journal_due(room_id),
-                ],
-                [
-                    user_id,
-                    idempotency_key,
-                    fingerprint,
-                    order_id,
-                    k.order_prefix(room_id),
-                    orjson.dumps(intent),
-                    INTENT_TIMEOUT_MS,
-                    *[line["sku"] for line in lines],
-                ],
-            )
-            *_, (code, detail) = await pipe.execute()
+        await self._list_room(room_id)
+        listed = self._list_buyer(room_id, user_id)
+        try:
+            return await self._checkout(
+                room_id, user_id, idempotency_key, fingerprint, order_id, journal_lines,
+                lines, currency, shipping, variant_keys or {},
+            )  # fmt: skip
+        finally:
+            if listed is not None and not await _logged(listed, "buyer's rooms not written"):
+                self._listed_buyers.pop((user_id, room_id), None)
+
+    async def _checkout(
+        self,
+        room_id: str,
+        user_id: str,
+        idempotency_key: str,
+        fingerprint: str,
+        order_id: str,
+        journal_lines: list[dict[str, Any]],
+        lines: list[dict[str, Any]],
+        currency: str,
+        shipping: dict[str, str] | None,
+        variant_keys: dict[str, list[str]],
+    ) -> CheckoutOutcome:
+        keys = self._room_keys(room_id)
+        intent = orjson.dumps({"op": "intent", "order_id": order_id, "lines": journal_lines})
+        code, detail = await self.steps.begin(
+            keys.begin,
+            [
+                user_id,
+                idempotency_key,
+                fingerprint,
+                order_id,
+                keys.order_prefix,
+                intent,
+                INTENT_TIMEOUT_MS,
+                *[line["sku"] for line in lines],
+            ],
+        )
         if code == b"replay":
             return CheckoutOutcome(public_order(detail), False)
         if code != b"ok":
             raise _begin_error(code.decode(), detail.decode())
-        replies = await self._product_step("reserve", order_id, journal_lines)
+        replies = await self._product_step(
+            "reserve", order_id, journal_lines, variant_keys=variant_keys
+        )
         failed = [int(extra) for code, _, extra in replies.values() if code != b"ok"]
         if failed:
             await self._undo_checkout(room_id, order_id, journal_lines, f"{order_id}:intent")
             index = min(failed)
-            left = _available_of(replies[lines[index]["sku"]][1], lines[index])
+            left = available_of(replies[lines[index]["sku"]][1], lines[index])
             raise Conflict(
                 "fewer units are left than asked for",
                 code="not_enough_left",
                 field=f"lines[{index}]",
                 left=left,
             )
-        _fill_positions(lines, replies, self._now_ms())
-        order = _new_order(order_id, room_id, user_id, lines, currency, shipping)
-        code, detail = await self._scripts.call(
-            "bag_commit",
-            [
-                sk.bag_idempotency(room_id),
-                sk.bag_journal(room_id),
-                sk.bag_journal_due(room_id),
-                k.order(room_id, order_id),
-                sk.bag_holds(room_id),
-                k.room_order_seq(room_id),
-                k.room_order_records(room_id),
-                k.room_orders(room_id),
-                k.room_order_stats(room_id),
-                sk.lineup_stock(room_id),
-                k.room_channel(room_id),
-                sk.buyer_orders(room_id, user_id),
-            ],
+        fill_positions(lines, replies, self._now_ms())
+        order = new_order(order_id, room_id, user_id, lines, currency, shipping)
+        code, detail, *times = await self.steps.commit(
+            [*keys.commit, order_key_of(keys.order_prefix, order_id), *keys.commit_after_order,
+             self.shop_keys.buyer_orders(room_id, user_id)],
             [
                 user_id,
                 idempotency_key,
                 fingerprint,
                 order_id,
-                orjson.dumps(order),
+                open_object(order),
                 self._cfg.bag_hold_s * 1000,
-                orjson.dumps(_availability_updates(replies)),
-                k.order_prefix(room_id),
+                orjson.dumps(user_id),
+                keys.order_prefix,
                 self._cfg.order_retention_s * 1000,
+                *availability_args(replies),
             ],
-        )
+        )  # fmt: skip
         if code == b"created":
-            return CheckoutOutcome(public_order(detail), True)
+            stored = {**order, "order_no": detail, "created_at": times[0], "expires_at": times[1]}
+            return CheckoutOutcome(public_view({**stored, "v": 1}), True)
         # The key took another order, or the sweeper gave this checkout up: undo ours.
         await self._undo_checkout(room_id, order_id, journal_lines, f"{order_id}:release")
         if code == b"replay" and detail:
@@ -210,6 +248,52 @@ class BagStore:
                 "this Idempotency-Key was used with another body", code="idempotency_mismatch"
             )
         raise Unavailable("the checkout took too long and was undone; retry")
+
+    def _room_keys_of(self, room_id: str) -> RoomKeys:
+        k, sk = self._keys, self.shop_keys
+        return RoomKeys(
+            begin=[
+                k.room(room_id),
+                k.room_lineup(room_id),
+                sk.bag_idempotency(room_id),
+                sk.bag_journal(room_id),
+                sk.bag_journal_due(room_id),
+                k.room_replay(room_id),
+                k.room_replay_lineup(room_id),
+            ],
+            commit=[sk.bag_idempotency(room_id), sk.bag_journal(room_id),
+                    sk.bag_journal_due(room_id)],
+            commit_after_order=[
+                sk.bag_holds(room_id),
+                k.room_order_seq(room_id),
+                k.room_order_records(room_id),
+                k.room_orders(room_id),
+                k.room_order_stats(room_id),
+                sk.lineup_stock(room_id),
+                k.room_channel(room_id),
+            ],
+            order_prefix=k.order_prefix(room_id),
+        )  # fmt: skip
+
+    async def _list_room(self, room_id: str) -> None:
+        """The room on the sweep list before its first intent exists (so a checkout a crash
+        leaves unfinished is always swept), written at most every ROOM_LISTED_S."""
+        now = time.monotonic()
+        if self._listed_rooms.get(room_id, 0.0) > now:
+            return
+        key = self.shop_keys.shop_rooms()
+        await self.steps.index(key, self._now_ms(), room_id)
+        _remember(self._listed_rooms, room_id, now + ROOM_LISTED_S)
+
+    def _list_buyer(self, room_id: str, user_id: str) -> asyncio.Future[Any] | None:
+        """The room on the buyer's list of rooms (for `GET /api/me/orders`), written beside
+        the checkout; None when this process wrote it lately."""
+        now = time.monotonic()
+        if self._listed_buyers.get((user_id, room_id), 0.0) > now:
+            return None
+        _remember(self._listed_buyers, (user_id, room_id), now + BUYER_LISTED_S)
+        key = self.shop_keys.my_rooms(user_id)
+        return self.steps.index(key, self._now_ms(), room_id)
 
     async def _undo_checkout(
         self, room_id: str, order_id: str, lines: list[dict[str, Any]], journal_field: str
@@ -227,35 +311,36 @@ class BagStore:
         lines: list[dict[str, Any]],
         *,
         restock: bool = False,
-    ) -> dict[str, Any]:
-        """Run `op` on every product the lines name in one pipeline (one round trip and one
-        connection; a cluster client sends each to its slot's node); sku -> (code, counts
-        JSON, extra)."""
+        variant_keys: dict[str, list[str]] | None = None,
+    ) -> dict[str, ProductReply]:
+        """Run `op` on every product the lines name, all in one batch (one round trip per
+        primary and one connection each; a cluster's primaries in parallel); sku ->
+        (code, the product's availability, extra)."""
         by_sku: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for line in lines:
             by_sku[line["sku"]].append(line)
-        if not by_sku:
-            return {}
-        calls = []
+        futures = []
         for sku, its_lines in by_sku.items():
-            mto = "1" if any(line.get("made_to_order") for line in its_lines) else "0"
-            args: list[Any] = [op, order_id, mto, "1" if restock else "0"]
+            triples: list[Any] = []
             for line in its_lines:
-                args += [line["i"], line.get("variant_id") or NO_VARIANT, line["qty"]]
-            calls.append((sku, args))
-        if len(calls) == 1:
-            # A script alone needs no SCRIPT EXISTS first, as a pipeline carrying one does.
-            sku, args = calls[0]
-            return {sku: await self._inv(sku, args)}
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for sku, args in calls:
-                self._scripts.queue(pipe, "inv", self.shop_keys.inventory(sku), args)
-            replies = await pipe.execute()
-        return dict(zip(by_sku, replies, strict=True))
+                triples += [line["i"], line.get("variant_id") or NO_VARIANT, line["qty"]]
+            made = any(line.get("made_to_order") for line in its_lines)
+            keys = self.shop_keys.inventory(sku)
+            known = (variant_keys or {}).get(sku)
+            if op == "reserve" and not made and known:
+                args = [order_id, len(its_lines), *triples, *known]
+                futures.append(self.steps.reserve(keys[:2], args))
+                continue
+            args = [op, order_id, "1" if made else "0", "1" if restock else "0", *triples]
+            futures.append(self.steps.product(keys, args))
+        replies: dict[str, ProductReply] = {}
+        for sku, future in zip(by_sku, futures, strict=True):
+            replies[sku] = await future
+        return replies
 
     async def run_journal(self, room_id: str, entries: list[tuple[str, dict[str, Any]]]) -> None:
         """Do the product steps of journal entries, then delete them."""
-        updates: dict[str, Any] = {}
+        updates: dict[str, ProductReply] = {}
         for _, entry in entries:
             op = str(entry["op"]).split(".", 1)[0]
             step = {"release": "release", "refund": "refund", "ship": "ship"}.get(op)
@@ -267,7 +352,7 @@ class BagStore:
             updates.update(replies)
         await self._ack(room_id, [field for field, _ in entries], updates)
 
-    async def _ack(self, room_id: str, fields: list[str], replies: dict[str, Any]) -> None:
+    async def _ack(self, room_id: str, fields: list[str], replies: dict[str, ProductReply]) -> None:
         sk, k = self.shop_keys, self._keys
         await self._scripts.call(
             "bag_ack",
@@ -277,7 +362,7 @@ class BagStore:
                 sk.lineup_stock(room_id),
                 k.room_channel(room_id),
             ],
-            [orjson.dumps(_availability_updates(replies)), *fields],
+            [len(fields), *fields, *availability_args(replies)],
         )
 
     async def sweep(self, room_id: str) -> bool:
@@ -454,7 +539,9 @@ class BagStore:
     async def my_orders(
         self, user_id: str, limit: int, before: int | None
     ) -> tuple[list[dict[str, Any]], int | None]:
-        """The buyer's bag orders over every room, newest first."""
+        """The buyer's orders over every room, newest first: bag orders, and sale, auction
+        and waitlist orders once the sale workers have recorded them (within
+        RECORD_INTERVAL_S, live/commerce/worker.py)."""
         sk, k = self.shop_keys, self._keys
         rooms = await self._redis.zrevrange(sk.my_rooms(user_id), 0, 49)
         upper = f"({before}" if before is not None else "+inf"
@@ -476,9 +563,11 @@ class BagStore:
         page = ids[:limit]
         if not page:
             return [], None
-        raws = []
-        for _, order_id in page:
-            raws.append(await self._redis.get(k.order(room_of(order_id, "o"), order_id)))
+        # One pipeline: the orders live in their rooms' slots.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for _, order_id in page:
+                pipe.get(k.order(room_of(order_id, "o"), order_id))
+            raws = await pipe.execute()
         orders = [public_order(raw) for raw in raws if raw is not None]
         return await self.with_positions(orders), (page[-1][0] if len(ids) > limit else None)
 
@@ -526,85 +615,34 @@ class BagStore:
         return room_figures(room, earlier)
 
 
-def counts_from_hash_json(raw: bytes) -> Counts:
-    names = {"s": "stock", "a": "available", "h": "held", "d": "sold", "x": "shipped"}
-    decoded = orjson.loads(raw) if raw else {}
-    if not isinstance(decoded, dict):
-        return {}
-    return {
-        variant: {names[kind]: int(n) for kind, n in per.items() if kind in names}
-        for variant, per in decoded.items()
-    }
+@dataclass(frozen=True)
+class RoomKeys:
+    """A room's keys of the checkout scripts, built once per room."""
+
+    begin: list[str]
+    commit: list[str]  # KEYS[1..3] of bag_commit.lua; then the order's key
+    commit_after_order: list[str]  # KEYS[5..11]; then the buyer's orders in the room
+    order_prefix: str
 
 
-def _availability_updates(replies: dict[str, Any]) -> dict[str, Any]:
-    """sku -> {available, variants} from product replies, for `lineup_stock`."""
-    out = {}
-    for sku, (_, counts_raw, _) in replies.items():
-        counts = counts_from_hash_json(counts_raw)
-        if not counts:
-            continue
-        variants = {v: c.get("available", 0) for v, c in counts.items() if v != NO_VARIANT}
-        queue = sum(
-            c.get("held", 0) + c.get("sold", 0) - c.get("shipped", 0) for c in counts.values()
-        )
-        entry: dict[str, Any] = {"available": sum(c.get("available", 0) for c in counts.values())}
-        if variants:
-            entry["variants"] = variants
-        if all(c.get("stock", 0) == 0 for c in counts.values()) and queue:
-            entry["queue"] = queue
-        out[sku] = entry
-    return out
+def order_key_of(prefix: str, order_id: str) -> str:
+    return prefix + order_id
 
 
-def _available_of(counts_raw: bytes, line: dict[str, Any]) -> int:
-    counts = counts_from_hash_json(counts_raw)
-    return counts.get(line.get("variant_id") or NO_VARIANT, {}).get("available", 0)
+def _remember(seen: dict[Any, float], key: Any, until: float) -> None:
+    if len(seen) >= MAX_REMEMBERED:
+        seen.clear()
+    seen[key] = until
 
 
-def _fill_positions(lines: list[dict[str, Any]], replies: dict[str, Any], now: int) -> None:
-    for i, line in enumerate(lines):
-        if not line.get("made_to_order"):
-            continue
-        _, _, extra = replies[line["sku"]]
-        spot = (orjson.loads(extra) if extra else {}).get(str(i))
-        if spot:
-            terms = line.get("made_to_order_terms") or {}
-            line["queue_position"] = int(spot[0])
-            line["ships_by"] = ships_by(
-                int(spot[2]) or now,
-                int(spot[1]),
-                int(terms.get("per_week", 1)),
-                int(terms.get("lead_days", 0)),
-            )
-
-
-def _new_order(
-    order_id: str,
-    room_id: str,
-    user_id: str,
-    lines: list[dict[str, Any]],
-    currency: str,
-    shipping: dict[str, str] | None,
-) -> dict[str, Any]:
-    first = lines[0]
-    return {
-        "order_id": order_id,
-        "sale_id": None,
-        "room_id": room_id,
-        "user_id": user_id,
-        "sku": first["sku"],
-        "title": first["title"]
-        if len(lines) == 1
-        else f"{first['title']} and {len(lines) - 1} more",
-        "qty": sum(line["qty"] for line in lines),
-        "price_cents": None,
-        "currency": currency,
-        "amount_cents": sum(line["amount_cents"] for line in lines),
-        "status": "held",
-        "lines": lines,
-        "shipping": shipping,
-    }
+async def _logged(future: asyncio.Future[Any], message: str) -> bool:
+    """Wait for a write beside the checkout; its failure is logged, not answered."""
+    try:
+        await future
+    except (RedisError, OSError) as exc:
+        log.warning(message, extra={"error": str(exc)})
+        return False
+    return True
 
 
 def _begin_error(code: str, detail: str) -> LiveError:

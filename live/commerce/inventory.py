@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -101,8 +100,9 @@ def initial_stock(product: dict[str, Any]) -> dict[str, int]:
     return {NO_VARIANT: int(product.get("stock", 0))}
 
 
-@dataclass(frozen=True)
-class LineRequest:
+class LineRequest(NamedTuple):
+    """One line a buyer asked for (a tuple: many are made per checkout)."""
+
     sku: str
     variant_id: str | None
     qty: int
@@ -113,22 +113,24 @@ def parse_lines(body: JsonObject) -> list[LineRequest]:
     raw_lines = body.get("lines")
     if not isinstance(raw_lines, list) or not 1 <= len(raw_lines) <= MAX_LINES:
         raise BadRequest(f"`lines` must be a list of 1 to {MAX_LINES} lines", field="lines")
-    lines = []
-    for index, raw in enumerate(raw_lines):
+    return [_parse_line(raw, index) for index, raw in enumerate(raw_lines)]
+
+
+def _parse_line(raw: Any, index: int) -> LineRequest:
+    if not isinstance(raw, dict):
+        raise BadRequest(f"`lines[{index}]` must be an object", field=f"lines[{index}]")
+    sku = raw.get("sku")
+    if not isinstance(sku, str) or not sku or len(sku) > 64:
+        raise BadRequest(f"`lines[{index}].sku` is required", field=f"lines[{index}]")
+    variant = raw.get("variant_id")
+    if variant is not None and not isinstance(variant, str):
         where = f"lines[{index}]"
-        if not isinstance(raw, dict):
-            raise BadRequest(f"`{where}` must be an object", field=where)
-        sku = raw.get("sku")
-        if not isinstance(sku, str) or not sku or len(sku) > 64:
-            raise BadRequest(f"`{where}.sku` is required", field=where)
-        variant = raw.get("variant_id")
-        if variant is not None and not isinstance(variant, str):
-            raise BadRequest(f"`{where}.variant_id` must be a string", field=where)
-        qty = raw.get("qty", 1)
-        if not isinstance(qty, int) or isinstance(qty, bool) or not 1 <= qty <= 1000:
-            raise BadRequest(f"`{where}.qty` must be a whole number from 1", field=where)
-        lines.append(LineRequest(sku, variant, qty))
-    return lines
+        raise BadRequest(f"`{where}.variant_id` must be a string", field=where)
+    qty = raw.get("qty", 1)
+    if type(qty) is not int or not 1 <= qty <= 1000:
+        where = f"lines[{index}]"
+        raise BadRequest(f"`{where}.qty` must be a whole number from 1", field=where)
+    return LineRequest(sku, variant, qty)
 
 
 def priced_lines(
@@ -138,25 +140,20 @@ def priced_lines(
     variant is missing or unknown, a line goes past `max_per_order`, or currencies mix."""
     lines = []
     per_unit: dict[tuple[str, str], int] = {}
-    currencies = set()
+    currency = None
+    mixed = False
     for index, req in enumerate(requests):
-        where = f"lines[{index}]"
         product = products[req.sku]
-        variants = {v["variant_id"]: v for v in product.get("variants") or []}
-        if variants and req.variant_id is None:
-            raise BadRequest(f"`{where}.variant_id` is required for this product", field=where)
-        if variants and req.variant_id not in variants:
-            raise BadRequest(f"`{where}.variant_id` is not one of this product's", field=where)
-        if not variants and req.variant_id is not None:
-            raise BadRequest(f"`{where}`: this product has no variants", field=where)
-        variant = variants.get(req.variant_id or "")
+        variant = _variant_of(product, req.variant_id, index)
         key = (req.sku, req.variant_id or NO_VARIANT)
-        per_unit[key] = per_unit.get(key, 0) + req.qty
+        taken = per_unit[key] = per_unit.get(key, 0) + req.qty
         limit = int(product.get("max_per_order") or DEFAULT_MAX_PER_ORDER)
-        if per_unit[key] > limit:
+        if taken > limit:
+            where = f"lines[{index}]"
             raise BadRequest(f"`{where}.qty`: at most {limit} of this in one order", field=where)
         price = int((variant or {}).get("price_cents", product["price_cents"]))
-        currencies.add(product["currency"])
+        currency = currency or product["currency"]
+        mixed = mixed or product["currency"] != currency
         line: dict[str, Any] = {
             "sku": req.sku,
             "variant_id": req.variant_id,
@@ -170,9 +167,25 @@ def priced_lines(
             line["made_to_order"] = True
             line["made_to_order_terms"] = dict(product["made_to_order"])
         lines.append(line)
-    if len(currencies) > 1:
+    if mixed:
         raise BadRequest("all lines must be in one currency", code="mixed_currency")
     return lines
+
+
+def _variant_of(product: dict[str, Any], variant_id: str | None, index: int) -> Any:
+    """The line's variant of `product` (None for a product without variants), or 400."""
+    variants = product.get("variants") or ()
+    where = f"lines[{index}]"
+    if not variants:
+        if variant_id is not None:
+            raise BadRequest(f"`{where}`: this product has no variants", field=where)
+        return None
+    if variant_id is None:
+        raise BadRequest(f"`{where}.variant_id` is required for this product", field=where)
+    for variant in variants:
+        if variant["variant_id"] == variant_id:
+            return variant
+    raise BadRequest(f"`{where}.variant_id` is not one of this product's", field=where)
 
 
 def checkout_fingerprint(requests: list[LineRequest]) -> str:

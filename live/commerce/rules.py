@@ -146,7 +146,11 @@ def address_limit_key(ip: str) -> str:
 
 def public_order(raw: bytes | str) -> dict[str, Any]:
     """The order as answered, from its stored JSON."""
-    stored = orjson.loads(raw)
+    return public_view(orjson.loads(raw))
+
+
+def public_view(stored: dict[str, Any]) -> dict[str, Any]:
+    """The order as answered, from the order as stored (decoded)."""
     order = {name: stored.get(name) for name in ORDER_FIELDS}
     for name in ORDER_EXTRA_FIELDS:
         order[name] = stored.get(name)

@@ -50,8 +50,12 @@ class ShopKeys:
         return f"{self.keys.room_tag(room_id)}:bag:stock"
 
     def buyer_orders(self, room_id: str, user_id: str) -> str:
-        """Sorted set of one buyer's orders in the room, by creation ms."""
-        return f"{self.keys.room_tag(room_id)}:buyer:{user_id}"
+        """Sorted set of one buyer's orders in the room (bag, sale, auction and waitlist
+        orders alike), by creation ms."""
+        return self.buyer_orders_prefix(room_id) + user_id
+
+    def buyer_orders_prefix(self, room_id: str) -> str:
+        return f"{self.keys.room_tag(room_id)}:buyer:"
 
     # --- global ----------------------------------------------------------------------
     def shop_rooms(self) -> str:
@@ -59,7 +63,8 @@ class ShopKeys:
         return f"{self.keys.prefix}:shop:rooms"
 
     def my_rooms(self, user_id: str) -> str:
-        """Sorted set of rooms a buyer ordered in (for GET /api/me/orders), by last ms."""
+        """Sorted set of rooms a buyer ordered in (for GET /api/me/orders), by last ms:
+        written beside a bag checkout, and by the sale workers for sale orders."""
         return f"{self.keys.prefix}:shop:me:{user_id}"
 
     def host_rooms(self, host_id: str) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 from live.commerce.auctions import AuctionStore
 from live.commerce.ids import sale_room
 from live.commerce.sales import LOG_GROUP, SaleStore
+from live.commerce.shopkeys import ShopKeys
 from live.redisdb.client import Redis
 from live.redisdb.errors import RedisError
 from live.redisdb.keys import Keys
@@ -48,6 +49,7 @@ class SaleWorker:
     ) -> None:
         self._redis = redis
         self._keys = keys
+        self._shop_keys = ShopKeys(keys)
         self._scripts = scripts
         self._sales = sales
         self._auctions = auctions
@@ -154,22 +156,39 @@ class SaleWorker:
                     k.room_order_stats(room_id),
                     k.room_paying_buyers(room_id),
                 ]
+                buyers = self._shop_keys.buyer_orders_prefix(room_id)
                 for mode in modes:
                     args = [LOG_GROUP, cfg.order_retention_s * 1000, self.name, READ_BATCH]
                     self._scripts.queue(
-                        pipe, "order_record", keys, [*args, mode, cfg.log_claim_idle_ms]
+                        pipe, "order_record", keys, [*args, mode, cfg.log_claim_idle_ms, buyers]
                     )
             replies = await pipe.execute(raise_on_error=False)
         taken = 0
         full = []
+        new_buyers: list[tuple[str, str, int]] = []
         for index, reply in enumerate(replies):
             if isinstance(reply, Exception):
                 log.warning("order record write failed", extra={"error": str(reply)})
                 continue
-            taken += int(reply)
-            if int(reply) >= READ_BATCH and index % len(modes) == 0:
-                full.append(sale_ids[index // len(modes)])
+            count, *buyers = reply
+            taken += int(count)
+            sale_id = sale_ids[index // len(modes)]
+            for i in range(0, len(buyers), 2):
+                new_buyers.append((sale_room(sale_id), buyers[i].decode(), int(buyers[i + 1])))
+            if int(count) >= READ_BATCH and index % len(modes) == 0:
+                full.append(sale_id)
+        if new_buyers:
+            await self._list_buyers(new_buyers)
         return taken, full
+
+    async def _list_buyers(self, buyers: list[tuple[str, str, int]]) -> None:
+        """Each buyer's list of rooms (`GET /api/me/orders`) gains the room of a new sale,
+        auction or waitlist order (global keys: in a pipeline, after the record), scored
+        by the order's time."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for room_id, user_id, at in buyers:
+                pipe.zadd(self._shop_keys.my_rooms(user_id), {room_id: at}, gt=True)
+            await pipe.execute(raise_on_error=False)
 
     async def _retire(self, gone: list[str], finished: list[str]) -> None:
         """Stop tending sales that can no longer change and whose log is fully recorded."""

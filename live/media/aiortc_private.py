@@ -136,6 +136,20 @@ class SenderParams:
     mid: str | None
     mid_id: int | None
     abs_send_time_id: int | None
+    # Every negotiated codec ("vp8", "h264", "opus") -> (payload type, its RTX payload
+    # type): a viewer answered with both video codecs is sent whichever the room carries.
+    payload_types: dict[str, tuple[int, int | None]]
+
+
+def negotiated_payload_types(codecs: list[Any]) -> dict[str, tuple[int, int | None]]:
+    """Codec name -> (payload type, RTX payload type) of the first entry of each codec."""
+    rtx = {c.parameters.get("apt"): c.payloadType for c in codecs if c.name.lower() == "rtx"}
+    found: dict[str, tuple[int, int | None]] = {}
+    for codec in codecs:
+        name = codec.name.lower()
+        if name != "rtx" and name not in found and codec.payloadType is not None:
+            found[name] = (codec.payloadType, rtx.get(codec.payloadType))
+    return found
 
 
 class RtpLink:
@@ -256,6 +270,7 @@ def on_sender_start(
             mid=parameters.muxId or None,
             mid_id=ids.get(MID),
             abs_send_time_id=ids.get(ABS_SEND_TIME),
+            payload_types=negotiated_payload_types(parameters.codecs),
         )
         callback(params, RtpLink(sender))
 

@@ -17,7 +17,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import Any
 
 from aiortc import (
@@ -33,9 +33,17 @@ from live import metrics
 from live.clock import Clock
 from live.errors import BadRequest, NotFound, UnsupportedCodec
 from live.media.limits import MediaLimits, Ticket
+from live.media.recordings import Recordings
 from live.media.relay import MediaSession, RoomRelay
-from live.media.sdp import VIDEO_CODECS, check_offer, rewrite_host_candidates
+from live.media.sdp import (
+    VIDEO_CODECS,
+    check_play_offer,
+    check_publish_offer,
+    rewrite_host_candidates,
+)
+from live.media.thumbnails import Thumbnailer
 from live.rooms.events import RoomEvents
+from live.rooms.model import Room
 from live.rooms.store import RoomStore
 from live.routing.link import LinkFrame
 from live.routing.links import RelayLinks
@@ -47,14 +55,21 @@ from live.tasks import stop_task
 
 log = logging.getLogger("live.media")
 
+# Told of a room whose live flag this process changed (the search index's one writer).
+LiveChanged = Callable[[Room], Awaitable[None]]
+
 TICK_S = 0.25
 HEARTBEAT_S = 5.0
+# aiortc closes a connection in well under a second; past this something is stuck.
+PEER_CLOSE_TIMEOUT_S = 5.0
 
 
-def codec_preferences(kind: str, codec: str) -> list[RTCRtpCodecCapability]:
-    wanted = (
-        {f"video/{VIDEO_CODECS[codec]}".lower(), "video/rtx"} if kind == "video" else {"audio/opus"}
-    )
+def codec_preferences(kind: str, codecs: Iterable[str]) -> list[RTCRtpCodecCapability]:
+    """aiortc's capabilities for the video `codecs` (with RTX), or Opus for audio."""
+    if kind == "video":
+        wanted = {f"video/{VIDEO_CODECS[codec]}".lower() for codec in codecs} | {"video/rtx"}
+    else:
+        wanted = {"audio/opus"}
     return [c for c in RTCRtpSender.getCapabilities(kind).codecs if c.mimeType.lower() in wanted]
 
 
@@ -72,7 +87,12 @@ class MediaHub:
         viewer_counts: MediaViewers,
         node_id: str,
         limits: MediaLimits,
+        recordings: Recordings,
+        thumbnails: Thumbnailer | None = None,
+        on_live_changed: Sequence[LiveChanged] = (),
     ) -> None:
+        self._thumbnails = thumbnails
+        self._on_live_changed = tuple(on_live_changed)
         self._settings = settings
         self._rooms = rooms
         self._events = events
@@ -80,6 +100,7 @@ class MediaHub:
         self._clock = clock
         self._links = links
         self._viewer_counts = viewer_counts
+        self._recordings = recordings
         self.node_id = node_id
         self.pid = os.getpid()
         # This process as its siblings reach it: its private listener and relay link, in
@@ -117,24 +138,28 @@ class MediaHub:
             await self.close_session(session, "shutdown")
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
+        await self._recordings.aclose()
         with contextlib.suppress(Exception):
             await self._report_counts(set(self._reported), final=True)
         await self.limits.aclose()
+        if self._thumbnails is not None:
+            await self._thumbnails.aclose()
         await self._links.aclose()
 
     # --- signalling -------------------------------------------------------------
     async def publish(
         self, room_id: str, offer: str, room_live: bool = False, client: str = ""
     ) -> tuple[str, str]:
-        """WHIP: a new publishing session (replacing the previous one); (id, answer)."""
-        kinds = check_offer(offer, self.codec)
+        """WHIP: a new publishing session (replacing the previous one); (id, answer). The
+        room's video codec becomes the one this publisher sends."""
+        kinds, codec = check_publish_offer(offer, self.codec)
         await self._forget_stale_live(room_id, room_live)
         ticket = await self._admit(client, room_id, "publisher")
         session = self._new_session(room_id, "publisher")
         self._bind(session, ticket)
         for kind in kinds:
             transceiver = session.pc.addTransceiver(kind, direction="recvonly")
-            transceiver.setCodecPreferences(codec_preferences(kind, self.codec))
+            transceiver.setCodecPreferences(codec_preferences(kind, [codec]))
         try:
             answer = await self._answer(session, offer)
         except BaseException:
@@ -148,9 +173,10 @@ class MediaHub:
         self.originated.add(room_id)
         self._links.unwatch(room_id)
         relay = self._relay(room_id)
-        relay.tap(session)
+        await self._recordings.publisher_starting(relay, codec)
+        relay.tap(session, codec)
         self._register(session)
-        previous = relay.set_publisher(session)
+        previous = relay.set_publisher(session, codec)
         if previous is not None:
             log.info("publisher replaced", extra={"room_id": room_id})
             self._close_soon(previous, "replaced")
@@ -161,8 +187,10 @@ class MediaHub:
     ) -> tuple[str, str]:
         """WHEP, answered here whichever process holds the publisher; frames flow once the
         room has one (here, or at its origin over the relay link). `client`: the address
-        `[media] max_sessions_per_ip` counts (live.media.limits)."""
-        kinds = check_offer(offer, self.codec)
+        `[media] max_sessions_per_ip` counts (live.media.limits). The answer carries every
+        video codec of the offer that a room may carry: a room's codec follows its
+        publisher, and WHEP cannot renegotiate."""
+        kinds, codecs = check_play_offer(offer)
         ticket = await self._admit(client, room_id, "viewer")
         session = self._new_session(room_id, "viewer")
         self._bind(session, ticket)
@@ -171,7 +199,7 @@ class MediaHub:
         try:
             for kind, sender in session.senders.items():
                 transceiver = session.pc.addTransceiver(sender.track, direction="sendonly")
-                transceiver.setCodecPreferences(codec_preferences(kind, self.codec))
+                transceiver.setCodecPreferences(codec_preferences(kind, codecs))
                 relay.on_viewer_sender(transceiver.sender, sender)
             answer = await self._answer(session, offer)
         except BaseException:
@@ -187,6 +215,16 @@ class MediaHub:
                 # The room says live but no process holds it: its origin died.
                 await self._set_live(room_id, False)
         return session.session_id, answer
+
+    def viewer_clock(self, session_id: str) -> str:
+        """A viewer's media clock, for its WHEP answer (`X-Live-Media-Clock`): its video's
+        RTP timestamp minus `offset`, at `rate` Hz, is the frame's position on the room's
+        media clock (`media_ms` of room events; docs/protocol.md)."""
+        session = self.sessions.get(session_id)
+        video = session.senders.get("video") if session is not None else None
+        if video is None:
+            return ""
+        return f"offset={video.ts_origin}; rate=90000"
 
     async def end(self, room_id: str, role: str, session_id: str) -> None:
         """DELETE on a session's Location."""
@@ -243,6 +281,17 @@ class MediaHub:
             raise BadRequest(f"the SDP offer was refused: {exc!r}") from exc
         return rewrite_host_candidates(pc.localDescription.sdp, self._settings.public_ip)
 
+    async def _close_peer(self, session: MediaSession) -> None:
+        """Close the session's peer connection, bounded: a DELETE or a shutdown must not
+        wait forever on a transport that never finishes stopping."""
+        try:
+            await asyncio.wait_for(session.pc.close(), PEER_CLOSE_TIMEOUT_S)
+        except TimeoutError:
+            log.warning(
+                "peer connection close timed out",
+                extra={"room_id": session.room_id, "role": session.role},
+            )
+
     def _register(self, session: MediaSession) -> None:
         self.sessions[session.session_id] = session
         metrics.MEDIA_SESSIONS.labels(session.role).inc()
@@ -266,6 +315,8 @@ class MediaHub:
             relay = self.relays[room_id] = RoomRelay(room_id, self.codec)
             relay.on_frame = functools.partial(self._links.send_frame, room_id)
             relay.upstream_keyframe = functools.partial(self._links.request_keyframe, room_id)
+            if self._thumbnails is not None:
+                relay.on_keyframe = functools.partial(self._thumbnails.offer, room_id, self.codec)
         return relay
 
     # --- the relay link (live.routing.links calls these) ---------------------------
@@ -315,6 +366,9 @@ class MediaHub:
                 await self._events.durable(
                     room_id, {"type": "live_started" if live else "live_ended"}
                 )
+            if changed:
+                for listener in self._on_live_changed:
+                    await listener(room)
         except Exception:
             # Redis trouble must not tear down the media; the flag heals on the next change.
             log.exception("could not record the room's live state", extra={"room_id": room_id})
@@ -346,8 +400,10 @@ class MediaHub:
             if relay.publisher is session:
                 relay.publisher = None
                 went_dark = True
-        await session.pc.close()
+        await self._close_peer(session)
         if went_dark:
+            if relay is not None:
+                await self._recordings.publisher_left(relay)
             await self._set_live(session.room_id, False)
         if relay is not None:
             self._drop_relay_if_empty(relay)
@@ -358,6 +414,8 @@ class MediaHub:
     def _drop_relay_if_empty(self, relay: RoomRelay) -> None:
         if relay.empty and self.relays.get(relay.room_id) is relay:
             del self.relays[relay.room_id]
+            if self._thumbnails is not None:
+                self._thumbnails.forget(relay.room_id)
             self._links.unwatch(relay.room_id)
             if relay.room_id in self.originated and self.address:
                 self._soon(self.release(relay.room_id))
@@ -376,14 +434,19 @@ class MediaHub:
                     await self._report_counts(set(self._reported) | set(self._counts_dirty))
                 elif self._counts_dirty:
                     await self._report_counts(set(self._counts_dirty))
+                await self._recordings.tick(self.relays.values())
             except Exception:
                 log.exception("media heartbeat failed")
 
     def _tick(self, now: float) -> None:
         # Its own frame: a loop variable left in the long-lived ticker would keep the last
         # session it saw (its closed peer connection and everything under it) alive.
+        thumbs = self._thumbnails
         for relay in list(self.relays.values()):
             relay.tick(now)
+            if thumbs is not None and relay.publisher is not None and thumbs.due(relay.room_id):
+                # The room's picture is due and no keyframe came: ask for one (throttled).
+                relay.request_keyframe()
         timeout = self._settings.connect_timeout_s
         for session in list(self.sessions.values()):
             if not session.connected and now - session.created > timeout:

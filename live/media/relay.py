@@ -13,7 +13,9 @@ from aiortc import RTCPeerConnection
 
 from live import metrics
 from live.media import aiortc_private
-from live.media.frames import EncodedFrame, Throttle, Timeline, is_keyframe
+from live.media.frames import EncodedFrame, Throttle, is_keyframe
+from live.media.mediaclock import RoomClock
+from live.media.recorder import PartRecorder
 from live.media.sender import ViewerSender, abs_send_time, ntp_now
 from live.routing.link import LinkFrame
 
@@ -24,8 +26,6 @@ FRAMES = {kind: metrics.MEDIA_FRAMES.labels(kind) for kind in ("audio", "video")
 PLI_INTERVAL_S = 0.5
 # A viewer still waiting for a keyframe after this long asks again.
 KEYFRAME_RETRY_S = 1.0
-# Timestamp step used when the publisher changes: one frame at 30 fps, 20 ms of audio.
-TIMELINE_STEP = {"video": 3000, "audio": 960}
 
 
 @dataclass(eq=False)
@@ -44,8 +44,9 @@ class MediaSession:
     ssrcs: dict[str, int] = field(default_factory=dict)
 
 
-# The origin's copy of each frame for the relay link: (kind, keyframe, source, ts, data).
-FrameOut = Callable[[str, bool, int, int, bytes], None]
+# The origin's copy of each frame for the relay link: (kind, keyframe, source, ts, data,
+# codec).
+FrameOut = Callable[[str, bool, int, int, bytes, str], None]
 
 
 class RoomRelay:
@@ -54,14 +55,24 @@ class RoomRelay:
     The frames come from this process's publisher (this process is the room's origin), or
     over the relay link from the origin worker (`forward_link`: this process is an edge,
     its "publisher" is the link). Viewers are served the same way in both cases.
+
+    At the origin, each frame's RTP timestamp out is its position on the room's media
+    clock (`clock`, set by the hub); edges pass the origin's on. The room's video codec is
+    its publisher's (`codec`); a frame also goes to the recorder of the replay's current
+    part (`recorder`), after it was sent to every viewer.
     """
 
     def __init__(self, room_id: str, codec: str) -> None:
         self.room_id = room_id
         self.codec = codec
+        self.clock: RoomClock | None = None
+        self.recorder: PartRecorder | None = None
         self.publisher: MediaSession | None = None
         # Origin: each publisher frame also goes to the relay link (set by the hub).
         self.on_frame: FrameOut | None = None
+        # Origin: the publisher's video keyframes are offered to the thumbnailer (set by the
+        # hub), after the viewers are served; it decodes one now and then, in a thread.
+        self.on_keyframe: Callable[[bytes], None] | None = None
         # Edge: asks the origin for a keyframe; False when there is no origin to ask.
         self.upstream_keyframe: Callable[[], bool] | None = None
         # Which publisher the frames come from: changes with each publisher (and link).
@@ -69,12 +80,9 @@ class RoomRelay:
         self._link_source: object | None = None
         self._link_generation = -1
         self.viewers: dict[str, MediaSession] = {}
-        self._timelines = {kind: Timeline(step) for kind, step in TIMELINE_STEP.items()}
-        # Each frame is packetized once for every viewer (one VP8 picture id sequence).
-        self._packetizers = {
-            "video": aiortc_private.packetizer(codec),
-            "audio": aiortc_private.packetizer("opus"),
-        }
+        # Each frame is packetized once for every viewer (one VP8 picture id sequence),
+        # by the packetizer of its codec.
+        self._packetizers: dict[str, Callable[[bytes], list[bytes]]] = {}
         self._pli = Throttle(PLI_INTERVAL_S)
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -82,9 +90,11 @@ class RoomRelay:
     def empty(self) -> bool:
         return self.publisher is None and not self.viewers
 
-    def set_publisher(self, session: MediaSession) -> MediaSession | None:
-        """Make `session` the publisher; return the one it replaces."""
+    def set_publisher(self, session: MediaSession, codec: str) -> MediaSession | None:
+        """Make `session`, sending video in `codec`, the publisher; return the one it
+        replaces."""
         previous, self.publisher = self.publisher, session
+        self.codec = codec
         self.generation = (self.generation + 1) & 0xFFFF
         self._link_source = None
         self._all_wait_for_keyframe()
@@ -101,8 +111,9 @@ class RoomRelay:
         self._link_source = None
         self._all_wait_for_keyframe()
 
-    def tap(self, session: MediaSession) -> None:
-        """Route the publisher's received frames into the relay instead of decoders."""
+    def tap(self, session: MediaSession, codec: str) -> None:
+        """Route the publisher's received frames (video in `codec`) into the relay instead
+        of decoders."""
         for kind, receiver in session.receivers.items():
 
             def sink(frame: EncodedFrame, ssrc: int, kind: str = kind) -> None:
@@ -110,17 +121,26 @@ class RoomRelay:
                 if session is self.publisher:
                     self.forward(session, kind, frame)
 
-            aiortc_private.tap_encoded_frames(receiver, kind, sink, self.codec)
+            aiortc_private.tap_encoded_frames(receiver, kind, sink, codec)
 
     def forward(self, source: MediaSession, kind: str, frame: EncodedFrame) -> None:
         """Send one frame to every viewer that can take it, now (no per-viewer queue)."""
         FRAMES[kind].inc()
-        keyframe = kind != "video" or is_keyframe(self.codec, frame.data)
-        timestamp = self._timelines[kind].map(source, frame.timestamp)
+        codec = self.codec if kind == "video" else "opus"
+        keyframe = kind != "video" or is_keyframe(codec, frame.data)
+        clock = self.clock
+        position = frame.timestamp
+        if clock is not None:
+            position = clock.place(kind, source, frame.timestamp, time.monotonic() * 1000)
+        timestamp = position & 0xFFFFFFFF
         if self.on_frame is not None:
             # Edges first: their viewers should not also wait for this process's fan-out.
-            self.on_frame(kind, keyframe, self.generation, timestamp, frame.data)
-        self._fan_out(kind, keyframe, timestamp, frame.data)
+            self.on_frame(kind, keyframe, self.generation, timestamp, frame.data, codec)
+        self._fan_out(kind, keyframe, timestamp, frame.data, codec)
+        if self.recorder is not None:
+            self.recorder.write(kind, position, keyframe, frame.data)
+        if keyframe and kind == "video" and self.on_keyframe is not None:
+            self.on_keyframe(frame.data)
 
     def forward_link(self, frame: LinkFrame, gap: bool) -> None:
         """Edge: one frame from the origin worker, served like a publisher's frame."""
@@ -136,26 +156,36 @@ class RoomRelay:
             # A frame was lost on the link: later ones cannot be decoded without it.
             self._all_wait_for_keyframe()
             self.request_keyframe()
-        timestamp = self._timelines[kind].map(self._link_source, frame.timestamp)
-        self._fan_out(kind, kind != "video" or frame.keyframe, timestamp, frame.data)
+        # The origin's timestamps are already positions on the room's media clock, the
+        # same at every origin the room has had: passed on as they are.
+        codec = "opus"
+        if kind == "video":
+            codec = self.codec = frame.codec
+        self._fan_out(kind, kind != "video" or frame.keyframe, frame.timestamp, frame.data, codec)
 
-    def _fan_out(self, kind: str, keyframe: bool, timestamp: int, data: bytes) -> None:
+    def _packetizer(self, codec: str) -> Callable[[bytes], list[bytes]]:
+        packetize = self._packetizers.get(codec)
+        if packetize is None:
+            packetize = self._packetizers[codec] = aiortc_private.packetizer(codec)
+        return packetize
+
+    def _fan_out(self, kind: str, keyframe: bool, timestamp: int, data: bytes, codec: str) -> None:
         payloads: list[bytes] | None = None
         ntp, ast = 0, b""
         for viewer in self.viewers.values():
             sender = viewer.senders.get(kind)
-            if sender is None or not sender.ready:
+            if sender is None or not sender.ready or not sender.takes(codec):
                 continue
             if sender.waiting_since is not None:
                 if not keyframe:
                     continue
                 sender.waiting_since = None
             if payloads is None:
-                payloads = self._packetizers[kind](data)
+                payloads = self._packetizer(codec)(data)
                 # Once per frame, not per packet: the send time differs by microseconds.
                 ntp = ntp_now()
                 ast = abs_send_time(ntp)
-            if not sender.send_frame(payloads, timestamp, ntp, ast) and kind == "video":
+            if not sender.send_frame(payloads, timestamp, ntp, ast, codec) and kind == "video":
                 sender.wait_for_keyframe()
 
     def add_viewer(self, session: MediaSession, kinds: set[str]) -> None:

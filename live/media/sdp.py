@@ -12,23 +12,32 @@ AUDIO_CODEC = "opus"
 MAX_SDP_BYTES = 64 * 1024
 
 
-def check_offer(text: str, codec: str) -> set[str]:
-    """The media kinds of a valid offer, or 400 `bad_request` / `unsupported_codec`."""
+def _parse(text: str) -> SessionDescription:
     if not text.startswith("v=0"):
         raise BadRequest("the body must be an SDP offer (application/sdp)")
     try:
-        description = SessionDescription.parse(text)
+        return SessionDescription.parse(text)
     except Exception as exc:  # the parser raises anything from AssertionError to ValueError
         raise BadRequest(f"the SDP offer could not be parsed: {exc!r}") from exc
+
+
+def _offered(text: str) -> tuple[set[str], list[str]]:
+    """The offer's media kinds, and its video codecs that a room may carry, in its order."""
     kinds: set[str] = set()
-    for media in description.media:
+    codecs: list[str] = []
+    for media in _parse(text).media:
         if media.kind not in ("audio", "video"):
             continue
-        names = {c.mimeType.split("/", 1)[-1].lower() for c in media.rtp.codecs}
-        wanted = VIDEO_CODECS[codec].lower() if media.kind == "video" else AUDIO_CODEC
-        if wanted not in names:
-            shown = VIDEO_CODECS[codec] if media.kind == "video" else "Opus"
-            raise UnsupportedCodec(f"this room sends {media.kind} as {shown}; the offer lacks it")
+        # The m= line lists payload types in the sender's order of preference.
+        order = {str(fmt): i for i, fmt in enumerate(media.fmt)}
+        listed = sorted(media.rtp.codecs, key=lambda c: order.get(str(c.payloadType), len(order)))
+        names = [c.mimeType.split("/", 1)[-1].lower() for c in listed]
+        if media.kind == "audio" and AUDIO_CODEC not in names:
+            raise UnsupportedCodec("this server sends audio as Opus; the offer lacks it")
+        if media.kind == "video":
+            codecs = [c for c in dict.fromkeys(names) if c in VIDEO_CODECS]
+            if not codecs:
+                raise UnsupportedCodec("rooms carry video as VP8 or H264; the offer has neither")
         kinds.add(media.kind)
     if not kinds:
         raise BadRequest("the SDP offer has no audio or video")
@@ -36,7 +45,20 @@ def check_offer(text: str, codec: str) -> set[str]:
     # aiortc would only fail later, after answering 201.
     if "a=fingerprint:" not in text:
         raise BadRequest("the SDP offer has no DTLS fingerprint (a=fingerprint)")
-    return kinds
+    return kinds, codecs
+
+
+def check_publish_offer(text: str, preferred: str) -> tuple[set[str], str]:
+    """WHIP: the offer's media kinds and the video codec the room takes from it: the first
+    of VP8 and H.264 in the publisher's order (`preferred` for an audio-only offer)."""
+    kinds, codecs = _offered(text)
+    return kinds, codecs[0] if codecs else preferred
+
+
+def check_play_offer(text: str) -> tuple[set[str], list[str]]:
+    """WHEP: the offer's media kinds and every video codec it takes that a room may carry
+    (the room's codec follows its publisher, so a viewer is answered with all of them)."""
+    return _offered(text)
 
 
 def rewrite_host_candidates(sdp: str, public_ip: str) -> str:

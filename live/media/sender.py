@@ -78,6 +78,18 @@ class ViewerSender:
         self.waiting_since: float | None = time.monotonic() if kind == "video" else None
         self._link: RtpLink | None = None
         self._history: list[bytes | None] = [None] * HISTORY
+        # Random, as aiortc's sender, and chosen now: the WHEP answer hands it to the
+        # viewer, whose frames' RTP timestamps minus it are their media clock positions.
+        self.ts_origin = random.getrandbits(32)
+        self._pts: dict[str, tuple[int, int | None]] = {}
+
+    def takes(self, codec: str) -> bool:
+        """True when this viewer negotiated `codec` (a room's codec follows its publisher)."""
+        return codec in self._pts
+
+    @property
+    def codecs(self) -> list[str]:
+        return list(self._pts)
 
     @property
     def ready(self) -> bool:
@@ -92,16 +104,16 @@ class ViewerSender:
         """The sender is negotiated and connected: packets may flow."""
         self._link = link
         self._ssrc = params.ssrc
-        self._pt = params.payload_type
         self._rtx_ssrc = params.rtx_ssrc
-        self._rtx_pt = params.rtx_payload_type
+        self._pts = params.payload_types
+        # Retransmissions go out with the RTX payload type that pairs with the original's.
+        self._rtx_of = {pt: rtx for pt, rtx in self._pts.values()}
         self._ext_before, self._ext_after = extension_parts(params)
         self._abs = bool(params.abs_send_time_id)
         self._first_byte = 0x90 if self._ext_before else 0x80
         # Random starts, as aiortc's sender; the sequence in the lower half (SRTP rollover).
         self._seq = random.getrandbits(15)
         self._rtx_seq = random.getrandbits(15)
-        self._ts_origin = random.getrandbits(32)
         self._packets = 0
         self._octets = 0
         link.on_nack(self.retransmit)
@@ -117,19 +129,24 @@ class ViewerSender:
         self._link = None
         self.track.stop()
 
-    def send_frame(self, payloads: list[bytes], timestamp: int, ntp: int, ast: bytes) -> bool:
-        """Send one frame's payloads; False when this viewer could not take it."""
+    def send_frame(
+        self, payloads: list[bytes], timestamp: int, ntp: int, ast: bytes, codec: str
+    ) -> bool:
+        """Send one frame's payloads in `codec`; False when this viewer could not take it."""
         link = self._link
         if link is None:
+            return False
+        negotiated = self._pts.get(codec)
+        if negotiated is None:
             return False
         try:
             protect, send = link.output()
         except ConnectionError:
             return False
-        ts = (timestamp + self._ts_origin) & 0xFFFFFFFF
+        ts = (timestamp + self.ts_origin) & 0xFFFFFFFF
         ext = self._ext_before + ast + self._ext_after if self._abs else self._ext_before
         pack = HEADER.pack
-        first, pt, ssrc, seq = self._first_byte, self._pt, self._ssrc, self._seq
+        first, pt, ssrc, seq = self._first_byte, negotiated[0], self._ssrc, self._seq
         history = self._history
         last = len(payloads) - 1
         octets = 0
@@ -161,13 +178,14 @@ class ViewerSender:
         link = self._link
         if data is None or link is None or SEQ.unpack_from(data, 2)[0] != seq:
             return
-        if self._rtx_pt is not None:
+        rtx_pt = self._rtx_of.get(data[1] & 0x7F)
+        if rtx_pt is not None:
             size = 12
             if data[0] & 0x10:
                 size += 4 + 4 * SEQ.unpack_from(data, 14)[0]
             marker = data[1] & 0x80
             head = HEADER.pack(
-                data[0], marker | self._rtx_pt, self._rtx_seq, _u32(data, 4), self._rtx_ssrc
+                data[0], marker | rtx_pt, self._rtx_seq, _u32(data, 4), self._rtx_ssrc
             )
             data = head + data[12:size] + data[2:4] + data[size:]
             self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF

@@ -169,7 +169,7 @@ async def _send_snapshot(
     event["node"] = hub.process_id
     history = snap.events if snap.recovered else []
     hub.go_live(conn, [orjson.dumps(event), *history], snap.seq)
-    if snap.room.status != "open":
+    if snap.room.status == "ended":
         conn.outbox.close(protocol.CLOSE_ROOM_ENDED, "the room has ended")
         return None
     return snap.room

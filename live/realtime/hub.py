@@ -94,11 +94,14 @@ class RoomHub:
         realtime = settings.realtime
         self._tick_s = realtime.tick_ms / 1000
         self._immediate_first = realtime.immediate_first
+        # Events that race a countdown (bids): their frame does not wait for the tick's end.
+        self._urgent = frozenset(realtime.urgent_events)
         self._heartbeat_s = realtime.presence_heartbeat_s
         self.process_id = new_id("p")
         self._rooms: dict[str, LocalRoom] = {}
         self._channels: dict[bytes, str] = {}
         self._pending: dict[str, RoomBatch] = {}
+        self._flush_timers: dict[str, asyncio.TimerHandle] = {}
         self._likes: dict[str, int] = {}
         self._presence_dirty: set[str] = set()
         # Created now, connected on the first subscription (sharded pub/sub, one reader per
@@ -260,30 +263,39 @@ class RoomHub:
             raw = message["data"]
             assert isinstance(raw, bytes)
             data = orjson.loads(raw)
+            event = Event.parse(raw, data)
+            urgent = event.type in self._urgent
             batch = self._pending.get(room_id)
             if batch is None:
                 batch = self._pending[room_id] = RoomBatch()
-                self._schedule_flush(room_id, room)
-            batch.add(Event.parse(raw, data), data)
+                self._schedule_flush(room_id, room, urgent)
+            elif urgent:
+                self._schedule_flush(room_id, room, True)
+            batch.add(event, data)
         elif kind == "subscribe":
             if room.subscribed.is_set():
                 # A resubscription after a reconnect: events may have been lost meanwhile.
                 self.close_room(room_id, CLOSE_RESTARTING)
             room.subscribed.set()
 
-    def _schedule_flush(self, room_id: str, room: LocalRoom) -> None:
-        # With `immediate_first`, the first event after a quiet tick goes out at once;
-        # later ones (all of them, without it) wait for the tick to end, so a busy room
-        # sends at most one frame per tick.
+    def _schedule_flush(self, room_id: str, room: LocalRoom, urgent: bool) -> None:
+        # A busy room sends at most one frame per tick. Without `immediate_first` a frame
+        # waits for the tick's end (every room's frames go out together); with it, or for
+        # an urgent event (a bid), the frame goes as soon as the room's last one is a tick
+        # old: at once, after a quiet tick. An urgent event may bring a waiting frame
+        # forward, never push one back.
         loop = asyncio.get_running_loop()
-        if self._immediate_first:
-            delay = room.last_flush + self._tick_s - loop.time()
+        now = loop.time()
+        if urgent or self._immediate_first:
+            at = max(now, room.last_flush + self._tick_s)
         else:
-            delay = self._tick_s - (loop.time() % self._tick_s)
-        if delay <= 0:
-            loop.call_soon(self._flush, room_id)
-        else:
-            loop.call_later(delay, self._flush, room_id)
+            at = now + self._tick_s - (now % self._tick_s)
+        waiting = self._flush_timers.get(room_id)
+        if waiting is not None:
+            if waiting.when() <= at:
+                return
+            waiting.cancel()
+        self._flush_timers[room_id] = loop.call_at(at, self._flush, room_id)
 
     async def _tick_loop(self) -> None:
         while True:
@@ -292,6 +304,7 @@ class RoomHub:
 
     # --- fan-out -------------------------------------------------------------------
     def _flush(self, room_id: str) -> None:
+        self._flush_timers.pop(room_id, None)
         batch = self._pending.pop(room_id, None)
         room = self._rooms.get(room_id)
         if batch is None or room is None or not room.conns:
@@ -408,6 +421,9 @@ class RoomHub:
                 del self._rooms[room_id]
                 self._channels.pop(channel.encode(), None)
                 self._pending.pop(room_id, None)
+                timer = self._flush_timers.pop(room_id, None)
+                if timer is not None:
+                    timer.cancel()
                 if not self._rooms:
                     self._has_subscriptions.clear()
                 await self._pubsub.unsubscribe(channel)

@@ -1,4 +1,5 @@
-"""Calls of one script that arrive in the same event-loop turn share one Redis round trip.
+"""Calls of one script (or plain commands) that arrive in the same event-loop turn share
+one Redis round trip.
 
 A flash sale sends thousands of buys at once; writing each as its own command costs a
 system call and a reply read per buy. Batched, the buys of one turn go out as one pipeline
@@ -52,25 +53,23 @@ class ReplicaWait:
         return mark + _pack("WAIT", self.min_replicas, self.timeout_ms)
 
 
-class ScriptBatcher:
+class Batcher:
+    """Commands made in one event-loop turn, sent as one packed batch per primary; each
+    caller gets its own reply. Subclasses say how a call is packed."""
+
     def __init__(
-        self,
-        client: Redis,
-        scripts: Scripts,
-        name: str,
-        max_batch: int = 256,
-        wait: ReplicaWait | None = None,
+        self, client: Redis, max_batch: int = 256, wait: ReplicaWait | None = None
     ) -> None:
         self._client = client
         self._link: SlotLink = link_for(client)
-        self._script = scripts.get(name)
-        self._name = name
         self._max_batch = max_batch
         self._wait = wait
         self._queue: list[Call] = []
         self._flushing: set[asyncio.Task[None]] = set()
 
-    async def call(self, keys: list[str], args: list[Any]) -> Any:
+    def submit(self, keys: list[str], args: list[Any]) -> asyncio.Future[Any]:
+        """Queue one call (routed by `keys[0]`) for this turn's batch; its reply's future.
+        Several calls submitted before awaiting share the batch (no task per call)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         if not self._queue:
@@ -78,7 +77,16 @@ class ScriptBatcher:
         self._queue.append((keys, args, future))
         if len(self._queue) >= self._max_batch:
             self._flush_soon()
-        return await future
+        return future
+
+    async def call(self, keys: list[str], args: list[Any]) -> Any:
+        return await self.submit(keys, args)
+
+    def _pack(self, keys: list[str], args: list[Any]) -> bytes:
+        raise NotImplementedError
+
+    async def _redo(self, node: Hashable, batch: list[Call], replies: list[Any]) -> None:
+        """Replace replies that must be asked again (a script the server forgot)."""
 
     def _flush_soon(self) -> None:
         batch, self._queue = self._queue, []
@@ -95,20 +103,17 @@ class ScriptBatcher:
         except Exception as exc:  # the slot map could not be read
             _fail(batch, exc)
             return
+        if len(by_node) == 1:
+            # One Redis (or one primary this turn): no task per node.
+            ((node, calls),) = by_node.items()
+            await self._flush_node(node, calls)
+            return
         await asyncio.gather(*(self._flush_node(node, calls) for node, calls in by_node.items()))
 
     async def _flush_node(self, node: Hashable, batch: list[Call]) -> None:
         try:
             replies = await self._send(node, batch)
-            missing = [i for i, r in enumerate(replies) if isinstance(r, NoScriptError)]
-            if missing:
-                # A restarted (or newly promoted) server forgot the script; NOSCRIPT means
-                # nothing ran. Load the very source whose hash was sent (it depends on
-                # settings), on every primary.
-                await self._client.script_load(self._script.script)
-                again = await self._send(node, [batch[i] for i in missing])
-                for i, reply in zip(missing, again, strict=True):
-                    replies[i] = reply
+            await self._redo(node, batch, replies)
         except BaseException as exc:
             _fail(batch, exc)
             if not isinstance(exc, Exception):
@@ -123,13 +128,9 @@ class ScriptBatcher:
                 future.set_result(reply)
 
     async def _send(self, node: Hashable, batch: list[Call]) -> list[Any]:
-        # hiredis packs a buy in a tenth of the time redis-py's pipeline takes (a batch of
+        # hiredis packs a call in a tenth of the time redis-py's pipeline takes (a batch of
         # one too: it skips redis-py's per-command machinery).
-        sha = self._script.sha
-        payload = b"".join(
-            hiredis.pack_command(("EVALSHA", sha, len(keys), *keys, *args))
-            for keys, args, _ in batch
-        )
+        payload = b"".join(self._pack(keys, args) for keys, args, _ in batch)
         count, extra_s = len(batch), 0.0
         if self._wait is not None:
             payload += self._wait.commands(batch[0][0][0])
@@ -167,6 +168,75 @@ class ScriptBatcher:
             replicas=acked if isinstance(acked, int) else 0,
         )
         return [r if isinstance(r, Exception) else error for r in replies]
+
+
+class ScriptBatcher(Batcher):
+    """Calls of one script (EVALSHA), batched per turn and primary."""
+
+    def __init__(
+        self,
+        client: Redis,
+        scripts: Scripts,
+        name: str,
+        max_batch: int = 256,
+        wait: ReplicaWait | None = None,
+    ) -> None:
+        super().__init__(client, max_batch, wait)
+        self._script = scripts.get(name)
+        self._name = name
+
+    def _pack(self, keys: list[str], args: list[Any]) -> bytes:
+        return _pack("EVALSHA", self._script.sha, len(keys), *keys, *args)
+
+    async def _redo(self, node: Hashable, batch: list[Call], replies: list[Any]) -> None:
+        missing = [i for i, r in enumerate(replies) if isinstance(r, NoScriptError)]
+        if missing:
+            # A restarted (or newly promoted) server forgot the script; NOSCRIPT means
+            # nothing ran. Load the very source whose hash was sent (it depends on
+            # settings), on every primary.
+            await self._client.script_load(self._script.script)
+            again = await self._send(node, [batch[i] for i in missing])
+            for i, reply in zip(missing, again, strict=True):
+                replies[i] = reply
+
+
+class MixedBatcher(Batcher):
+    """Calls of several scripts and plain commands made in one turn, all in one batch per
+    primary (one flush, one connection): `script(name, keys, args)` and
+    `command(route_key, name, *args)` (a command's keys must share `route_key`'s slot)."""
+
+    def __init__(
+        self,
+        client: Redis,
+        scripts: Scripts,
+        names: tuple[str, ...],
+        max_batch: int = 256,
+        wait: ReplicaWait | None = None,
+    ) -> None:
+        super().__init__(client, max_batch, wait)
+        self._scripts = {name: scripts.get(name) for name in names}
+
+    def script(self, name: str, keys: list[str], args: list[Any]) -> asyncio.Future[Any]:
+        return self.submit(keys, [self._scripts[name], *args])
+
+    def command(self, route_key: str, *command: Any) -> asyncio.Future[Any]:
+        return self.submit([route_key], [None, *command])
+
+    def _pack(self, keys: list[str], args: list[Any]) -> bytes:
+        script = args[0]
+        if script is None:
+            return _pack(*args[1:])
+        return _pack("EVALSHA", script.sha, len(keys), *keys, *args[1:])
+
+    async def _redo(self, node: Hashable, batch: list[Call], replies: list[Any]) -> None:
+        missing = [i for i, r in enumerate(replies) if isinstance(r, NoScriptError)]
+        if missing:
+            # As ScriptBatcher: nothing ran; load each forgotten script, then ask again.
+            for script in {id(batch[i][1][0]): batch[i][1][0] for i in missing}.values():
+                await self._client.script_load(script.script)
+            again = await self._send(node, [batch[i] for i in missing])
+            for i, reply in zip(missing, again, strict=True):
+                replies[i] = reply
 
 
 def _pack(*parts: Any) -> bytes:

@@ -25,6 +25,14 @@ class Keys:
         """Sorted set of all rooms, scored by creation time (ms)."""
         return f"{self.prefix}:rooms"
 
+    def scheduled_rooms_index(self) -> str:
+        """Sorted set of scheduled rooms (not yet live), scored by `starts_at` (ms)."""
+        return f"{self.prefix}:rooms:scheduled"
+
+    def ended_rooms_index(self) -> str:
+        """Sorted set of recently ended rooms, scored by end time (ms); trimmed."""
+        return f"{self.prefix}:rooms:ended"
+
     def host_rooms(self, host_id: str) -> str:
         """Sorted set of one host's rooms, scored by creation time (ms)."""
         return f"{self.prefix}:host:{host_id}:rooms"
@@ -69,6 +77,10 @@ class Keys:
 
     def room_history(self, room_id: str) -> str:
         return f"{self.room_tag(room_id)}:history"
+
+    def room_thumbnail(self, room_id: str) -> str:
+        """Hash: the room's latest picture (`jpeg`, `etag`, `at` ms)."""
+        return f"{self.room_tag(room_id)}:thumb"
 
     def room_channel(self, room_id: str) -> str:
         return f"{self.room_tag(room_id)}:events"
@@ -256,3 +268,27 @@ class Keys:
     def room_media_viewers(self, room_id: str) -> str:
         """Hash of each process's WHEP viewer count of the room ("<node_id>:<pid>")."""
         return f"{self.room_tag(room_id)}:media_viewers"
+
+    # --- replays and the media clock (live/replay, live/media/recorder.py). The clock and
+    # chapter names are also derived in _lib.lua from the room's seq key: keep them
+    # `<room tag>:mclock` and `<room tag>:chapters`. --------------------------------------
+    def room_media_clock(self, room_id: str) -> str:
+        """Hash `pos` (ms on the media clock of the last video frame forwarded), `at` (Redis
+        ms it was forwarded), `ttl` (the chapters' lifetime, s): only while the room is live."""
+        return f"{self.room_tag(room_id)}:mclock"
+
+    def room_chapters(self, room_id: str) -> str:
+        """List of the replay's chapters (JSON), oldest first, never trimmed."""
+        return f"{self.room_tag(room_id)}:chapters"
+
+    def room_replay(self, room_id: str) -> str:
+        """Hash: the replay's state (status, t0, parts, file, duration, the room's card)."""
+        return f"{self.room_tag(room_id)}:replay"
+
+    def room_replay_lineup(self, room_id: str) -> str:
+        """Hash sku -> product card (JSON): the line-up kept with the replay."""
+        return f"{self.room_tag(room_id)}:replay:lineup"
+
+    def replays_index(self) -> str:
+        """Global sorted set of ready replays, scored by when they became ready (ms)."""
+        return f"{self.prefix}:replays"

@@ -21,12 +21,16 @@ class Room:
     title: str
     host_name: str
     host_user_id: str
-    status: str  # "open" or "ended"
+    status: str  # "scheduled" (until the host first goes live), "open" or "ended"
     live: bool
     created_at: int
     ended_at: int | None = None
     score: int = 0
     host_id: str = ""
+    # False: the show opted out of recording (`"record": false` at creation).
+    record: bool = True
+    description: str = ""
+    starts_at: int | None = None  # epoch ms of a scheduled show
 
     @classmethod
     def from_hash(cls, data: dict[bytes, bytes]) -> Room:
@@ -42,6 +46,9 @@ class Room:
             ended_at=int(text["ended_at"]) if text.get("ended_at") else None,
             score=int(text.get("score", "0")),
             host_id=text.get("host_id", ""),
+            record=text.get("record", "1") != "0",
+            description=text.get("description", ""),
+            starts_at=int(text["starts_at"]) if text.get("starts_at") else None,
         )
 
     def to_hash(self) -> dict[str, str]:
@@ -55,9 +62,14 @@ class Room:
             "created_at": str(self.created_at),
             "score": str(self.score),
             "host_id": self.host_id,
+            "record": "1" if self.record else "0",
         }
         if self.ended_at is not None:
             data["ended_at"] = str(self.ended_at)
+        if self.description:
+            data["description"] = self.description
+        if self.starts_at is not None:
+            data["starts_at"] = str(self.starts_at)
         return data
 
     def to_public(self, viewers: int = 0) -> dict[str, Any]:
@@ -72,4 +84,7 @@ class Room:
             "viewers": viewers,
             "created_at": self.created_at,
             "ended_at": self.ended_at,
+            "record": self.record,
+            "description": self.description,
+            "starts_at": self.starts_at,
         }

@@ -36,6 +36,10 @@ class RoomStore:
             await self._redis.zadd(
                 self._keys.host_rooms(room.host_id), {room.room_id: room.created_at}
             )
+        if room.status == "scheduled" and room.starts_at is not None:
+            await self._redis.zadd(
+                self._keys.scheduled_rooms_index(), {room.room_id: room.starts_at}
+            )
         return room
 
     async def get(self, room_id: str) -> Room:
@@ -46,9 +50,10 @@ class RoomStore:
         return Room.from_hash(data)
 
     async def get_open(self, room_id: str) -> Room:
-        """The room if it still takes actions, else `NotFound` or 409 `room_ended`."""
+        """The room if it still takes actions (open or scheduled: a host may go live early),
+        else `NotFound` or 409 `room_ended`."""
         room = await self.get(room_id)
-        if room.status != "open":
+        if room.status == "ended":
             raise Conflict("the room has ended", code="room_ended")
         return room
 
@@ -62,7 +67,43 @@ class RoomStore:
         next_cursor = int(ids[limit - 1][1]) if len(ids) > limit else None
         return rooms, next_cursor
 
-    async def many(self, room_ids: list[str]) -> list[Room]:
+    async def page_by_time(
+        self, status: str, limit: int, cursor: int | None
+    ) -> tuple[list[Room], int | None]:
+        """Scheduled rooms soonest first, or ended rooms latest first; the next cursor
+        is the last score of the page (times are ms, ties are rare and only repeat)."""
+        if status == "scheduled":
+            lower = f"({cursor}" if cursor is not None else "-inf"
+            ids = await self._redis.zrangebyscore(
+                self._keys.scheduled_rooms_index(),
+                lower,
+                "+inf",
+                start=0,
+                num=limit + 1,
+                withscores=True,
+            )
+        else:
+            upper = f"({cursor}" if cursor is not None else "+inf"
+            ids = await self._redis.zrevrangebyscore(
+                self._keys.ended_rooms_index(),
+                upper,
+                "-inf",
+                start=0,
+                num=limit + 1,
+                withscores=True,
+            )
+        index = (
+            self._keys.scheduled_rooms_index()
+            if status == "scheduled"
+            else self._keys.ended_rooms_index()
+        )
+        rooms = await self.many([rid.decode() for rid, _ in ids[:limit]], index=index)
+        next_cursor = int(ids[limit - 1][1]) if len(ids) > limit else None
+        return [r for r in rooms if r.status == status], next_cursor
+
+    async def many(self, room_ids: list[str], index: str | None = None) -> list[Room]:
+        """The rooms that still exist; expired ones leave `index` (default: the rooms
+        index)."""
         if not room_ids:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -72,7 +113,7 @@ class RoomStore:
         expired = [room_id for room_id, data in zip(room_ids, found, strict=True) if not data]
         if expired:
             # A room that expired without being ended leaves the index lazily, here.
-            await self._redis.zrem(self._keys.rooms_index(), *expired)
+            await self._redis.zrem(index or self._keys.rooms_index(), *expired)
         return [Room.from_hash(data) for data in found if data]
 
     async def set_live(self, room_id: str, live: bool, now_ms: int) -> tuple[Room, bool]:
@@ -84,12 +125,18 @@ class RoomStore:
         room = await self.get(room_id)
         if room.live == live:
             return room, False
+        # A scheduled show opens the first time its host goes live (early, if they like).
+        status = "open" if live and room.status == "scheduled" else room.status
         base = room.score % LIVE_BOOST
         score = base + LIVE_BOOST if live else base
-        await self._redis.hset(self._keys.room(room_id), mapping={"live": "1" if live else "0"})
-        if room.status == "open":
+        await self._redis.hset(
+            self._keys.room(room_id), mapping={"live": "1" if live else "0", "status": status}
+        )
+        if status == "open":
             await self._redis.zadd(self._keys.rooms_index(), {room_id: score}, xx=True)
-        return replace(room, live=live), True
+            if room.status == "scheduled":
+                await self._redis.zrem(self._keys.scheduled_rooms_index(), room_id)
+        return replace(room, live=live, status=status), True
 
     async def end(self, room_id: str, now_ms: int) -> tuple[Room, bool]:
         """End the room: it leaves the index and expires after the retention time.
@@ -105,6 +152,8 @@ class RoomStore:
             self._keys.room_seq(room_id),
             self._keys.room_epoch(room_id),
             self._keys.room_history(room_id),
+            # The last live picture stays as long as the ended room (its replay's face).
+            self._keys.room_thumbnail(room_id),
         ]
         async with self._redis.pipeline(transaction=True) as pipe:
             while True:
@@ -131,6 +180,13 @@ class RoomStore:
         # the room is ended (should this call fail, the room stays listed as ended until
         # its record expires and the listing drops it).
         await self._redis.zrem(self._keys.rooms_index(), room_id)
+        await self._redis.zrem(self._keys.scheduled_rooms_index(), room_id)
+        ended_index = self._keys.ended_rooms_index()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(ended_index, {room_id: now_ms})
+            # Recent replays only: the oldest beyond the last 1,000 drop out.
+            pipe.zremrangebyrank(ended_index, 0, -1001)
+            await pipe.execute()
         return ended, True
 
     async def add_to_lineup(self, room_id: str, sku: str, now_ms: int, card: bytes) -> list[str]:

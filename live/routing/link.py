@@ -7,7 +7,7 @@ message is one datagram (a frame larger than `MAX_PART` is cut into parts):
 
     header  version u8 | type u8 | key 16 bytes | room length u8 | room (ASCII)
     FRAME   kind u8 | flags u8 | source u16 | seq u32 | rtp timestamp u32 | sent_us u64
-            | part u16 | parts u16 | payload
+            | part u16 | parts u16 | payload      (flags: keyframe 1, H.264 video 2)
     SUBSCRIBE  lease_ms u32
     UNSUBSCRIBE, KEYFRAME, ENDED  (nothing more)
 
@@ -33,6 +33,8 @@ MAX_PART = 60000
 FRAME, SUBSCRIBE, UNSUBSCRIBE, KEYFRAME, ENDED = 1, 2, 3, 4, 5
 KINDS = ("video", "audio")
 KEYFRAME_FLAG = 1
+# A video frame in H.264 (otherwise VP8; audio is Opus): a room's codec follows its publisher.
+H264_FLAG = 2
 
 _HEAD = struct.Struct("!BB16sB")
 _FRAME = struct.Struct("!BBHIIQHH")
@@ -62,6 +64,7 @@ class FramePart:
     part: int
     parts: int
     payload: bytes
+    codec: str = "vp8"
 
 
 @dataclass(frozen=True)
@@ -94,11 +97,12 @@ def encode_frame(
     sent_us: int,
     payload: bytes,
     max_part: int = MAX_PART,
+    codec: str = "vp8",
 ) -> list[bytes]:
     """The datagrams carrying one encoded frame, in order."""
     head = _head(FRAME, key, room_id)
     chunks = [payload[at : at + max_part] for at in range(0, len(payload), max_part)] or [b""]
-    flags = KEYFRAME_FLAG if keyframe else 0
+    flags = (KEYFRAME_FLAG if keyframe else 0) | (H264_FLAG if codec == "h264" else 0)
     kind_id = KINDS.index(kind)
     return [
         head
@@ -158,6 +162,7 @@ def decode(key: bytes, data: bytes) -> Message:
             part,
             parts,
             data[at + _FRAME.size :],
+            "h264" if flags & H264_FLAG else "vp8",
         )
     if kind == SUBSCRIBE:
         if len(data) != at + _LEASE.size:
@@ -182,6 +187,7 @@ class LinkFrame:
     timestamp: int
     sent_us: int
     data: bytes
+    codec: str = "vp8"
 
 
 class Reassembler:
@@ -224,6 +230,7 @@ def _whole(part: FramePart, data: bytes) -> LinkFrame:
         part.timestamp,
         part.sent_us,
         data,
+        part.codec,
     )
 
 

@@ -130,7 +130,14 @@ class RelayLinks:
 
     # --- origin side ------------------------------------------------------------
     def send_frame(
-        self, room_id: str, kind: str, keyframe: bool, source: int, timestamp: int, data: bytes
+        self,
+        room_id: str,
+        kind: str,
+        keyframe: bool,
+        source: int,
+        timestamp: int,
+        data: bytes,
+        codec: str = "vp8",
     ) -> None:
         """One frame of a room this process originates, to each subscribed edge once."""
         edges = self._subscribers.of(room_id)
@@ -140,7 +147,7 @@ class RelayLinks:
         seq = self._seq[slot] = (self._seq.get(slot, -1) + 1) & 0xFFFFFFFF
         sent_us = time.time_ns() // 1000
         datagrams = encode_frame(
-            self._key, room_id, kind, keyframe, source, seq, timestamp, sent_us, data
+            self._key, room_id, kind, keyframe, source, seq, timestamp, sent_us, data, codec=codec
         )
         for edge in edges:
             for datagram in datagrams:

@@ -51,6 +51,8 @@ class LocalMedia(Protocol):
         self, room_id: str, offer: str, room_live: bool, client: str
     ) -> tuple[str, str]: ...
 
+    def viewer_clock(self, session_id: str) -> str: ...
+
     async def end(self, room_id: str, role: str, session_id: str) -> None: ...
 
     async def end_room(self, room_id: str) -> None: ...
@@ -65,6 +67,7 @@ class MediaReply:
     session_id: str = ""
     worker: str = ""  # the pid of the process holding the room's media
     forwarded: bool = False
+    clock: str = ""  # a viewer's media clock (X-Live-Media-Clock), WHEP only
 
 
 class MediaRouter:
@@ -89,7 +92,8 @@ class MediaRouter:
         `client`: the caller's real address, counted by the media session limits."""
         if role == "whep":
             session_id, answer = await self._local.play(room_id, offer, room_live, client)
-            return MediaReply(201, answer.encode(), session_id, self._pid)
+            clock = self._local.viewer_clock(session_id)
+            return MediaReply(201, answer.encode(), session_id, self._pid, clock=clock)
         owner = await self._owners.claim(room_id, self.address)
         if owner == self.address:
             session_id, answer = await self._local.publish(room_id, offer, room_live, client)

@@ -82,3 +82,59 @@ async def test_sequencer_drops_repeats_reports_gaps_and_resumes(
     assert got["recovered"] == [True, ["snapshot11", "chat9", "chat10", "chat11"]]
     assert got["lost"] == [False, ["snapshot2", "chat3"], {"since": 3, "epoch": "b"}]
     assert got["backoff"] == [[250, 500], [500, 1000], [1000, 2000], [7500, 15000]]
+
+
+async def test_replay_positions_and_the_card_in_force(
+    live_server: LiveServer, open_page: OpenPage
+) -> None:
+    got = await run(
+        open_page,
+        live_server.base_url,
+        "viewer-replay.js",
+        """const chapters = [
+          {type: "pin", at_ms: 1000, sku: "mug"}, {type: "sale", at_ms: 2000, sku: "mug"},
+          {type: "pin", at_ms: 5000, sku: "scarf"}];
+        return {
+          at: [m.position(0), m.position(61500), m.position(3723000)],
+          pinned: [0, 999, 1000, 4999, 5000, 90000].map(
+            (ms) => m.pinnedAt(chapters, ms)?.sku ?? null),
+        };""",
+    )
+    assert got["at"] == ["0:00", "1:01", "1:02:03"]
+    assert got["pinned"] == [None, None, "mug", "mug", "scarf", "scarf"]
+
+
+async def test_a_held_card_waits_for_its_frame_or_one_second(
+    live_server: LiveServer, open_page: OpenPage
+) -> None:
+    got = await run(
+        open_page,
+        live_server.base_url,
+        "card-sync.js",
+        """const video = document.createElement("video");
+        const sync = new m.CardSync(video);
+        sync.supported = true;
+        sync.offset = 4294967000;  // close to wrapping
+        const shown = [];
+        const out = {position: m.framePosition((90 * 1500 + 4294967000) % 2 ** 32, 4294967000)};
+        sync.shown = 900;
+        sync.hold({media_ms: 1000}, () => shown.push("pin"));
+        sync.hold({media_ms: 1100}, () => shown.push("unpin"));
+        out.held = [...shown];
+        sync.shown = 1000; sync.release();
+        out.pinFrame = [...shown];
+        sync.shown = 1133; sync.release();
+        out.unpinFrame = [...shown];
+        sync.hold({media_ms: 1200}, () => shown.push("later"));
+        await new Promise((r) => setTimeout(r, 1200));  // the picture stalls
+        out.bound = [...shown];
+        sync.hold({}, () => shown.push("no clock"));  // no media_ms: at once
+        out.now = [...shown];
+        return out;""",
+    )
+    assert got["position"] == 1500
+    assert got["held"] == []
+    assert got["pinFrame"] == ["pin"]
+    assert got["unpinFrame"] == ["pin", "unpin"]
+    assert got["bound"] == ["pin", "unpin", "later"]
+    assert got["now"] == ["pin", "unpin", "later", "no clock"]

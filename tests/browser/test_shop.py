@@ -68,3 +68,32 @@ async def test_pick_a_size_add_two_products_pay_once_see_my_order(
     answer = await live_server.http.get(f"/api/products/{shirt['sku']}")
     variants = {v["variant_id"]: v for v in answer.json()["variants"]}
     assert (variants["m"]["available"], variants["m"]["sold"]) == (1, 1)
+
+
+@needs("channel")
+async def test_the_host_restocks_a_size_in_the_studio(
+    live_server: LiveServer, open_page: OpenPage
+) -> None:
+    room = await live_server.new_room()
+    shirt = await live_server.new_product(
+        title="Linen shirt",
+        variants=[
+            {"variant_id": "s", "label": "S", "stock": 3},
+            {"variant_id": "m", "label": "M", "stock": 2},
+        ],
+    )
+    path = f"/api/rooms/{room['room_id']}/products"
+    answer = await live_server.as_user(room["host_token"], "POST", path, json={"sku": shirt["sku"]})
+    assert answer.status_code == 201, answer.text
+    studio = await open_page(room["host_url"])
+    item = studio.locator(f'#lineup [data-sku="{shirt["sku"]}"]')
+    await expect(item).to_contain_text("M: 2/2", timeout=SLOW)
+    await studio.get_by_label("Variant to restock").select_option("m")
+    await expect(studio.get_by_label("On hand")).to_have_value("2")
+    await studio.get_by_label("On hand").fill("12")
+    await studio.get_by_role("button", name="Set stock").click()
+    await expect(studio.locator("#restock-note")).to_contain_text("Linen shirt (M): 12 on hand")
+    await expect(item).to_contain_text("M: 12/12")
+    await screenshot(studio, "studio-restock")
+    product = (await live_server.http.get(f"/api/products/{shirt['sku']}")).json()
+    assert [(v["stock"], v["available"]) for v in product["variants"]] == [(3, 3), (12, 12)]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
 from live.media import aiortc_private
@@ -51,6 +51,7 @@ class CounterTrack(MediaStreamTrack):
         self, fps: int = 30, keyframe_every: int = 0, first: int = 0, codec: str = "vp8"
     ) -> None:
         super().__init__()
+        self.codec = codec
         self.make = synthetic_h264 if codec == "h264" else synthetic_frame
         self.fps = fps
         self.first = first
@@ -143,6 +144,12 @@ async def negotiate(
     return answer
 
 
+def only_codec(kind: str, codec: str) -> list[Any]:
+    """aiortc's capabilities for one video codec (with RTX), for an offer of it alone."""
+    wanted = {f"video/{codec}", "video/rtx"}
+    return [c for c in RTCRtpSender.getCapabilities(kind).codecs if c.mimeType.lower() in wanted]
+
+
 async def publish(
     http: httpx.AsyncClient, room_id: str, token: str, track: MediaStreamTrack, audio: bool = False
 ) -> Peer:
@@ -150,6 +157,10 @@ async def publish(
     transceiver = pc.addTransceiver(track, direction="sendonly")
     if isinstance(track, CounterTrack):
         aiortc_private.on_keyframe_request(transceiver.sender, track.request_keyframe)
+    codec = getattr(track, "codec", "vp8")
+    if codec != "vp8":
+        # Offered alone: the room's codec is the publisher's first choice.
+        transceiver.setCodecPreferences(only_codec("video", codec))
     if audio:
         pc.addTransceiver(ToneTrack(), direction="sendonly")
     answer = await negotiate(http, f"/api/rooms/{room_id}/whip", pc, token)

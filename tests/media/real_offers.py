@@ -11,8 +11,11 @@ OFFERS_DIR = Path(__file__).parent / "offers"
 @dataclass(frozen=True)
 class RealOffer:
     name: str
-    # The room codecs ([media] codec) the offer can use.
+    # The video codecs a room may carry that the offer has (a room's codec follows its
+    # publisher, whatever [media] codec prefers).
     codecs: frozenset[str]
+    # Of those, the one it lists first: what a WHIP of it makes the room's codec.
+    first: str
     # The endpoints it fits: "whip" when it sends media, "whep" when it receives.
     endpoints: frozenset[str]
 
@@ -24,11 +27,11 @@ class RealOffer:
 
 BOTH = frozenset({"vp8", "h264"})
 OFFERS = [
-    RealOffer("chromium-156-whip", BOTH, frozenset({"whip"})),
-    RealOffer("chromium-156-whep", BOTH, frozenset({"whep"})),
-    RealOffer("firefox-audio-video", BOTH, frozenset({"whip", "whep"})),
-    RealOffer("safari-audio-video", BOTH, frozenset({"whip", "whep"})),
-    RealOffer("obs-30.0.2-whip", frozenset({"h264"}), frozenset({"whip"})),
+    RealOffer("chromium-156-whip", BOTH, "vp8", frozenset({"whip"})),
+    RealOffer("chromium-156-whep", BOTH, "vp8", frozenset({"whep"})),
+    RealOffer("firefox-audio-video", BOTH, "vp8", frozenset({"whip", "whep"})),
+    RealOffer("safari-audio-video", BOTH, "h264", frozenset({"whip", "whep"})),
+    RealOffer("obs-30.0.2-whip", frozenset({"h264"}), "h264", frozenset({"whip"})),
 ]
 
 # Valid stand-ins for what a published fixture redacted ("-"), so the server can answer.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from aiortc import RTCConfiguration, RTCPeerConnection
 
 from live.settings import Settings
@@ -41,6 +43,7 @@ async def test_garbage_and_foreign_codecs_are_refused(live_server: LiveServer) -
         assert answer.json()["error"]["code"] == "bad_request"
         assert answer.headers["access-control-allow-origin"] == "*"
     vp9_only = (await offer_sdp("video")).replace("VP8/90000", "VP9/90000")
+    vp9_only = vp9_only.replace("H264/90000", "H265/90000")
     answer = await live_server.http.post(url, content=vp9_only, headers=SDP_HEADERS)
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "unsupported_codec"
@@ -83,7 +86,9 @@ async def test_answer_headers_and_session_methods(live_server: LiveServer) -> No
     location = answer.headers["location"]
     assert location.startswith(url + "/")
     assert 'live_media_sessions{role="viewer"}' in (await live_server.http.get("/metrics")).text
-    assert answer.headers["access-control-expose-headers"] == "Location, Link"
+    assert answer.headers["access-control-expose-headers"] == "Location, Link, X-Live-Media-Clock"
+    # The viewer's media clock: its video's RTP timestamps minus the offset, at 90 kHz.
+    assert re.fullmatch(r"offset=\d+; rate=90000", answer.headers["x-live-media-clock"])
     patch = await live_server.http.patch(location, content=b"a=end-of-candidates")
     assert patch.status_code == 405
     assert patch.json()["error"]["code"] == "method_not_allowed"

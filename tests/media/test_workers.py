@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -180,23 +181,33 @@ async def two_workers(redis_server: test_redis.TestRedis, **env: str) -> AsyncIt
         **env,
     }
     command = ["serve", "--port", str(port), "--workers", "2"]
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        "from live.cli import main; main()",
-        *command,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=str(PROJECT_ROOT),
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        await wait_healthy_async(base, timeout_s=60)
-        yield base
-    finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 30)
+    with tempfile.TemporaryFile() as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            "from live.cli import main; main()",
+            *command,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=str(PROJECT_ROOT),
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            await wait_healthy_async(base, timeout_s=60)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 30)
+            except TimeoutError as exc:
+                process.kill()
+                await process.wait()
+                log.seek(0)
+                tail = log.read().decode(errors="replace")[-4000:]
+                raise AssertionError(
+                    f"live serve did not exit 30 s after SIGTERM:\n{tail}"
+                ) from exc
 
 
 async def new_room(http: httpx.AsyncClient) -> dict[str, Any]:
@@ -239,8 +250,11 @@ async def media_of(http: httpx.AsyncClient, room_id: str, token: str) -> dict[st
 async def test_live_serve_with_two_workers(redis_server: test_redis.TestRedis) -> None:
     """One room over both workers: the publisher's worker is the origin, viewers on either
     worker receive its frames, and each DELETE reaches the worker holding the session."""
+    # The test stops a worker (SIGSTOP); uvicorn's supervisor would replace it after 5 s
+    # of silence, sooner than a slow machine lets the test look. (Not for every test: a
+    # ping that meets a worker's kill -9 waits this long before the supervisor goes on.)
     async with (
-        two_workers(redis_server) as base,
+        two_workers(redis_server, LIVE_SERVER_WORKER_HEALTHCHECK_S="60") as base,
         httpx.AsyncClient(base_url=base, timeout=15) as http,
     ):
         room = await new_room(http)
@@ -388,7 +402,8 @@ async def republish(base: str, room_id: str, token: str, track: CounterTrack) ->
     while True:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         transceiver = pc.addTransceiver(track, direction="sendonly")
-        # As `publish`: an edge that subscribes after the first keyframe asks for another.
+        # As a browser's encoder: a keyframe whenever the server asks (an edge that
+        # subscribes after the first one waits for the next).
         aiortc_private.on_keyframe_request(transceiver.sender, track.request_keyframe)
         await pc.setLocalDescription(await pc.createOffer())
         async with httpx.AsyncClient(base_url=base, timeout=20) as fresh:

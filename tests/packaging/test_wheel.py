@@ -137,7 +137,7 @@ def assert_serves_pages(base: str, room_id: str) -> None:
     with httpx.Client(base_url=base, timeout=10) as http:
         home = http.get("/")
         assert home.status_code == 200
-        assert "<title>live · rooms</title>" in home.text
+        assert "<title>live · shows</title>" in home.text
         viewer = http.get(f"/r/{room_id}")
         assert viewer.status_code == 200
         assert '<script type="module"' in viewer.text

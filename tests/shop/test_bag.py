@@ -115,6 +115,32 @@ async def test_stock_cannot_go_below_what_is_held(live_server: LiveServer) -> No
     assert more.json()["variants"][0]["available"] == 8
 
 
+async def test_the_rooms_host_restocks_its_lineup_and_no_one_else(
+    live_server: LiveServer,
+) -> None:
+    shop = await open_shop_room(live_server)
+    shirt = await shop.add(variants=SIZES)
+    other = await open_shop_room(live_server)
+    elsewhere = await live_server.new_product(stock=1)
+    path = f"/api/products/{shirt['sku']}/stock"
+    body = {"stock": 7, "variant_id": "m"}
+    own = await live_server.as_user(shop.host_token, "PUT", path, json=body)
+    assert own.status_code == 200, own.text
+    assert [v["stock"] for v in own.json()["variants"]] == [3, 7]
+    # Another room's host, a viewer, a product off the host's line-up, nobody: refused.
+    for token, sku in (
+        (other.host_token, shirt["sku"]),
+        (shop.viewer(), shirt["sku"]),
+        (shop.host_token, elsewhere["sku"]),
+    ):
+        answer = await live_server.as_user(
+            token, "PUT", f"/api/products/{sku}/stock", json={"stock": 9}
+        )
+        assert answer.status_code == 403 and answer.json()["error"]["code"] == "forbidden"
+    assert (await live_server.http.put(path, json=body)).status_code == 401
+    assert [v["stock"] for v in (await shop.product(shirt["sku"]))["variants"]] == [3, 7]
+
+
 async def test_lineup_shows_availability(live_server: LiveServer) -> None:
     shop = await open_shop_room(live_server)
     await shop.add(stock=7)
@@ -153,3 +179,20 @@ async def test_a_restock_reaches_the_rooms_showing_the_product(live_server: Live
         assert answer.status_code == 200
         event = await ws.of_type("lineup_stock")
         assert event["products"][mug["sku"]]["available"] == 9
+
+
+async def test_checkouts_survive_redis_forgetting_its_scripts(live_server: LiveServer) -> None:
+    """Every script of a checkout goes out in one batch; after a SCRIPT FLUSH (a restart)
+    each forgotten one is loaded again and its call retried, nothing taken twice."""
+    shop = await open_shop_room(live_server)
+    products = [await shop.add(stock=5) for _ in range(2)]
+    lines = [{"sku": p["sku"], "qty": 1} for p in products]
+    buyer = shop.viewer()
+    assert (await shop.checkout(buyer, lines)).status_code == 201
+    await live_server.parts.redis.script_flush()
+    answer = await shop.checkout(buyer, lines)
+    assert answer.status_code == 201, answer.text
+    for product in products:
+        now = await shop.product(product["sku"])
+        check_invariant(now)
+        assert (now["available"], now["held"]) == (3, 2)

@@ -44,17 +44,13 @@ async def test_a_crash_mid_checkout_is_undone_by_the_sweeper(
     requests = [LineRequest("a", None, 2), LineRequest("b", None, 1)]
     lines = priced_lines(requests, products)
 
-    real_call = svc.scripts.call
+    def dying_commit(keys: list[str], args: list[Any]) -> Any:
+        raise CrashBeforeCommit
 
-    async def dying_call(name: str, keys: list[str], args: list[Any]) -> Any:
-        if name == "bag_commit":
-            raise CrashBeforeCommit
-        return await real_call(name, keys, args)
-
-    svc.scripts.call = dying_call  # type: ignore[method-assign]
+    bag.steps.commit = dying_commit  # type: ignore[method-assign]
     with pytest.raises(CrashBeforeCommit):
         await bag.checkout(ROOM, "u_1", "k1", requests, lines, "EUR", None)
-    svc.scripts.call = real_call  # type: ignore[method-assign]
+    del bag.steps.commit
     counts = await bag.counts(["a", "b"])
     assert (counts["a"]["_"]["held"], counts["b"]["_"]["held"]) == (2, 1)  # taken, no order
 

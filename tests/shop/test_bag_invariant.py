@@ -20,7 +20,7 @@ from hypothesis.stateful import (
 
 from live.app import create_app
 from live.commerce.aftersale import decide
-from live.commerce.inventory import LineRequest, parse_inventory, priced_lines
+from live.commerce.inventory import LineRequest, parse_inventory, priced_lines, variant_keys
 from live.errors import LiveError
 from live.redisdb.client import connect
 from live.rooms.model import Room
@@ -54,6 +54,7 @@ PRODUCTS: dict[str, dict[str, Any]] = {
         **parse_inventory({"stock": 4}),
     },
 }
+STOCK_KEYS = {sku: variant_keys(product) for sku, product in PRODUCTS.items()}
 CHOICES = [("shirt", "s"), ("shirt", "m"), ("mug", None)]
 SOLD = ("paid", "shipped", "delivered", "return_requested", "partly_refunded", "refunded")
 
@@ -110,7 +111,11 @@ class BagMachine(RuleBasedStateMachine):
         requests = [LineRequest(sku, variant, qty) for (sku, variant), qty in lines]
         try:
             priced = priced_lines(requests, PRODUCTS)
-            outcome = self.run(self.bag.checkout(ROOM, user, key, requests, priced, "EUR", None))
+            # Both reserve scripts: inv_reserve.lua (the product's variants known, as the
+            # HTTP checkout does) and inv.lua's general reserve.
+            known = STOCK_KEYS if len(key) % 2 == 0 else None
+            checkout = self.bag.checkout(ROOM, user, key, requests, priced, "EUR", None, known)
+            outcome = self.run(checkout)
         except LiveError as exc:
             assert exc.code in ("not_enough_left", "bad_request", "idempotency_mismatch"), exc
             return

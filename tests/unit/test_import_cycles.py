@@ -16,7 +16,9 @@ FORBIDDEN = {
     "live.routing": ("live.api", "live.media", "live.app", "live.cli"),
     "live.realtime": ("live.api", "live.app", "live.cli"),
     "live.commerce": ("live.api", "live.realtime", "live.media", "live.app", "live.cli"),
+    "live.discovery": ("live.api", "live.realtime", "live.media", "live.commerce", "live.app"),
     "live.rooms": ("live.api", "live.realtime", "live.media", "live.commerce", "live.app"),
+    "live.replay": ("live.api", "live.realtime", "live.media", "live.commerce", "live.app"),
     "live.redisdb": ("live.api", "live.realtime", "live.media", "live.commerce", "live.rooms"),
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from live.errors import BadRequest, UnsupportedCodec
-from live.media.sdp import check_offer, rewrite_host_candidates
+from live.media.sdp import check_play_offer, check_publish_offer, rewrite_host_candidates
 from live.media.signalling import ice_servers, link_headers
 from live.settings import MediaSettings
 from tests.media.real_offers import OFFERS, OFFERS_DIR, RealOffer
@@ -37,22 +37,34 @@ OFFER = "\r\n".join(
 )
 
 
-def test_a_browser_like_offer_is_accepted_for_both_codecs() -> None:
-    assert check_offer(OFFER, "vp8") == {"audio", "video"}
-    assert check_offer(OFFER, "h264") == {"audio", "video"}
+def test_a_publisher_gives_the_room_its_first_codec() -> None:
+    assert check_publish_offer(OFFER, "h264") == ({"audio", "video"}, "vp8")
+    h264_first = OFFER.replace("96 97 102", "102 96 97")
+    assert check_publish_offer(h264_first, "vp8") == ({"audio", "video"}, "h264")
+    only_h264 = OFFER.replace("VP8/", "VP9/")
+    assert check_publish_offer(only_h264, "vp8") == ({"audio", "video"}, "h264")
+    audio_only = OFFER.split("m=video")[0] + "m=audio" + OFFER.split("m=audio")[1]
+    assert check_publish_offer(audio_only, "h264") == ({"audio"}, "h264")
 
 
-def test_offers_without_the_rooms_codec_are_refused() -> None:
-    with pytest.raises(UnsupportedCodec):
-        check_offer(OFFER.replace("VP8/", "VP9/"), "vp8")
-    with pytest.raises(UnsupportedCodec):
-        check_offer(OFFER.replace("opus/", "PCMU/"), "vp8")
+def test_a_viewer_takes_every_codec_it_offers() -> None:
+    assert check_play_offer(OFFER) == ({"audio", "video"}, ["vp8", "h264"])
+    assert check_play_offer(OFFER.replace("H264/", "H265/")) == ({"audio", "video"}, ["vp8"])
+
+
+def test_offers_without_a_codec_a_room_carries_are_refused() -> None:
+    neither = OFFER.replace("VP8/", "VP9/").replace("H264/", "H265/")
+    for check in (check_play_offer, lambda text: check_publish_offer(text, "vp8")):
+        with pytest.raises(UnsupportedCodec):
+            check(neither)
+        with pytest.raises(UnsupportedCodec):
+            check(OFFER.replace("opus/", "PCMU/"))
 
 
 @pytest.mark.parametrize("text", ["", "hello", "v=0\r\n", "v=0\r\nm=video x\r\n", "{}"])
 def test_garbage_is_a_bad_request(text: str) -> None:
     with pytest.raises(BadRequest) as caught:
-        check_offer(text, "vp8")
+        check_play_offer(text)
     assert caught.value.code == "bad_request"
 
 
@@ -79,13 +91,11 @@ def test_ice_servers_as_link_headers() -> None:
 
 @pytest.mark.parametrize("offer", OFFERS, ids=lambda o: o.name)
 @pytest.mark.parametrize("codec", ["vp8", "h264"])
-def test_real_offers_parse_and_meet_the_rooms_codec(offer: RealOffer, codec: str) -> None:
-    # Captured Chromium and published Firefox, Safari and OBS 30 offers (see SOURCES.md).
-    if codec in offer.codecs:
-        assert check_offer(offer.text, codec) == {"audio", "video"}
-    else:
-        with pytest.raises(UnsupportedCodec):
-            check_offer(offer.text, codec)
+def test_real_offers_parse_and_give_their_codecs(offer: RealOffer, codec: str) -> None:
+    # Captured Chromium and published Firefox, Safari and OBS 30 offers (see SOURCES.md):
+    # whatever the server prefers, the publisher's first codec is the room's.
+    assert check_publish_offer(offer.text, codec) == ({"audio", "video"}, offer.first)
+    assert set(check_play_offer(offer.text)[1]) == offer.codecs
 
 
 def test_every_offer_file_is_tested_and_has_its_source() -> None:

@@ -191,11 +191,11 @@ async def test_a_vanished_private_attribute_is_an_error_not_a_silent_drop() -> N
     try:
         rtp_sender = pc.addTransceiver("video").sender
         viewer = ViewerSender("video", on_start=lambda: None)
-        params = SenderParams(1, 2, 96, None, "0", None, None)
+        params = SenderParams(1, 2, 96, None, "0", None, None, {"vp8": (96, None)})
         viewer.start(params, aiortc_private.RtpLink(rtp_sender))
         del rtp_sender.transport._state
         with pytest.raises(AttributeError):
-            viewer.send_frame([b"\x10frame"], 0, 0, b"")
+            viewer.send_frame([b"\x10frame"], 0, 0, b"", "vp8")
     finally:
         rtp_sender.transport._state = State.CLOSED
         await pc.close()

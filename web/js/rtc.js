@@ -15,8 +15,11 @@ export function gathered(pc, ms = 2500) {
   });
 }
 
-/** POST the local offer to a WHIP/WHEP endpoint; apply the answer; the session URL. */
-export async function exchange(pc, endpoint, token) {
+/**
+ * POST the local offer to a WHIP/WHEP endpoint; apply the answer; the session URL.
+ * `onAnswer(headers)` sees the answer's headers (WHEP's X-Live-Media-Clock).
+ */
+export async function exchange(pc, endpoint, token, onAnswer = () => {}) {
   await pc.setLocalDescription(await pc.createOffer());
   await gathered(pc);
   const headers = { "Content-Type": "application/sdp", Accept: "application/sdp" };
@@ -38,6 +41,7 @@ export async function exchange(pc, endpoint, token) {
     throw new ApiError(answer.status, err.code || `http_${answer.status}`, err.message || text);
   }
   await pc.setRemoteDescription({ type: "answer", sdp: text });
+  onAnswer(answer.headers);
   const location = answer.headers.get("Location");
   return location ? new URL(location, answer.url).href : null;
 }
@@ -46,11 +50,11 @@ export async function exchange(pc, endpoint, token) {
  * Offer `pc` to a WHIP/WHEP endpoint and report state changes; the session's stop(),
  * which closes the peer and DELETEs the session once. Closes `pc` when refused.
  */
-export async function openSession(pc, endpoint, token, onState) {
+export async function openSession(pc, endpoint, token, onState, onAnswer = () => {}) {
   pc.onconnectionstatechange = () => onState(pc.connectionState);
   let location;
   try {
-    location = await exchange(pc, endpoint, token);
+    location = await exchange(pc, endpoint, token, onAnswer);
   } catch (err) {
     pc.close();
     throw err;

@@ -8,6 +8,7 @@ import { claimsOf, expired, tokenFromFragment } from "./session.js";
 import { Camera } from "./studio-camera.js";
 import { Dashboard } from "./studio-dash.js";
 import { QuestionQueue, StudioAuctions } from "./studio-mechanics.js";
+import { Restock } from "./studio-restock.js";
 
 const roomId = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
 const token = tokenFromFragment();
@@ -122,6 +123,13 @@ function renderLineup() {
   const chosenAuction = auctionSku.value;
   auctionSku.replaceChildren(...[...lineup.values()].map((p) => new Option(p.title, p.sku)));
   if (lineup.has(chosenAuction)) auctionSku.value = chosenAuction;
+  restock?.render();
+}
+
+/** A restocked product's new figures (PUT /api/products/{sku}/stock answers them). */
+function restocked(product) {
+  lineup.set(product.sku, { ...lineup.get(product.sku), ...product });
+  renderLineup();
 }
 
 function setLineup(products) {
@@ -309,6 +317,7 @@ let camera;
 let dash;
 let auctions;
 let questions;
+let restock;
 
 async function main() {
   if (!token) return refuse("");
@@ -319,6 +328,7 @@ async function main() {
   dash = new Dashboard(roomId, token, (sku) => lineup.get(sku)?.title);
   auctions = new StudioAuctions(roomId, token, (sku) => lineup.get(sku)?.title);
   questions = new QuestionQueue(roomId, token, send, (sku) => lineup.get(sku)?.title);
+  restock = new Restock(token, lineup, restocked);
   channel = new RoomChannel(roomId, { token, onEvent, onState });
   try {
     const room = await api(`/api/rooms/${encodeURIComponent(roomId)}`);

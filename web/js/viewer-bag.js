@@ -42,6 +42,13 @@ export class Bag {
     this.setPinned(this.pinned); // its variants now with what is left of each
   }
 
+  /** The line-up as given (a replay's, kept with it after the room's own expired). */
+  setProducts(products) {
+    this.products = new Map(products.map((p) => [p.sku, p]));
+    this.render();
+    this.setPinned(this.pinned);
+  }
+
   /** A `lineup_stock` event: the latest availability of each product the bag touched. */
   stock(products) {
     for (const [sku, figures] of Object.entries(products || {})) {
@@ -195,9 +202,10 @@ export class Bag {
     this.renderMine();
   }
 
-  /** An `order` event for one of ours: keep "My orders" current. */
+  /** An `order` event for one of ours (bag, sale, waitlist or auction): keep "My orders"
+   * current. */
   remember(order) {
-    if (!order || order.sale_id !== null) return;
+    if (!order) return;
     const me = this.session();
     if (me && order.user_id && order.user_id !== me.user_id) return;
     const i = this.mine.findIndex((o) => o.order_id === order.order_id);
@@ -213,7 +221,8 @@ export class Bag {
     section.hidden = this.mine.length === 0;
     byId("my-orders-list").replaceChildren(...this.mine.map((o) => h("li", { class: "my-order", dataset: { orderId: o.order_id } },
       h("p", {}, h("strong", {}, `#${o.order_no} · ${STATUS_WORDS[o.status] || o.status}`), ` · ${money(o.amount_cents, o.currency)}`),
-      h("ul", {}, ...(o.lines || []).map((l) => h("li", {},
+      // A sale order's event carries no `lines`: its one line is the order itself.
+      h("ul", {}, ...(o.lines || [{ title: o.title, qty: o.qty }]).map((l) => h("li", {},
         `${l.title}${l.label ? ` (${l.label})` : ""} × ${l.qty}${l.queue_position ? ` · queue #${l.queue_position}, ships by ${l.ships_by}` : ""}`))),
       o.tracking ? h("p", { class: "tracking" }, `Tracking: ${o.carrier} ${o.tracking}`) : null)));
   }

@@ -8,16 +8,22 @@ import { forgetSession, loadSession, saveSession } from "./session.js";
 import { Bag } from "./viewer-bag.js";
 import { Auctions } from "./viewer-auctions.js";
 import { Questions } from "./viewer-questions.js";
+import { ReplayPlayer, fetchReplay } from "./viewer-replay.js";
 import { Shop } from "./viewer-shop.js";
 import { Waitlist } from "./viewer-waitlist.js";
+import { CardSync } from "./card-sync.js";
 import { play } from "./whep.js";
 
 const roomId = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
 let session = loadSession();
 let room = null;
 let ended = false;
+let replay = null; // the ReplayPlayer once an ended room's replay plays
 
 const chat = new ChatLog(byId("chat"));
+// A pinned card appears with the frame it belongs to (docs/protocol.md).
+const cardSync = new CardSync(byId("video"));
+window.liveCardSync = cardSync; // for the browser console and the tests
 const waitlist = new Waitlist({
   session: () => session,
   needSession: askForName,
@@ -61,7 +67,8 @@ function dropSession() {
 }
 
 function showChatForms() {
-  byId("name-form").hidden = Boolean(session) || ended;
+  // A replay has no chat, but buying from it still asks for a name.
+  byId("name-form").hidden = Boolean(session) || (ended && !replay);
   byId("chat-form").hidden = !session || ended;
   if (session) byId("me").textContent = session.name;
 }
@@ -143,13 +150,17 @@ function onEvent(ev) {
     case "chat_deleted":
       return chat.remove(ev.msg_id);
     case "pin":
-      bag.setPinned(ev.product);
-      questions.show(ev.product?.sku || null);
-      return shop.setPinned(ev.product);
+      return cardSync.hold(ev, () => {
+        bag.setPinned(ev.product);
+        questions.show(ev.product?.sku || null);
+        shop.setPinned(ev.product);
+      });
     case "unpin":
-      bag.setPinned(null);
-      questions.show(null);
-      return shop.setPinned(null);
+      return cardSync.hold(ev, () => {
+        bag.setPinned(null);
+        questions.show(null);
+        shop.setPinned(null);
+      });
     case "lineup_stock":
       return bag.stock(ev.products);
     case "auction_open":
@@ -186,10 +197,13 @@ function onEvent(ev) {
       return setLive(false);
     case "room_ended":
       return roomEnded();
-    case "order":
-      waitlist.onOrder(ev.order || ev);
-      if ((ev.order || ev).sale_id === null) return bag.remember(ev.order);
-      return shop.remember(ev.order || ev);
+    case "order": {
+      const order = ev.order || ev;
+      waitlist.onOrder(order);
+      bag.remember(order); // "My orders" lists every kind
+      if (order.sale_id !== null) shop.remember(order);
+      return;
+    }
     case "error":
       return say(byId("chat-status"), describeChannelError(ev));
     case "slow_mode":
@@ -222,6 +236,7 @@ function describeChannelError(ev) {
 }
 
 function applySnapshot(snap) {
+  cardSync.flush(); // the snapshot's pinned card is the latest word
   if (snap.room) showRoom(snap.room);
   if (!snap.recovered) {
     chat.reset(snap.chat);
@@ -259,6 +274,7 @@ function showRoom(r) {
 }
 
 function roomEnded() {
+  const first = !ended;
   ended = true;
   setLive(false);
   say(byId("room-note"), "This room has ended. Thank you for watching.");
@@ -266,6 +282,48 @@ function roomEnded() {
   showChatForms();
   for (const form of document.querySelectorAll("#sales form")) form.remove();
   video.stop();
+  if (first) startReplay();
+}
+
+// ---- the replay of an ended room ----
+// Polled while an ended room's replay is still being finished (a few seconds).
+const REPLAY_POLL_MS = 2000;
+
+async function startReplay() {
+  if (replay) return true;
+  const found = await fetchReplay(roomId);
+  if (replay) return true;
+  if (found?.status === "recording" && ended) {
+    say(byId("room-note"), "This show has ended. Its replay will be ready in a moment…");
+    setTimeout(startReplay, REPLAY_POLL_MS);
+    return true;
+  }
+  if (found?.status !== "ready") return false;
+  ended = true;
+  channel.stop();
+  document.body.classList.add("is-replay");
+  replay = true; // taken: a second call (the room ended while this one waited) stops here
+  if (!room) {
+    document.title = `${found.title || "Replay"} · live`;
+    byId("title").textContent = found.title || "Replay";
+    byId("host").textContent = found.host_name ? `with ${found.host_name}` : "";
+  }
+  byId("conn").textContent = "Replay";
+  say(byId("room-note"), "This show has ended: watch the replay and shop what was shown.");
+  byId("ask-form").hidden = true;
+  byId("chat-heading").textContent = "Your name";
+  showChatForms();
+  bag.setProducts(found.products || []);
+  replay = new ReplayPlayer(found, byId("video"), {
+    onPinned: (product) => {
+      shop.setPinned(product);
+      bag.setPinned(product);
+    },
+  });
+  window.liveReplay = replay; // for the browser console and the tests
+  replay.start(Number(new URLSearchParams(location.search).get("t")));
+  setVideoNote("");
+  return true;
 }
 
 // ---- video ----
@@ -284,6 +342,7 @@ const video = {
       this.session = await play(roomId, byId("video"), {
         iceServers,
         token: session?.token,
+        onClock: (offset) => cardSync.setOffset(offset),
         onState: (state) => {
           if (state === "connected") this.attempt = 0;
           if (state === "failed" || state === "closed") this.retry();
@@ -307,6 +366,8 @@ const video = {
     clearTimeout(this.timer);
     this.session?.stop();
     this.session = null;
+    cardSync.setOffset(null);
+    cardSync.flush();
   },
 };
 
@@ -325,6 +386,7 @@ function setVideoNote(text) {
 
 function updateVideoNote() {
   const el = byId("video");
+  if (replay) return setVideoNote("");
   if (ended) return setVideoNote("This room has ended.");
   if (!video.live) return setVideoNote("Waiting for the host to go live.");
   setVideoNote(el.readyState >= 2 && !el.paused ? "" : "Starting the video…");
@@ -358,6 +420,7 @@ async function main() {
   try {
     showRoom(await api(`/api/rooms/${encodeURIComponent(roomId)}`));
   } catch (err) {
+    if (err.status === 404 && (await startReplay())) return; // the room is gone, its replay is not
     if (err.status === 404) {
       byId("title").textContent = "Room not found";
       say(byId("room-note"), "This room does not exist. It may have ended long ago.");
@@ -366,6 +429,7 @@ async function main() {
     }
     say(byId("room-note"), describe(err));
   }
+  if (ended) return; // an ended room plays its replay (roomEnded)
   channel.start();
   video.start();
 }

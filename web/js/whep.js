@@ -1,11 +1,18 @@
 // WHEP playback: a receive-only peer connection whose tracks feed a <video>.
 import { openSession } from "./rtc.js";
 
+/** The viewer's media clock offset from a WHEP answer's `X-Live-Media-Clock`, or null. */
+export function clockOffset(headers) {
+  const found = /offset=(\d+)/.exec(headers.get("X-Live-Media-Clock") || "");
+  return found ? Number(found[1]) : null;
+}
+
 /**
- * play(roomId, video, {iceServers, token, onState}) -> {stop()}
- * onState(pc.connectionState) on every change; throws ApiError when refused.
+ * play(roomId, video, {iceServers, token, onState, onClock}) -> {stop()}
+ * onState(pc.connectionState) on every change; onClock(offset) with the viewer's media
+ * clock (docs/protocol.md); throws ApiError when refused.
  */
-export async function play(roomId, video, { iceServers = [], token = null, onState = () => {} }) {
+export async function play(roomId, video, { iceServers = [], token = null, onState = () => {}, onClock = () => {} }) {
   const pc = new RTCPeerConnection({ iceServers });
   pc.addTransceiver("video", { direction: "recvonly" });
   pc.addTransceiver("audio", { direction: "recvonly" });
@@ -15,6 +22,7 @@ export async function play(roomId, video, { iceServers = [], token = null, onSta
     if (video.srcObject !== stream) video.srcObject = stream;
     video.play().catch(() => {}); // muted autoplay; sound comes with a tap
   };
-  const stop = await openSession(pc, `/api/rooms/${encodeURIComponent(roomId)}/whep`, token, onState);
+  const endpoint = `/api/rooms/${encodeURIComponent(roomId)}/whep`;
+  const stop = await openSession(pc, endpoint, token, onState, (headers) => onClock(clockOffset(headers)));
   return { pc, stop };
 }

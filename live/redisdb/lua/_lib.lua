@@ -42,9 +42,81 @@ local function trim_room_history(history_key, seq, maxlen, now)
   end
 end
 
--- Append one durable event to a room: give it the next seq and ts, keep it in the room's
--- history stream (trimmed above: at least `maxlen` events and history_min_age_ms), publish
--- it to the room's channel.
+-- The media clock (live/replay/clock.py): while a room is live, its origin keeps in
+-- `<room tag>:mclock` the position (`pos`, ms from the start of the recording) of the last
+-- video frame it forwarded and the Redis time it was forwarded (`at`), renewed every
+-- second and removed when the room stops being live; `ttl` (seconds) is set while the show
+-- is recorded. The key's name is derived from the room's seq key (`<room tag>:seq`): the
+-- same hash tag, so the same slot as every key its caller was given; likewise
+-- `<room tag>:chapters`, the replay's chapters (a list, never trimmed, `ttl` seconds).
+-- The position is carried forward from `at` by at most MEDIA_AHEAD_MS (a second between
+-- renewals, with margin), so a stalled picture does not run the clock on.
+local MEDIA_AHEAD_MS = 1500
+local CHAPTER_TYPES = {pin = 'pin', sale_open = 'sale', auction_open = 'auction', answer = 'answer'}
+
+local function room_key_beside(seq_key, name)
+  return string.sub(seq_key, 1, -4) .. name
+end
+
+-- (media_ms, chapters ttl) while the room is live, else nil.
+local function media_position(seq_key, now)
+  local clock = redis.call('HMGET', room_key_beside(seq_key, 'mclock'), 'pos', 'at', 'ttl')
+  if not clock[1] then
+    return nil, nil
+  end
+  local ahead = now - tonumber(clock[2])
+  if ahead < 0 then
+    ahead = 0
+  elseif ahead > MEDIA_AHEAD_MS then
+    ahead = MEDIA_AHEAD_MS
+  end
+  return tonumber(clock[1]) + ahead, tonumber(clock[3] or '0')
+end
+
+-- The replay chapter an event makes (pin, sale opening, auction, answer), or nil.
+local function chapter_of(event, at_ms)
+  local kind = CHAPTER_TYPES[event['type']]
+  if not kind then
+    return nil
+  end
+  local chapter = {at_ms = at_ms, type = kind, seq = event['seq'], ts = event['ts']}
+  local item = event['product'] or event['sale'] or event['auction']
+  if type(item) == 'table' then
+    chapter['title'] = item['title'] or item['sku']
+    chapter['sku'] = item['sku']
+  end
+  if kind == 'sale' then
+    chapter['sale_id'] = event['sale_id']
+  elseif kind == 'auction' then
+    chapter['auction_id'] = event['auction_id']
+  elseif kind == 'answer' then
+    chapter['title'] = event['question']
+    chapter['question'] = event['question']
+    chapter['answer'] = event['answer']
+    chapter['sku'] = event['sku']
+  end
+  return chapter
+end
+
+local function stamp_media_clock(seq_key, event, now)
+  local media_ms, ttl = media_position(seq_key, now)
+  if not media_ms then
+    return
+  end
+  event['media_ms'] = media_ms
+  if ttl > 0 then
+    local chapter = chapter_of(event, media_ms)
+    if chapter then
+      local key = room_key_beside(seq_key, 'chapters')
+      redis.call('RPUSH', key, cjson.encode(chapter))
+      redis.call('EXPIRE', key, ttl)
+    end
+  end
+end
+
+-- Append one durable event to a room: give it the next seq and ts (and, while the room is
+-- live, its media_ms: above), keep it in the room's history stream (trimmed above: at
+-- least `maxlen` events and history_min_age_ms), publish it to the room's channel.
 -- seq_key, history_key, channel: the room's keys (one hash tag); event: a Lua table.
 -- Returns the seq given to the event.
 local function emit_room_event(seq_key, history_key, channel, maxlen, event)
@@ -52,6 +124,7 @@ local function emit_room_event(seq_key, history_key, channel, maxlen, event)
   local now = now_ms()
   event['seq'] = seq
   event['ts'] = now
+  stamp_media_clock(seq_key, event, now)
   local payload = cjson.encode(event)
   redis.call('XADD', history_key, seq .. '-0', 'e', payload, 't', now)
   trim_room_history(history_key, seq, tonumber(maxlen), now)

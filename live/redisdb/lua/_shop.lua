@@ -1,34 +1,47 @@
 -- _shop.lua: helpers of the bag scripts, included after _lib.lua (`-- include: _shop.lua`).
 
 -- Publish the room's line-up availability (every product the bag has touched) as one
--- latest-value `lineup_stock` event, put together from the stored JSON of each product.
-local function publish_lineup_stock(stock_key, channel, now)
+-- latest-value `lineup_stock` event, put together from the stored JSON of each product as
+-- it is (no decoding and encoding again).
+local function publish_stored_stock(stock_key, channel, now)
   local raw = redis.call('HGETALL', stock_key)
   local products = {}
   for i = 1, #raw, 2 do
     if string.sub(raw[i], 1, 1) ~= '_' then
-      products[raw[i]] = cjson.decode(raw[i + 1])
+      products[#products + 1] = cjson.encode(raw[i]) .. ':' .. raw[i + 1]
     end
   end
-  redis.call('HSET', stock_key, '_at', now, '_dirty', 0)
   -- Through _lib.lua's helper, so every publish of a room goes one way.
-  emit_volatile(channel, {type = 'lineup_stock', products = products})
+  publish_room(channel, '{"type":"lineup_stock","products":{' .. table.concat(products, ',')
+    .. '},"ts":' .. now .. '}')
 end
 
--- Record new availability (JSON object sku -> {available, variants}) and publish it at most
--- every LINEUP_STOCK_EVERY_MS per room; the sweep publishes what was held back.
+local function publish_lineup_stock(stock_key, channel, now)
+  redis.call('HSET', stock_key, '_at', now, '_dirty', 0)
+  publish_stored_stock(stock_key, channel, now)
+end
+
+-- Record new availability (`updates`: a flat list sku, JSON {available, variants?,
+-- queue?}, sku, JSON, ...) in one write and publish it at most every LINEUP_STOCK_EVERY_MS
+-- per room; the sweep publishes what was held back.
 local LINEUP_STOCK_EVERY_MS = 100
-local function lineup_stock_changed(stock_key, channel, updates_json, now)
-  if updates_json == '' or updates_json == '{}' then return end
-  for sku, value in pairs(cjson.decode(updates_json)) do
-    redis.call('HSET', stock_key, sku, cjson.encode(value))
-  end
+local function lineup_stock_changed(stock_key, channel, updates, now)
+  if #updates == 0 then return end
   local at = tonumber(redis.call('HGET', stock_key, '_at') or '0')
   if now - at >= LINEUP_STOCK_EVERY_MS then
-    publish_lineup_stock(stock_key, channel, now)
+    redis.call('HSET', stock_key, '_at', now, '_dirty', 0, unpack(updates))
+    publish_stored_stock(stock_key, channel, now)
   else
-    redis.call('HSET', stock_key, '_dirty', 1)
+    redis.call('HSET', stock_key, '_dirty', 1, unpack(updates))
   end
+end
+
+-- Whether `key`'s expiry must be set to `keep` ms again: it has none, or it has run down
+-- by more than a minute (or a tenth of `keep`). Reading it costs less than rewriting it
+-- (a write, which goes to the append-only file) on every order.
+local function needs_keep_alive(key, keep)
+  local ttl = redis.call('PTTL', key)
+  return ttl < 0 or ttl < keep - math.min(60000, keep / 10)
 end
 
 -- The order changed: keep it, its durable record, and tell its buyer (and the host). A sale

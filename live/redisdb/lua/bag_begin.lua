@@ -5,6 +5,8 @@
 -- KEYS[1] the room hash            KEYS[2] the room's line-up (zset)
 -- KEYS[3] the bag idempotency hash KEYS[4] the bag journal hash
 -- KEYS[5] the journal's due set
+-- KEYS[6] the room's replay (hash)  KEYS[7] the replay's line-up (hash sku -> card): an
+--         ended room whose replay is ready sells the line-up kept with its replay
 -- ARGV[1] user_id   ARGV[2] Idempotency-Key   ARGV[3] body fingerprint
 -- ARGV[4] the new order's id   ARGV[5] the room's order key prefix
 -- ARGV[6] the intent JSON ({op, order_id, lines})   ARGV[7] ms before an unfinished
@@ -13,8 +15,11 @@
 -- Returns {'ok', ''}, {'replay', order JSON}, {'not_in_lineup', line index} or a code.
 -- include: _shop.lua
 local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return {'not_found', ''} end
-if status == 'ended' then return {'room_ended', ''} end
+local from_replay = status ~= 'open' and redis.call('HGET', KEYS[6], 'status') == 'ready'
+if not from_replay then
+  if not status then return {'not_found', ''} end
+  if status == 'ended' then return {'room_ended', ''} end
+end
 local prior = redis.call('HGET', KEYS[3], ARGV[1] .. ' ' .. ARGV[2])
 if prior then
   local sep = string.find(prior, '|', 1, true)
@@ -23,8 +28,18 @@ if prior then
   if not order then return {'not_found', ''} end
   return {'replay', order}
 end
-for i = 8, #ARGV do
-  if not redis.call('ZSCORE', KEYS[2], ARGV[i]) then return {'not_in_lineup', tostring(i - 8)} end
+if from_replay then
+  for i = 8, #ARGV do
+    if redis.call('HEXISTS', KEYS[7], ARGV[i]) == 0 then
+      return {'not_in_lineup', tostring(i - 8)}
+    end
+  end
+else
+  -- Every line's product in one read.
+  local scores = redis.call('ZMSCORE', KEYS[2], unpack(ARGV, 8))
+  for i = 1, #ARGV - 7 do
+    if not scores[i] then return {'not_in_lineup', tostring(i - 1)} end
+  end
 end
 local field = ARGV[4] .. ':intent'
 redis.call('HSET', KEYS[4], field, ARGV[6])

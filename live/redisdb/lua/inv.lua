@@ -14,21 +14,36 @@
 --         new stock figure.
 -- ARGV[5..] lines as triples: line index, variant key, qty (init: pairs v, stock from
 --         ARGV[2])
--- Returns {code, counts JSON, extra JSON}: code ok, or not_enough_left / gone with the
--- line index as extra, or stock_below_held.
+-- Returns {code, availability, extra}: code ok, or not_enough_left / gone with the line
+-- index as extra, or stock_below_held (the units taken as extra); availability is the
+-- product's entry of the room's `lineup_stock` event as it now is, JSON
+-- {"available", "variants"?: {v: n}, "queue"?} (put together here from the counts, so the
+-- caller passes it on as it is); extra for positions and a made-to-order reserve is JSON.
 local op = ARGV[1]
 
-local function counts()
+-- Variant ids match [a-z0-9-]{1,32} (live/commerce/inventory.py): no JSON escaping needed.
+local function availability()
   local raw = redis.call('HGETALL', KEYS[1])
-  local out = {}
+  if #raw == 0 then return '' end
+  local total, queue, stocked, variants = 0, 0, false, {}
   for i = 1, #raw, 2 do
     local kind, v = string.match(raw[i], '^(%a):(.+)$')
-    if kind then
-      out[v] = out[v] or {}
-      out[v][kind] = tonumber(raw[i + 1])
+    local n = tonumber(raw[i + 1])
+    if kind == 'a' then
+      total = total + n
+      if v ~= '_' then variants[#variants + 1] = '"' .. v .. '":' .. n end
+    elseif kind == 'h' or kind == 'd' then
+      queue = queue + n
+    elseif kind == 'x' then
+      queue = queue - n
+    elseif kind == 's' and n ~= 0 then
+      stocked = true
     end
   end
-  return cjson.encode(out)
+  local out = '{"available":' .. total
+  if #variants > 0 then out = out .. ',"variants":{' .. table.concat(variants, ',') .. '}' end
+  if not stocked and queue ~= 0 then out = out .. ',"queue":' .. queue end
+  return out .. '}'
 end
 
 local function num(field)
@@ -42,15 +57,15 @@ if op == 'init' then
       redis.call('HSET', KEYS[1], 'a:' .. v, ARGV[i + 1], 'h:' .. v, 0, 'd:' .. v, 0)
     end
   end
-  return {'ok', counts(), ''}
+  return {'ok', availability(), ''}
 end
 
 if op == 'stock' then
   local v, stock = ARGV[2], tonumber(ARGV[3])
   local taken = num('h:' .. v) + num('d:' .. v)
-  if stock < taken then return {'stock_below_held', counts(), tostring(taken)} end
+  if stock < taken then return {'stock_below_held', availability(), tostring(taken)} end
   redis.call('HSET', KEYS[1], 's:' .. v, stock, 'a:' .. v, stock - taken)
-  return {'ok', counts(), ''}
+  return {'ok', availability(), ''}
 end
 
 local order_id = ARGV[2]
@@ -93,39 +108,78 @@ local function positions()
   return out
 end
 
-if op == 'positions' then return {'ok', counts(), cjson.encode(positions())} end
+if op == 'positions' then return {'ok', availability(), cjson.encode(positions())} end
 
 if op == 'reserve' then
+  -- One read of every line's reservation and of the variants' counts, one write of each.
+  local fields = {}
+  for i, line in ipairs(lines) do fields[i] = line.field end
+  local states = redis.call('HMGET', KEYS[2], unpack(fields))
+  local wanted, variants = {}, {}
+  for i, line in ipairs(lines) do
+    line.state = states[i] and string.match(states[i], '^(%a+)|')
+    if line.state and line.state ~= 'held' and line.state ~= 'sold' then
+      return {'gone', availability(), line.idx}
+    end
+    if not line.state and not wanted[line.v] then
+      wanted[line.v] = true
+      variants[#variants + 1] = line.v
+    end
+  end
+  if #variants == 0 then return {'ok', availability(), mto and cjson.encode(positions()) or ''} end
+  local names = {}
+  for _, v in ipairs(variants) do
+    names[#names + 1] = 's:' .. v
+    names[#names + 1] = 'a:' .. v
+    names[#names + 1] = 'h:' .. v
+  end
+  local found = redis.call('HMGET', KEYS[1], unpack(names))
+  local stocked, avail, held = {}, {}, {}
+  for k, v in ipairs(variants) do
+    stocked[v] = found[3 * k - 2] ~= false
+    avail[v] = tonumber(found[3 * k - 1] or '0')
+    held[v] = tonumber(found[3 * k] or '0')
+  end
   local need = {}
   for _, line in ipairs(lines) do
-    local state = state_of(line)
-    if state and state ~= 'held' and state ~= 'sold' then return {'gone', counts(), line.idx} end
-    if not state and not mto then
+    if not line.state and not mto then
       need[line.v] = (need[line.v] or 0) + line.qty
-      if redis.call('HEXISTS', KEYS[1], 's:' .. line.v) == 0 or num('a:' .. line.v) < need[line.v] then
-        return {'not_enough_left', counts(), line.idx}
+      if not stocked[line.v] or need[line.v] > avail[line.v] then
+        return {'not_enough_left', availability(), line.idx}
       end
     end
   end
   local now = now_ms()
+  local res, inv = {}, {}
   for _, line in ipairs(lines) do
-    if not state_of(line) then
-      set_state(line, 'held', now)
-      add('h', line.v, line.qty)
+    if not line.state then
+      res[#res + 1] = line.field
+      res[#res + 1] = 'held|' .. line.v .. '|' .. line.qty .. '|' .. now
+      held[line.v] = held[line.v] + line.qty
       if mto then
         redis.call('ZADD', KEYS[3], redis.call('HINCRBY', KEYS[1], 'qseq', 1), line.field)
       else
-        add('a', line.v, -line.qty)
+        avail[line.v] = avail[line.v] - line.qty
       end
     end
   end
-  return {'ok', counts(), cjson.encode(positions())}
+  for _, v in ipairs(variants) do
+    inv[#inv + 1] = 'h:' .. v
+    inv[#inv + 1] = held[v]
+    if not mto then
+      inv[#inv + 1] = 'a:' .. v
+      inv[#inv + 1] = avail[v]
+    end
+  end
+  redis.call('HSET', KEYS[2], unpack(res))
+  redis.call('HSET', KEYS[1], unpack(inv))
+  return {'ok', availability(), mto and cjson.encode(positions()) or ''}
 end
 
 if op == 'settle' then
   for _, line in ipairs(lines) do
     local state = state_of(line)
-    if state ~= 'held' and state ~= 'sold' then return {'gone', counts(), line.idx} end
+    if state ~= 'held' and state ~= 'sold' then return {'gone', availability(), line.idx} end
   end
   for _, line in ipairs(lines) do
     if state_of(line) == 'held' then
@@ -134,7 +188,7 @@ if op == 'settle' then
       add('d', line.v, line.qty)
     end
   end
-  return {'ok', counts(), ''}
+  return {'ok', availability(), ''}
 end
 
 if op == 'release' then
@@ -147,7 +201,7 @@ if op == 'release' then
     end
     if state == nil or state == 'held' or state == 'sold' then set_state(line, 'released') end
   end
-  return {'ok', counts(), ''}
+  return {'ok', availability(), ''}
 end
 
 if op == 'refund' then
@@ -166,7 +220,7 @@ if op == 'refund' then
       set_state(line, 'refunded')
     end
   end
-  return {'ok', counts(), ''}
+  return {'ok', availability(), ''}
 end
 
 if op == 'ship' then
@@ -179,7 +233,7 @@ if op == 'ship' then
       set_state(line, 'shipped')
     end
   end
-  return {'ok', counts(), ''}
+  return {'ok', availability(), ''}
 end
 
 return {'bad_op', '', ''}

@@ -10,7 +10,13 @@
 -- ARGV[3] this consumer's name   ARGV[4] most entries to take
 -- ARGV[5] "new" (entries never delivered) or "claim" (entries another consumer left
 --         unacknowledged for ARGV[6] ms)
--- Returns how many entries were taken.
+-- ARGV[7] the prefix of a buyer's orders in the room (`{r:<room>}:buyer:`): each new order
+--         joins its buyer's sorted set `ARGV[7] .. user_id` (by created_at), which
+--         `GET /api/me/orders` reads
+-- Keys built here, under the room's tag: ARGV[7] .. <user_id> for each new order's buyer.
+-- Returns {how many entries were taken, then for each buyer with a new order: user id,
+-- the order's created_at, ...}: the caller lists the room among each buyer's rooms (a key
+-- of another slot).
 -- After-sale statuses (written by order_step.lua) rank above paid, so a late log entry
 -- never takes a shipped or refunded record back.
 local RANK = {held = 0, paid = 1, cancelled = 1, expired = 1, shipped = 2, delivered = 3,
@@ -28,6 +34,8 @@ end
 -- Counters are added and entries acknowledged once per batch: fewer writes per order.
 local placed = 0
 local ids = {}
+local buyers, new_buyers = {}, {}
+local out = {0}
 for _, entry in ipairs(entries) do
   local fields = entry[2]
   local json = fields and fields[2]
@@ -41,6 +49,14 @@ for _, entry in ipairs(entries) do
       if not prev then
         redis.call('ZADD', KEYS[2], order['order_no'], id)
         placed = placed + 1
+        local user, at = order['user_id'], order['created_at'] or 0
+        redis.call('ZADD', ARGV[7] .. user, at, id)
+        if not buyers[user] then
+          buyers[user] = true
+          new_buyers[#new_buyers + 1] = user
+          out[#out + 1] = user
+          out[#out + 1] = at
+        end
       end
       if order['status'] == 'paid' then
         redis.call('HINCRBY', KEYS[4], 'orders', 1)
@@ -58,5 +74,7 @@ if #entries > 0 then
   for k = 2, 5 do
     if redis.call('EXISTS', KEYS[k]) == 1 then redis.call('PEXPIRE', KEYS[k], ARGV[2]) end
   end
+  for _, user in ipairs(new_buyers) do redis.call('PEXPIRE', ARGV[7] .. user, ARGV[2]) end
 end
-return #entries
+out[1] = #entries
+return out

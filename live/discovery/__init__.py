@@ -1,0 +1,1 @@
+"""Discovery: scheduled shows' calendar files and the search over products and rooms."""
