@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import secrets
 import socket
 from collections.abc import AsyncIterator
@@ -26,6 +27,7 @@ from live.api.catalog import CatalogApi
 from live.api.fastbuy import BuyFastPath
 from live.api.http import Endpoint, HandlerGroup
 from live.api.media import MediaApi
+from live.api.nodes import NodesApi
 from live.api.openapi import openapi_handler
 from live.api.ops import OpsApi
 from live.api.orders import OrdersApi
@@ -66,8 +68,15 @@ from live.routing.forward import Forwarder
 from live.routing.links import RelayLinks
 from live.routing.listener import InternalListener
 from live.routing.media import MediaRouter
+from live.routing.nodes import NodeRegistry, ProcessEntry
 from live.routing.owners import MediaOwners
+from live.routing.peers import PATH as NODE_PATH
+from live.routing.peers import NodePeers
+from live.routing.presence import NodePresence
+from live.routing.sealed import LinkSealer, RequestSealer, node_secret
+from live.routing.tree import RelayTree
 from live.routing.viewers import MediaViewers
+from live.routing.workers import node_name
 from live.settings import Settings
 from live.shop_jwt import ShopTokenVerifier
 
@@ -101,6 +110,8 @@ class Parts:
     media_hub: MediaHub | None
     media_router: MediaRouter | None
     forwarder: Forwarder
+    presence: NodePresence
+    relay_tree: RelayTree
 
 
 class LiveApp(Starlette):
@@ -136,9 +147,8 @@ def create_app(
     keys = Keys(settings.redis.key_prefix)
     scripts = Scripts(redis, history_min_age_s=settings.realtime.history_min_age_s)
     clock = Clock()
-    signer = TokenSigner(
-        derive_secret(settings.auth.secret, settings.admin_token), settings.admin_token
-    )
+    signing_secret = derive_secret(settings.auth.secret, settings.admin_token)
+    signer = TokenSigner(signing_secret, settings.admin_token)
     authenticator = Authenticator(signer, ShopTokenVerifier.from_settings(settings.auth), clock)
     reader = RequestReader(settings.server, authenticator)
     events = RoomEvents(scripts, keys, settings.realtime.history_min_events)
@@ -159,13 +169,34 @@ def create_app(
     forwarder = Forwarder(settings.internal_secret or secrets.token_urlsafe(32))
     owners = MediaOwners(redis, keys, scripts)
     media_viewers = MediaViewers(keys, scripts, clock)
+    node = settings.node
+    node_id = node_name(node.id, socket.gethostname())
+    # Every node derives the same secret: their requests and relay links are sealed with it.
+    cluster_secret = node_secret(node.secret, signing_secret)
+    registry = NodeRegistry(redis, keys, scripts)
+    peers = NodePeers(RequestSealer(cluster_secret), registry, clock)
+    relay_tree = RelayTree(keys, scripts, node_id, settings.media.max_relay_children)
     if media:
-        links = RelayLinks(owners, forwarder.secret)
-        node_id = settings.node.id or socket.gethostname()
-        media_hub = MediaHub(
-            settings.media, rooms, events, owners, clock, links, media_viewers, node_id
+        links = RelayLinks(
+            relay_tree,
+            LinkSealer(cluster_secret),
+            node.relay_host or "127.0.0.1",
+            (node.relay_port_min, node.relay_port_max),
         )
-        router = MediaRouter(owners, forwarder, media_hub)
+        media_hub = MediaHub(
+            settings.media,
+            rooms,
+            events,
+            owners,
+            clock,
+            links,
+            media_viewers,
+            node_id,
+            node.advertise_url,
+        )
+    presence = _presence(settings, registry, owners, media_hub, node_id)
+    if media_hub is not None:
+        router = MediaRouter(owners, forwarder, media_hub, peers, presence, node_id)
     payments = payments or InstantPayments()
 
     async def close_channel(room_id: str) -> None:
@@ -201,7 +232,8 @@ def create_app(
         AuctionApi(reader, auctions, rooms, catalog, settings.commerce, settings.auth),
         WaitlistApi(reader, waitlists, settings.auth),
         QuestionApi(reader, questions, rooms),
-        RoomMediaApi(reader, rooms, owners, media_viewers),
+        RoomMediaApi(reader, rooms, owners, media_viewers, relay_tree),
+        NodesApi(reader, presence),
         PagesApi(),
     ]
     endpoints: list[Endpoint] = [ep for api in apis for ep in api.endpoints()]
@@ -211,6 +243,9 @@ def create_app(
     )
     routes: list[BaseRoute] = [Route(ep.path, ep.handler, methods=[ep.method]) for ep in endpoints]
     routes.append(WebSocketRoute("/ws/rooms/{room_id}", channel))
+    if router is not None:
+        # Other nodes' requests (sealed with the nodes' secret; not in the OpenAPI).
+        routes.append(Route(NODE_PATH, router.node_endpoint, methods=["POST"]))
     routes.append(Mount("/static", StaticFiles(directory=WEB_DIR), name="static"))
 
     parts = Parts(
@@ -236,6 +271,8 @@ def create_app(
         media_hub=media_hub,
         media_router=router,
         forwarder=forwarder,
+        presence=presence,
+        relay_tree=relay_tree,
     )
 
     @contextlib.asynccontextmanager
@@ -250,16 +287,50 @@ def create_app(
                     await stack.enter_async_context(
                         _media_running(settings, media_hub, router, forwarder)
                     )
+                await stack.enter_async_context(presence.running())
                 log.info("ready", extra={"redis": _safe_url(url)})
                 yield
         finally:
             await forwarder.aclose()
+            await peers.aclose()
             await redis.aclose()
 
     app = LiveApp(routes=routes, lifespan=lifespan, exception_handlers=dict(ERROR_HANDLERS))
     app.parts = parts
     app.fast_buy = BuyFastPath(buying, reader, sales_api.buy) if fast_buy else None
     return app
+
+
+def _presence(
+    settings: Settings,
+    registry: NodeRegistry,
+    owners: MediaOwners,
+    hub: MediaHub | None,
+    node_id: str,
+) -> NodePresence:
+    """This process's heartbeat in the node registry: what its media serves, if it has any."""
+    if hub is not None:
+        return NodePresence(
+            registry,
+            owners,
+            settings.media.origin_timeout_s,
+            hub.describe,
+            hub.origin_lost,
+            hub.reassert_origins,
+        )
+    entry = ProcessEntry(node_id, os.getpid(), settings.node.advertise_url)
+
+    async def nothing_to_do(*_: object) -> None:
+        return None
+
+    return NodePresence(
+        registry,
+        owners,
+        settings.media.origin_timeout_s,
+        lambda: entry,
+        nothing_to_do,
+        nothing_to_do,
+    )
 
 
 @contextlib.asynccontextmanager

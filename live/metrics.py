@@ -61,6 +61,21 @@ MEDIA_RELAY_LAG = Histogram(
     "Origin's send to the edge's receipt of a relayed frame",
     buckets=(0.0002, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25),
 )
+NODE_RELAY_LINKS = Gauge(
+    "live_node_relay_links",
+    "Relay links between nodes: nodes this process feeds a room (down), rooms this process"
+    " pulls from another node as its node's relay (up)",
+    ["direction"],
+    multiprocess_mode="liveall",
+)
+NODE_RELAY_FRAMES = Counter(
+    "live_node_relay_frames_total", "Frames over relay links between nodes", ["direction"]
+)
+NODE_RELAY_LAG = Histogram(
+    "live_node_relay_lag_seconds",
+    "Origin's send to this node's receipt of a frame pulled from another node (clocks by NTP)",
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5),
+)
 
 
 # Label children looked up once: `labels()` takes a lock and builds a key on every call.

@@ -146,12 +146,25 @@ class MediaSettings:
     connect_timeout_s: float = 30.0
     allow_private_candidates: bool = True
     max_remote_candidates: int = 20
+    origin_timeout_s: float = 10.0
+    max_relay_children: int = 8
 
 
 @dataclass(frozen=True)
 class NodeSettings:
     # This node's name (`live serve` and all its workers); empty: the host name.
     id: str = ""
+    # Where the other nodes (and clients) reach this node; empty: `live serve`'s own
+    # http://<host>:<port>.
+    advertise_url: str = ""
+    # Proves nodes to each other and keys their encrypted relay links; empty: derived
+    # from the token signing secret, which every node shares.
+    secret: str = ""
+    # The address this node's relay links bind to and the other nodes send to; the
+    # UDP ports they take (0: any).
+    relay_host: str = "127.0.0.1"
+    relay_port_min: int = 0
+    relay_port_max: int = 0
 
 
 @dataclass(frozen=True)
@@ -211,6 +224,7 @@ _CHOICES: dict[tuple[str, str], frozenset[str]] = {
 _MINIMUMS: dict[tuple[str, str], int] = {
     ("commerce", "min_replicas"): 1,
     ("commerce", "replica_wait_ms"): 1,
+    ("media", "max_relay_children"): 1,
 }
 
 

@@ -37,6 +37,22 @@ class Keys:
         member `<process_id>:<conn_id>`, score the lease's deadline (Redis ms)."""
         return self.rate("conn", ip)
 
+    # --- the node registry (one hash tag: one slot on a cluster) -------------------
+    def node_tag(self) -> str:
+        return f"{{{self.prefix}:nodes}}"
+
+    def node_processes(self) -> str:
+        """Hash of every live `live serve` process: "<node_id>:<pid>" -> its entry (JSON)."""
+        return f"{self.node_tag()}:procs"
+
+    def node_seen(self) -> str:
+        """Sorted set of the same members, scored by their last heartbeat (Redis ms)."""
+        return f"{self.node_tag()}:seen"
+
+    def node_nonce(self, nonce_hex: str) -> str:
+        """A request between nodes already taken (refuses its replay), for a minute."""
+        return f"{self.node_tag()}:nonce:{nonce_hex}"
+
     # --- per room (one hash tag) ----------------------------------------------
     def room_tag(self, room_id: str) -> str:
         return f"{self.prefix}:{{r:{room_id}}}"
@@ -222,3 +238,7 @@ class Keys:
     def room_media_viewers(self, room_id: str) -> str:
         """Hash of each process's WHEP viewer count of the room ("<node_id>:<pid>")."""
         return f"{self.room_tag(room_id)}:media_viewers"
+
+    def room_media_relays(self, room_id: str) -> str:
+        """Hash of the nodes pulling the room: node id -> its relay worker, its parent."""
+        return f"{self.room_tag(room_id)}:media_relays"
