@@ -13,6 +13,7 @@ import httpx
 import orjson
 import pytest
 
+from live.media.frames import is_keyframe
 from live.routing.nodes import ProcessEntry
 from live.routing.peers import PATH, NodeCall, NodePeers
 from live.routing.sealed import RequestSealer
@@ -20,7 +21,8 @@ from live.routing.workers import WorkerAddress
 from live.settings import NodeSettings
 from tests import redis_server as test_redis
 from tests.conftest import ADMIN_TOKEN, LiveServer, free_port, make_settings, start_server
-from tests.media.peers import CounterTrack, Peer, publish, watch
+from tests.media.peers import CounterTrack, Peer, counter_of, publish, synthetic_frame, watch
+from tests.media.test_browser import PUBLISH, launch
 from tests.media.test_relay import eventually, hub_of
 from tests.media.test_signalling import SDP_HEADERS, offer_sdp
 from tests.realtime.client import channel
@@ -305,3 +307,46 @@ async def test_a_dead_origin_process_ends_the_show_within_the_timeout(
         finally:
             await viewer.close()
             await again.close()
+
+
+def is_synthetic(data: bytes) -> bool:
+    """One of CounterTrack's frames (not a real encoder's)."""
+    return data == synthetic_frame(counter_of(data), is_keyframe("vp8", data))
+
+
+@pytest.mark.browser
+async def test_chromium_publishes_through_a_node_that_is_not_the_origin(
+    redis_server: test_redis.TestRedis,
+) -> None:
+    """The studio's `fetch` with the host's token to node-c, while node-a holds the room:
+    node-c proxies the offer to node-a (no redirect, so the token is never dropped or
+    moved) and Chromium's video reaches a viewer on node-b."""
+    playwright_api = pytest.importorskip("playwright.async_api")
+    async with nodes(redis_server) as (a, b, c):
+        room = await a.new_room()
+        room_id, token = room["room_id"], room["host_token"]
+        first = await publish(a.http, room_id, token, CounterTrack())
+        viewer = await watch(b.http, room_id)
+        playwright, browser = await launch(
+            playwright_api, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"
+        )
+        try:
+            await viewer.wait_frames(5)
+            page = await browser.new_page()
+            await page.goto(f"{c.base_url}/healthz")  # a secure context (loopback)
+            url = f"{c.base_url}/api/rooms/{room_id}/whip"
+            result: dict[str, Any] = await page.evaluate(PUBLISH, [url, token])
+            assert result["status"] == 201, result
+            assert result["location"].startswith(f"/api/rooms/{room_id}/whip/")
+            assert await origin_node(c, room_id) == "node-a"
+            seen = len(viewer.frames)
+            await eventually(
+                lambda: sum(not is_synthetic(f.data) for _, f in viewer.frames[seen:]) >= 30,
+                within=30,
+            )
+            assert not hub_of(c).sessions
+        finally:
+            await browser.close()
+            await playwright.stop()
+            await viewer.close()
+            await first.close()
