@@ -49,6 +49,10 @@ class Keys:
         """Sorted set of the same members, scored by their last heartbeat (Redis ms)."""
         return f"{self.node_tag()}:seen"
 
+    def nodes_draining(self) -> str:
+        """Set of the node ids an admin is draining (no new rooms' origins go there)."""
+        return f"{self.node_tag()}:draining"
+
     def node_nonce(self, nonce_hex: str) -> str:
         """A request between nodes already taken (refuses its replay), for a minute."""
         return f"{self.node_tag()}:nonce:{nonce_hex}"

@@ -30,7 +30,7 @@ from starlette.routing import Route
 
 from live.errors import BadRequest, LiveError, NotFound, Unavailable
 from live.routing.forward import Forwarder, OwnerUnreachable
-from live.routing.nodes import ProcessEntry
+from live.routing.nodes import Registered
 from live.routing.owners import MediaOwners
 from live.routing.peers import MAX_BODY_BYTES, MAX_HOPS, NodeCall, NodePeers, PeerAnswer
 from live.routing.placement import least_loaded, summarize
@@ -66,7 +66,9 @@ class NodeDirectory(Protocol):
 
     stale_ms: int
 
-    async def processes(self) -> list[ProcessEntry]: ...
+    async def processes(self) -> Registered: ...
+
+    async def drain(self, node_id: str, draining: bool) -> None: ...
 
 
 @dataclass(frozen=True)

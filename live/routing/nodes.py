@@ -86,6 +86,14 @@ class Beat:
     dead: list[ProcessEntry] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Registered:
+    """The registry as read: its live processes, and the node ids being drained."""
+
+    processes: list[ProcessEntry]
+    draining: frozenset[str] = frozenset()
+
+
 class NodeRegistry:
     def __init__(self, redis: Redis, keys: Keys, scripts: Scripts) -> None:
         self._redis = redis
@@ -104,13 +112,22 @@ class NodeRegistry:
         dead = [e for e in (ProcessEntry.parse(raw) for raw in reply[1:]) if e is not None]
         return Beat(known=bool(known), dead=dead)
 
-    async def processes(self, stale_ms: int) -> list[ProcessEntry]:
-        """Every live process, by node then pid."""
-        flat = await self._scripts.call("node_read", self._registry_keys(), [stale_ms])
+    async def processes(self, stale_ms: int) -> Registered:
+        """Every live process (by node, then pid) and the nodes being drained."""
+        keys = [*self._registry_keys(), self._keys.nodes_draining()]
+        draining, flat = await self._scripts.call("node_read", keys, [stale_ms])
         entries = [
             ProcessEntry.parse(flat[i], int(float(flat[i + 1]))) for i in range(0, len(flat), 2)
         ]
-        return sorted((e for e in entries if e is not None), key=lambda e: (e.node_id, e.pid))
+        live = sorted((e for e in entries if e is not None), key=lambda e: (e.node_id, e.pid))
+        return Registered(live, frozenset(_text(n) for n in draining))
+
+    async def drain(self, node_id: str, draining: bool) -> None:
+        """Mark a node as drained (no new room's origin goes there) or not any more."""
+        if draining:
+            await self._redis.sadd(self._keys.nodes_draining(), node_id)
+        else:
+            await self._redis.srem(self._keys.nodes_draining(), node_id)
 
     async def leave(self, entry: ProcessEntry) -> None:
         await self._scripts.call("node_leave", self._registry_keys(), [entry.member])
@@ -119,3 +136,7 @@ class NodeRegistry:
         """True the first time a request between nodes carrying `nonce` is seen."""
         key = self._keys.node_nonce(nonce.hex())
         return bool(await self._redis.set(key, b"1", nx=True, px=NONCE_TTL_MS))
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -125,7 +125,7 @@ class NodePeers:
 
     async def url_of(self, node_id: str, stale_ms: int) -> str | None:
         """The advertise URL of a live node, from the registry."""
-        for entry in await self._registry.processes(stale_ms):
+        for entry in (await self._registry.processes(stale_ms)).processes:
             if entry.node_id == node_id and entry.url:
                 return entry.url
         return None

@@ -3,14 +3,15 @@
 A node's load is its WHEP viewers plus `ORIGIN_WEIGHT` per room it originates, per
 worker: an origin's viewers tend to follow it (the host's own page, early viewers), and a
 node with more workers takes more. A new room's origin goes to the least-loaded node;
-ties go to the node the request reached (no hop), then by node id.
+ties go to the node the request reached (no hop), then by node id. A node being drained
+takes no new room.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from live.routing.nodes import ProcessEntry
+from live.routing.nodes import ProcessEntry, Registered
 
 ORIGIN_WEIGHT = 50
 
@@ -27,6 +28,7 @@ class NodeSummary:
     media_viewers: int
     seen_at: int
     processes: tuple[ProcessEntry, ...]
+    draining: bool = False
 
     @property
     def load(self) -> float:
@@ -41,6 +43,7 @@ class NodeSummary:
             "media_viewers": self.media_viewers,
             "seen_at": self.seen_at,
             "origins": self.origins,
+            "draining": self.draining,
             "processes": [
                 {
                     "pid": p.pid,
@@ -54,10 +57,10 @@ class NodeSummary:
         }
 
 
-def summarize(processes: list[ProcessEntry]) -> list[NodeSummary]:
+def summarize(registered: Registered) -> list[NodeSummary]:
     """The registry's live processes grouped into nodes, by node id."""
     by_node: dict[str, list[ProcessEntry]] = {}
-    for entry in processes:
+    for entry in registered.processes:
         by_node.setdefault(entry.node_id, []).append(entry)
     nodes = []
     for node_id, entries in sorted(by_node.items()):
@@ -73,14 +76,15 @@ def summarize(processes: list[ProcessEntry]) -> list[NodeSummary]:
                 media_viewers=sum(e.viewers for e in entries),
                 seen_at=max(e.seen_at for e in entries),
                 processes=tuple(sorted(entries, key=lambda e: e.pid)),
+                draining=node_id in registered.draining,
             )
         )
     return nodes
 
 
 def least_loaded(nodes: list[NodeSummary], here: str) -> NodeSummary | None:
-    """The node a new room's origin should go to (None: no node is known)."""
-    usable = [n for n in nodes if n.url or n.node_id == here]
+    """The node a new room's origin should go to (None: none is known or takes rooms)."""
+    usable = [n for n in nodes if (n.url or n.node_id == here) and not n.draining]
     if not usable:
         return None
     return min(usable, key=lambda n: (n.load, n.node_id != here, n.node_id))

@@ -16,7 +16,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from live.routing.nodes import NodeRegistry, ProcessEntry
+from live.routing.nodes import NodeRegistry, ProcessEntry, Registered
 from live.routing.owners import MediaOwners
 
 log = logging.getLogger("live.routing")
@@ -52,8 +52,11 @@ class NodePresence:
         self._task: asyncio.Task[None] | None = None
         self._beats = 0
 
-    async def processes(self) -> list[ProcessEntry]:
+    async def processes(self) -> Registered:
         return await self._registry.processes(self.stale_ms)
+
+    async def drain(self, node_id: str, draining: bool) -> None:
+        await self._registry.drain(node_id, draining)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:

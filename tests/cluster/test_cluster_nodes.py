@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 import secrets
 import signal
@@ -134,6 +135,10 @@ async def node_links(node: Node, direction: str) -> float:
         if line.startswith("live_node_relay_links{") and f'direction="{direction}"' in line:
             total += float(line.rsplit(" ", 1)[1])
     return total
+
+
+def said(text: str, event: dict[str, Any]) -> bool:
+    return bool(event.get("text") == text)
 
 
 def in_order(peer: Peer) -> bool:
@@ -274,9 +279,9 @@ async def test_killed_nodes(three_nodes: dict[str, Node]) -> None:
             await host.send({"type": "chat", "text": "before"})
             seen = await doomed.until(lambda e: e.get("text") == "before")
             edge.kill()
-            for i in range(3):
-                await host.send({"type": "chat", "text": f"while away {i}"})
-                await host.until(lambda e, i=i: e.get("text") == f"while away {i}")
+            for text in (f"while away {i}" for i in range(3)):
+                await host.send({"type": "chat", "text": text})
+                await host.until(functools.partial(said, text))
         # The dead node's client resumes on another node from the last seq it saw.
         resume = channel(origin.ws, room_id, since=seen["seq"], epoch=snapshot["epoch"])
         async with resume as back:

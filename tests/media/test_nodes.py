@@ -227,6 +227,29 @@ async def test_the_nodes_endpoint(redis_server: test_redis.TestRedis) -> None:
             await publisher.close()
 
 
+async def test_a_drained_node_takes_no_new_room(redis_server: test_redis.TestRedis) -> None:
+    async with nodes(redis_server, names="ab") as (a, b):
+        path = "/api/nodes/node-b/drain"
+        room = await a.new_room()
+        assert (await b.as_user(room["host_token"], "POST", path, json={})).status_code == 403
+        missing = await b.admin("POST", "/api/nodes/node-z/drain", json={})
+        assert missing.status_code == 404
+        bad = await b.admin("POST", path, json={"draining": "yes"})
+        assert bad.status_code == 400 and bad.json()["error"]["field"] == "draining"
+        drained = await b.admin("POST", path, json={})
+        assert drained.status_code == 200 and drained.json()["draining"] is True
+        # A new room's WHIP reaching the drained node goes to another.
+        publisher = await publish(b.http, room["room_id"], room["host_token"], CounterTrack())
+        try:
+            assert await origin_node(b, room["room_id"]) == "node-a"
+        finally:
+            await publisher.close()
+        undone = await a.admin("POST", path, json={"draining": False})
+        assert undone.status_code == 200 and undone.json()["draining"] is False
+        listed = (await a.admin("GET", "/api/nodes")).json()["nodes"]
+        assert [n["draining"] for n in listed] == [False, False]
+
+
 async def test_only_a_node_of_the_deployment_gets_through_the_node_path(
     redis_server: test_redis.TestRedis,
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from live.routing.nodes import ProcessEntry
+from live.routing.nodes import ProcessEntry, Registered
 from live.routing.placement import ORIGIN_WEIGHT, least_loaded, summarize
 from live.routing.sealed import FRESH_MS, RequestSealer, SealError, is_fresh, node_secret
 
@@ -56,11 +56,13 @@ def entry(
 
 def test_processes_add_up_to_nodes() -> None:
     nodes = summarize(
-        [
-            entry("b", 2, viewers=5, seen_at=10),
-            entry("a", 1, viewers=3, origins=1, seen_at=7),
-            entry("b", 3, viewers=4, origins=2, seen_at=12),
-        ]
+        Registered(
+            [
+                entry("b", 2, viewers=5, seen_at=10),
+                entry("a", 1, viewers=3, origins=1, seen_at=7),
+                entry("b", 3, viewers=4, origins=2, seen_at=12),
+            ]
+        )
     )
     assert [n.node_id for n in nodes] == ["a", "b"]
     b = nodes[1]
@@ -71,8 +73,8 @@ def test_processes_add_up_to_nodes() -> None:
     assert body["url"] == "http://b" and [p["pid"] for p in processes] == [2, 3]
 
 
-def chosen(processes: list[ProcessEntry], here: str) -> str:
-    best = least_loaded(summarize(processes), here)
+def chosen(processes: list[ProcessEntry], here: str, draining: frozenset[str] = frozenset()) -> str:
+    best = least_loaded(summarize(Registered(processes, draining)), here)
     assert best is not None
     return best.node_id
 
@@ -93,3 +95,11 @@ def test_ties_stay_on_the_node_the_request_reached() -> None:
     assert chosen(three, here="b") == "b"
     assert chosen(three, here="z") == "a"
     assert least_loaded([], here="a") is None
+
+
+def test_a_node_being_drained_takes_no_new_room() -> None:
+    three = [entry("a", 1, viewers=5), entry("b", 2), entry("c", 3, viewers=1)]
+    assert chosen(three, here="b", draining=frozenset({"b"})) == "c"
+    nodes = summarize(Registered(three, frozenset({"a", "b", "c"})))
+    assert least_loaded(nodes, here="a") is None
+    assert [n.to_json()["draining"] for n in nodes] == [True, True, True]

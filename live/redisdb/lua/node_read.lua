@@ -1,8 +1,10 @@
--- node_read.lua: the live processes of the node registry.
+-- node_read.lua: the live processes of the node registry, and the nodes being drained.
 -- KEYS[1] the registry's processes ({<prefix>:nodes}:procs): hash, member -> JSON
 -- KEYS[2] when each was last seen ({<prefix>:nodes}:seen): zset, member -> Redis ms
+-- KEYS[3] the nodes being drained ({<prefix>:nodes}:draining): set of node ids
 -- ARGV[1] how long a process may stay silent before it counts as dead, ms
--- Returns a flat list: entry JSON, last seen ms, ... (the silent left out; at most 4096).
+-- Returns {draining node ids, {entry JSON, last seen ms, ...}} (the silent left out; at
+-- most 4096 processes).
 local now = now_ms()
 local seen = redis.call('ZRANGEBYSCORE', KEYS[2], now - tonumber(ARGV[1]), '+inf',
   'WITHSCORES', 'LIMIT', 0, 4096)
@@ -14,4 +16,4 @@ for i = 1, #seen, 2 do
     out[#out + 1] = seen[i + 1]
   end
 end
-return out
+return {redis.call('SMEMBERS', KEYS[3]), out}
