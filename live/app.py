@@ -28,6 +28,7 @@ from live.api.fastbuy import BuyFastPath, FastCheckout
 from live.api.host_token import HostTokenApi
 from live.api.http import Endpoint, HandlerGroup
 from live.api.media import MediaApi
+from live.api.nodes import NodesApi
 from live.api.openapi import openapi_handler
 from live.api.ops import OpsApi
 from live.api.orders import OrdersApi
@@ -82,8 +83,15 @@ from live.routing.forward import Forwarder
 from live.routing.links import RelayLinks
 from live.routing.listener import InternalListener
 from live.routing.media import MediaRouter
+from live.routing.nodes import NodeRegistry, ProcessEntry
 from live.routing.owners import MediaOwners
+from live.routing.peers import PATH as NODE_PATH
+from live.routing.peers import NodePeers
+from live.routing.presence import NodePresence
+from live.routing.sealed import LinkSealer, RequestSealer, node_secret
+from live.routing.tree import RelayTree
 from live.routing.viewers import MediaViewers
+from live.routing.workers import node_name
 from live.security.header_limit import HeaderLimit
 from live.security.host_tokens import HostGenerations, HostTokenGuard
 from live.security.middleware import SecurityHeaders
@@ -127,6 +135,8 @@ class Parts:
     moments: MomentIndexer
     thumbnails: ThumbnailStore
     thumbnailer: Thumbnailer | None
+    presence: NodePresence
+    relay_tree: RelayTree
 
 
 class LiveApp(Starlette):
@@ -205,9 +215,22 @@ def create_app(
     moments = MomentIndexer(search)
     thumbnails = ThumbnailStore(redis, keys, settings.rooms)
     thumbnailer: Thumbnailer | None = None
+    node = settings.node
+    node_id = node_name(node.id, socket.gethostname())
+    # The nodes' requests and relay links are sealed with `[node] secret`; unset, with one
+    # derived from the secret this node's processes share (a deployment of one node). Never
+    # from the signing secret, which the lifespan may only learn later (from Redis).
+    cluster_secret = node_secret(node.secret, forwarder.secret)
+    registry = NodeRegistry(redis, keys, scripts)
+    peers = NodePeers(RequestSealer(cluster_secret), registry, clock)
+    relay_tree = RelayTree(keys, scripts, node_id, settings.media.max_relay_children)
     if media:
-        links = RelayLinks(owners, forwarder.secret)
-        node_id = settings.node.id or socket.gethostname()
+        links = RelayLinks(
+            relay_tree,
+            LinkSealer(cluster_secret),
+            node.relay_host or "127.0.0.1",
+            (node.relay_port_min, node.relay_port_max),
+        )
         limits = MediaLimits(redis, keys, scripts, settings, f"{os.getpid()}-{new_id('m')}")
         recordings = Recordings(replays, replay_files)
         thumbnailer = Thumbnailer(settings.media, thumbnails, clock)
@@ -224,8 +247,11 @@ def create_app(
             recordings,
             thumbnails=thumbnailer,
             on_live_changed=[lambda room: search.put(room_document(room))],
+            node_url=node.advertise_url,
         )
-        router = MediaRouter(owners, forwarder, media_hub)
+    presence = _presence(settings, registry, owners, media_hub, node_id)
+    if media_hub is not None:
+        router = MediaRouter(owners, forwarder, media_hub, peers, presence, node_id)
     payments = payments or InstantPayments()
 
     async def close_channel(room_id: str) -> None:
@@ -281,8 +307,9 @@ def create_app(
         AuctionApi(reader, auctions, rooms, catalog, settings.commerce, settings.auth),
         WaitlistApi(reader, waitlists, settings.auth),
         QuestionApi(reader, questions, rooms),
-        RoomMediaApi(reader, rooms, owners, media_viewers),
+        RoomMediaApi(reader, rooms, owners, media_viewers, relay_tree),
         ReplayApi(reader, rooms, replays, replay_files, replay_finisher, bag),
+        NodesApi(reader, presence),
         PagesApi(),
         HostTokenApi(reader, authenticator, rooms, host_generations, settings),
     ]
@@ -293,6 +320,9 @@ def create_app(
     )
     routes: list[BaseRoute] = [Route(ep.path, ep.handler, methods=[ep.method]) for ep in endpoints]
     routes.append(WebSocketRoute("/ws/rooms/{room_id}", channel))
+    if router is not None:
+        # Other nodes' requests (sealed with the nodes' secret; not in the OpenAPI).
+        routes.append(Route(NODE_PATH, router.node_endpoint, methods=["POST"]))
     routes.append(Mount("/static", StaticFiles(directory=WEB_DIR), name="static"))
 
     parts = Parts(
@@ -324,6 +354,8 @@ def create_app(
         moments=moments,
         thumbnails=thumbnails,
         thumbnailer=thumbnailer,
+        presence=presence,
+        relay_tree=relay_tree,
     )
 
     @contextlib.asynccontextmanager
@@ -344,10 +376,12 @@ def create_app(
                     await stack.enter_async_context(
                         _media_running(settings, media_hub, router, forwarder)
                     )
+                await stack.enter_async_context(presence.running())
                 log.info("ready", extra={"redis": _safe_url(url)})
                 yield
         finally:
             await forwarder.aclose()
+            await peers.aclose()
             await redis.aclose()
 
     app = LiveApp(routes=routes, lifespan=lifespan, exception_handlers=dict(ERROR_HANDLERS))
@@ -357,6 +391,38 @@ def create_app(
     app.host_guard = (authenticator, host_generations)
     app.server_settings = settings.server
     return app
+
+
+def _presence(
+    settings: Settings,
+    registry: NodeRegistry,
+    owners: MediaOwners,
+    hub: MediaHub | None,
+    node_id: str,
+) -> NodePresence:
+    """This process's heartbeat in the node registry: what its media serves, if it has any."""
+    if hub is not None:
+        return NodePresence(
+            registry,
+            owners,
+            settings.media.origin_timeout_s,
+            hub.describe,
+            hub.origin_lost,
+            hub.reassert_origins,
+        )
+    entry = ProcessEntry(node_id, os.getpid(), settings.node.advertise_url)
+
+    async def nothing_to_do(*_: object) -> None:
+        return None
+
+    return NodePresence(
+        registry,
+        owners,
+        settings.media.origin_timeout_s,
+        lambda: entry,
+        nothing_to_do,
+        nothing_to_do,
+    )
 
 
 @contextlib.asynccontextmanager

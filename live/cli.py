@@ -8,6 +8,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import sys
 import threading
 import time
@@ -149,6 +150,12 @@ def serve(
             embedded.stop()
         return 1
     _prepare_metrics_dir(workers)
+    if not settings.node.advertise_url:
+        # Other nodes reach this one where it listens (docs/operations.md: set it).
+        scheme = "https" if tls else "http"
+        where = socket.gethostname() if host in ("0.0.0.0", "::", "") else host
+        where = f"[{where}]" if ":" in where else where
+        os.environ["LIVE_NODE_ADVERTISE_URL"] = f"{scheme}://{where}:{port}"
     # Workers forward media requests to each other over loopback with this secret.
     if not os.environ.get(INTERNAL_SECRET_ENV):
         # Generated once here, inherited by every worker (as `Settings.internal_secret`).

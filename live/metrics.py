@@ -66,6 +66,21 @@ RECORDED_BYTES = Counter("live_recorded_bytes_total", "Bytes written to replay f
 RECORDING_DROPPED = Counter(
     "live_recording_dropped_frames_total", "Frames left out of a recording (disk behind)"
 )
+NODE_RELAY_LINKS = Gauge(
+    "live_node_relay_links",
+    "Relay links between nodes: nodes this process feeds a room (down), rooms this process"
+    " pulls from another node as its node's relay (up)",
+    ["direction"],
+    multiprocess_mode="liveall",
+)
+NODE_RELAY_FRAMES = Counter(
+    "live_node_relay_frames_total", "Frames over relay links between nodes", ["direction"]
+)
+NODE_RELAY_LAG = Histogram(
+    "live_node_relay_lag_seconds",
+    "Origin's send to this node's receipt of a frame pulled from another node (clocks by NTP)",
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5),
+)
 
 
 # Label children looked up once: `labels()` takes a lock and builds a key on every call.

@@ -164,12 +164,25 @@ class MediaSettings:
     # A live room's picture: one keyframe decoded at most this often, scaled to this width.
     thumbnail_s: float = 10.0
     thumbnail_width: int = 320
+    origin_timeout_s: float = 10.0
+    max_relay_children: int = 8
 
 
 @dataclass(frozen=True)
 class NodeSettings:
     # This node's name (`live serve` and all its workers); empty: the host name.
     id: str = ""
+    # Where the other nodes (and clients) reach this node; empty: `live serve`'s own
+    # http://<host>:<port>.
+    advertise_url: str = ""
+    # Proves nodes to each other and keys their encrypted relay links; empty: derived
+    # from the token signing secret, which every node shares.
+    secret: str = ""
+    # The address this node's relay links bind to and the other nodes send to; the
+    # UDP ports they take (0: any).
+    relay_host: str = "127.0.0.1"
+    relay_port_min: int = 0
+    relay_port_max: int = 0
 
 
 @dataclass(frozen=True)
@@ -230,6 +243,7 @@ _MINIMUMS: dict[tuple[str, str], int] = {
     ("commerce", "min_replicas"): 1,
     ("commerce", "replica_wait_ms"): 1,
     ("media", "replay_retention_days"): 1,
+    ("media", "max_relay_children"): 1,
 }
 
 

@@ -22,9 +22,17 @@ off, interleaved (on, off, on, off, ...): CPU per viewer and latency with their
 run-to-run spread for each, and the recording's own cost per room (the publisher-only
 CPU with it on, less off) and its disk bytes per minute.
 
+With `--nodes N` (N >= 2) the `live` part also runs over N one-worker nodes on one Redis
+(each its own `live serve`, node id, advertise URL and relay link, one `[node] secret`):
+the publisher on the first node (the origin), the viewers spread over the others, each of
+which pulls the room once over a sealed relay link between nodes. The same figures per
+process, the origin's cost of one link to another node, and the lag between nodes
+(`live_node_relay_lag_seconds`).
+
     python -m loadtests.bench_media --viewers 10,50 --stock-viewers 5,10
     python -m loadtests.bench_media --workers 1,2 --viewers 200 --stock-viewers ""
     python -m loadtests.bench_media --viewers 50 --stock-viewers "" --record on,off --runs 3
+    python -m loadtests.bench_media --workers 1 --nodes 2 --viewers 100 --stock-viewers ""
 """
 
 from __future__ import annotations
@@ -384,21 +392,27 @@ def sample_many(pids: list[int], seconds: float) -> tuple[dict[int, float], floa
 
 
 LAG_BUCKET = "live_media_relay_lag_seconds_bucket"
+NODE_LAG_BUCKET = "live_node_relay_lag_seconds_bucket"
 
 
-def relay_lag_buckets(base: str) -> dict[float, float]:
-    """The relay lag histogram's cumulative buckets from /metrics (all workers)."""
-    try:
-        text = httpx.get(base + "/metrics", timeout=10).text
-    except httpx.HTTPError:
-        return {}
+def relay_lag_buckets(bases: list[str], metric: str = LAG_BUCKET) -> dict[float, float]:
+    """A lag histogram's cumulative buckets from /metrics, summed over `bases`."""
     buckets: dict[float, float] = {}
+    for base in bases:
+        try:
+            text = httpx.get(base + "/metrics", timeout=10).text
+        except httpx.HTTPError:
+            continue
+        _add_buckets(buckets, text, metric)
+    return buckets
+
+
+def _add_buckets(buckets: dict[float, float], text: str, metric: str) -> None:
     for line in text.splitlines():
-        if line.startswith(LAG_BUCKET):
+        if line.startswith(metric):
             le = line.split('le="', 1)[1].split('"', 1)[0]
             bound = float("inf") if le == "+Inf" else float(le)
             buckets[bound] = buckets.get(bound, 0.0) + float(line.rsplit(" ", 1)[1])
-    return buckets
 
 
 def bucket_quantile(before: dict[float, float], after: dict[float, float], q: float) -> float:
@@ -446,7 +460,10 @@ def measure(
     per_process: int,
     full: int,
     workers: int = 1,
+    nodes: list[tuple[str, int]] | None = None,
 ) -> list[dict[str, Any]]:
+    """`nodes`: the other nodes (base URL, pid), whose processes take the viewers; else
+    the viewers go to `base` (over its `workers`)."""
     ctx = mp.get_context("fork")
     sent_at = ctx.Array("d", LOOP_FRAMES, lock=False)
     stop_publisher, publisher_out = ctx.Event(), ctx.Queue()
@@ -454,9 +471,13 @@ def measure(
         target=run_publisher, args=(base, whip, token, sent_at, stop_publisher, publisher_out)
     )
     publisher.start()
-    pids = worker_pids(server.pid, workers)
+    pids = worker_pids(server.pid, workers) + [pid for _, pid in nodes or []]
+    viewer_bases = [b for b, _ in nodes] if nodes else [base]
+    lag_bases, lag_metric = (viewer_bases, NODE_LAG_BUCKET) if nodes else ([base], LAG_BUCKET)
     origin = int(publisher_out.get(timeout=60) or server.pid)
     label = f"{name} ({workers} worker{'s' if workers > 1 else ''})"
+    if nodes:
+        label = f"{name} ({len(nodes) + 1} nodes)"
     time.sleep(3)
     idle, idle_rss = sample_many(pids, seconds / 2)
     rows: list[dict[str, Any]] = [
@@ -473,10 +494,12 @@ def measure(
         flush=True,
     )
     link_cost = None
-    if workers > 1:
-        # The origin's cost of one relay link: one viewer on another worker, none on it.
+    if workers > 1 or nodes:
+        # The origin's cost of one relay link: one viewer on another worker (or node),
+        # none on it.
         stop_probe, probe_out = ctx.Event(), ctx.Queue()
-        probe = ctx.Process(target=run_probe, args=(base, whep, str(origin), stop_probe, probe_out))
+        probe_args = (viewer_bases[0], whep, str(origin), stop_probe, probe_out)
+        probe = ctx.Process(target=run_probe, args=probe_args)
         probe.start()
         probe_out.get(timeout=120)
         time.sleep(2)
@@ -491,8 +514,11 @@ def measure(
         stop, out = ctx.Event(), ctx.Queue()
         sizes = [per_process] * (n // per_process) + ([n % per_process] if n % per_process else [])
         processes = [
-            ctx.Process(target=run_viewers, args=(base, whep, size, full, sent_at, stop, out))
-            for size in sizes
+            ctx.Process(
+                target=run_viewers,
+                args=(viewer_bases[i % len(viewer_bases)], whep, size, full, sent_at, stop, out),
+            )
+            for i, size in enumerate(sizes)
         ]
         for process in processes:
             process.start()
@@ -505,14 +531,14 @@ def measure(
                 pid = int(worker or server.pid)
                 viewers_of[pid] = viewers_of.get(pid, 0) + count
         time.sleep(1)
-        lag_before = relay_lag_buckets(base)
+        lag_before = relay_lag_buckets(lag_bases, lag_metric)
         receivers_before = sum(cpu_seconds(p.pid) for p in processes if p.pid)
         started = time.monotonic()
         cpu_of, rss = sample_many(pids, seconds)
         receivers_cpu = (sum(cpu_seconds(p.pid) for p in processes if p.pid) - receivers_before) / (
             time.monotonic() - started
         )
-        lag_after = relay_lag_buckets(base)
+        lag_after = relay_lag_buckets(lag_bases, lag_metric)
         stop.set()
         fps_of: dict[int, float] = {}
         latencies_of: dict[int, list[float]] = {}
@@ -548,6 +574,7 @@ def measure(
         row: dict[str, Any] = {
             "relay": name,
             "workers": workers,
+            "nodes": len(nodes) + 1 if nodes else 1,
             "viewers": n,
             "receiving": ready,
             "cpu": cpu,
@@ -578,7 +605,7 @@ def measure(
             f"({row['timed_viewers']} timed viewers), receivers {receivers_cpu * 100:.0f}% CPU",
             flush=True,
         )
-        if workers > 1:
+        if workers > 1 or nodes:
             for w in by_worker_rows:
                 print(
                     f"  {w['role']} {w['pid']}: {w['viewers']} viewers, {w['cpu'] * 100:.1f}% CPU,"
@@ -651,6 +678,12 @@ def main() -> None:
         "--record", default="on", help="[media] record for the live runs: on, off or on,off"
     )
     parser.add_argument("--runs", type=int, default=1, help="runs of each --record mode")
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=0,
+        help="also run one room over this many one-worker nodes (publisher on the first)",
+    )
     parser.add_argument("--stock-server", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stock_server:
@@ -679,6 +712,8 @@ def main() -> None:
                 results["live"] += rows
     if len(modes) > 1 or args.runs > 1:
         results["recording"] = recording_summary(results["live"])
+    if args.nodes > 1:
+        results["live"] += measure_nodes(env, args.nodes, args)
 
     counts = [int(n) for n in args.stock_viewers.split(",") if n]
     results["stock"] = measure_stock(counts, args) if counts else []
@@ -789,6 +824,69 @@ def measure_live(env: dict[str, str], workers: int, args: Any) -> list[dict[str,
     finally:
         live.terminate()
         live.wait(30)
+
+
+def measure_nodes(env: dict[str, str], count: int, args: Any) -> list[dict[str, Any]]:
+    """`count` one-worker nodes on one Redis: the publisher on the first, viewers on the
+    others."""
+    from live.redisdb.embedded import EmbeddedRedis
+
+    redis = EmbeddedRedis(ROOT / "var" / f"bench-nodes-{os.getpid()}")
+    url = redis.start()
+    ports = [free_port() for _ in range(count)]
+    # One deployment: every node the same `[node] secret` (each `live serve` has its own
+    # workers' secret, so without it the nodes would refuse each other).
+    cluster_secret = secrets.token_urlsafe(32)
+    servers = []
+    try:
+        for i, port in enumerate(ports):
+            node_env = {
+                **env,
+                "LIVE_REDIS_URL": url,
+                "LIVE_MEDIA_WORKER_HEADERS": "true",
+                "LIVE_NODE_ID": f"bench-{i}",
+                "LIVE_NODE_ADVERTISE_URL": f"http://127.0.0.1:{port}",
+                "LIVE_NODE_SECRET": cluster_secret,
+            }
+            command = ["serve", "--port", str(port), "--workers", "1"]
+            servers.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", "from live.cli import main; main()", *command],
+                    env=node_env,
+                    cwd=ROOT,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        bases = [f"http://127.0.0.1:{port}" for port in ports]
+        for base in bases:
+            wait_healthy(base)
+        room = httpx.post(
+            bases[0] + "/api/rooms",
+            json={"title": "bench", "host_name": "bench"},
+            headers={"Authorization": f"Bearer {ADMIN}"},
+        ).json()
+        rid = room["room_id"]
+        counts = [int(n) for n in args.viewers.split(",") if n]
+        return measure(
+            "live",
+            servers[0],
+            bases[0],
+            f"/api/rooms/{rid}/whip",
+            f"/api/rooms/{rid}/whep",
+            room["host_token"],
+            counts,
+            args.seconds,
+            args.per_process,
+            args.timed_per_process,
+            nodes=[(b, s.pid) for b, s in zip(bases[1:], servers[1:], strict=True)],
+        )
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(30)
+        redis.stop()
 
 
 def measure_stock(counts: list[int], args: Any) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import dataclasses
 import secrets
 import shutil
 import socket
@@ -105,9 +106,14 @@ class LiveServer:
 async def start_server(
     settings: Settings, redis_url: str, **options: Any
 ) -> tuple[uvicorn.Server, asyncio.Task[None], int, LiveApp]:
-    """The app as `live serve` builds it (`create_app`, with `options`), under uvicorn."""
-    app = create_app(settings, redis_url, **options)
+    """The app as `live serve` builds it (`create_app`, with `options`), under uvicorn;
+    its node is reached at its own port unless the settings name another URL (as
+    `live serve` does)."""
     port = free_port()
+    if not settings.node.advertise_url:
+        node = dataclasses.replace(settings.node, advertise_url=f"http://127.0.0.1:{port}")
+        settings = settings.replace(node=node)
+    app = create_app(settings, redis_url, **options)
     config = uvicorn.Config(
         app,
         host="127.0.0.1",

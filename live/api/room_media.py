@@ -2,7 +2,8 @@
 
 The origin is the process named by the room's owner lease (it holds the publisher); the
 viewers are each process's own count, written by its media hub with a lifetime, so a
-killed worker's viewers drop out of the figures within `VIEWERS_TTL_MS`.
+killed worker's viewers drop out of the figures within `VIEWERS_TTL_MS`; `relays` are the
+other nodes pulling the room, each from its `parent` node (the relay tree).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from live.auth import require_manager
 from live.http_input import RequestReader
 from live.rooms.store import RoomStore
 from live.routing.owners import MediaOwners
+from live.routing.tree import RelayTree
 from live.routing.viewers import MediaViewers
 from live.routing.workers import WorkerAddress
 
@@ -29,11 +31,13 @@ class RoomMediaApi:
         rooms: RoomStore,
         owners: MediaOwners,
         viewers: MediaViewers,
+        tree: RelayTree,
     ) -> None:
         self._reader = reader
         self._rooms = rooms
         self._owners = owners
         self._viewers = viewers
+        self._tree = tree
 
     async def room_media(self, request: Request) -> Response:
         room_id = room_id_of(request)
@@ -45,6 +49,7 @@ class RoomMediaApi:
             worker = WorkerAddress.parse(owner)
             origin = {"node_id": worker.node_id, "pid": worker.pid}
         processes = await self._viewers.of_room(room_id)
+        relays = await self._tree.of_room(room_id) if owner else []
         return json_response(
             {
                 "live": room.live,
@@ -52,6 +57,9 @@ class RoomMediaApi:
                 "viewers": sum(p.viewers for p in processes),
                 "by_process": [
                     {"node_id": p.node_id, "pid": p.pid, "viewers": p.viewers} for p in processes
+                ],
+                "relays": [
+                    {"node_id": r.node_id, "pid": r.pid, "parent": r.parent} for r in relays
                 ],
             }
         )
@@ -65,7 +73,8 @@ class RoomMediaApi:
                 "Where the room's video is served: its origin process and viewers per process",
                 who="host, admin",
                 responses={
-                    200: "{live, origin: {node_id, pid} | null, viewers, by_process}",
+                    200: "{live, origin: {node_id, pid} | null, viewers, by_process,"
+                    " relays: [{node_id, pid, parent}]}",
                     404: "not_found",
                 },
             )

@@ -47,6 +47,7 @@ from live.rooms.model import Room
 from live.rooms.store import RoomStore
 from live.routing.link import LinkFrame
 from live.routing.links import RelayLinks
+from live.routing.nodes import ProcessEntry
 from live.routing.owners import MediaOwners
 from live.routing.viewers import MediaViewers
 from live.routing.workers import WorkerAddress, port_of, viewer_session_id
@@ -90,6 +91,7 @@ class MediaHub:
         recordings: Recordings,
         thumbnails: Thumbnailer | None = None,
         on_live_changed: Sequence[LiveChanged] = (),
+        node_url: str = "",
     ) -> None:
         self._thumbnails = thumbnails
         self._on_live_changed = tuple(on_live_changed)
@@ -102,6 +104,7 @@ class MediaHub:
         self._viewer_counts = viewer_counts
         self._recordings = recordings
         self.node_id = node_id
+        self.node_url = node_url
         self.pid = os.getpid()
         # This process as its siblings reach it: its private listener and relay link, in
         # the owner lease of the rooms it originates (set by `start`).
@@ -127,7 +130,8 @@ class MediaHub:
         relay = self._links.start(self)
         self.url = url
         self._listener_port = port_of(url)
-        self.address = WorkerAddress(url, relay, self.node_id, self.pid).encode()
+        self.address = WorkerAddress(url, relay, self.node_id, self.pid, self.node_url).encode()
+        self._links.named(self.address)
         self._ticker = asyncio.create_task(self._tick_forever())
         self.limits.start()
         return self.address
@@ -171,7 +175,7 @@ class MediaHub:
         # This process won the room's lease (the router claimed it): it is the origin,
         # and pulls the room from nowhere else.
         self.originated.add(room_id)
-        self._links.unwatch(room_id)
+        self._links.stop_pulling(room_id)
         relay = self._relay(room_id)
         await self._recordings.publisher_starting(relay, codec)
         relay.tap(session, codec)
@@ -262,7 +266,7 @@ class MediaHub:
             session_id = "p" + secrets.token_hex(8)
         else:
             # Names this process, so a DELETE landing on a sibling is forwarded here.
-            session_id = viewer_session_id(self._listener_port, secrets.token_hex(6))
+            session_id = viewer_session_id(self._listener_port, secrets.token_hex(6), self.node_id)
         return MediaSession(session_id, room_id, role, pc)
 
     async def _answer(self, session: MediaSession, offer: str) -> str:
@@ -464,6 +468,35 @@ class MediaHub:
             else:
                 self._reported.pop(room_id, None)
         metrics.MEDIA_PROCESS_VIEWERS.set(sum(self._reported.values()))
+
+    # --- the node registry (live.routing.presence calls these) ----------------------
+    def describe(self) -> ProcessEntry:
+        """This process as its heartbeat writes it: what it serves."""
+        return ProcessEntry(
+            self.node_id,
+            self.pid,
+            self.node_url,
+            self.address,
+            rooms=tuple(self.relays),
+            origins=tuple(self.originated),
+            viewers=sum(len(relay.viewers) for relay in self.relays.values()),
+        )
+
+    async def origin_lost(self, room_id: str) -> None:
+        """The process that originated the room died: the room is not live until its host
+        publishes again (on any node)."""
+        log.warning("the room's origin died", extra={"room_id": room_id})
+        await self._set_live(room_id, False)
+
+    async def reassert_origins(self) -> None:
+        """This process was counted out as dead (it stalled): take its rooms back where
+        nobody else has, and say they are live again where its publisher still is."""
+        for room_id in list(self.originated):
+            owner = await self._owners.claim(room_id, self.address)
+            relay = self.relays.get(room_id)
+            publisher = relay.publisher if relay is not None else None
+            if owner == self.address and publisher is not None and publisher.connected:
+                await self._set_live(room_id, True)
 
     # --- ownership in Redis ------------------------------------------------------
     async def release(self, room_id: str) -> None:

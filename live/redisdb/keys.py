@@ -54,6 +54,26 @@ class Keys:
         members and scores as `conn_leases`."""
         return self.rate("media", ip)
 
+    # --- the node registry (one hash tag: one slot on a cluster) -------------------
+    def node_tag(self) -> str:
+        return f"{{{self.prefix}:nodes}}"
+
+    def node_processes(self) -> str:
+        """Hash of every live `live serve` process: "<node_id>:<pid>" -> its entry (JSON)."""
+        return f"{self.node_tag()}:procs"
+
+    def node_seen(self) -> str:
+        """Sorted set of the same members, scored by their last heartbeat (Redis ms)."""
+        return f"{self.node_tag()}:seen"
+
+    def nodes_draining(self) -> str:
+        """Set of the node ids an admin is draining (no new rooms' origins go there)."""
+        return f"{self.node_tag()}:draining"
+
+    def node_nonce(self, nonce_hex: str) -> str:
+        """A request between nodes already taken (refuses its replay), for a minute."""
+        return f"{self.node_tag()}:nonce:{nonce_hex}"
+
     # --- per room (one hash tag) ----------------------------------------------
     def room_tag(self, room_id: str) -> str:
         return f"{self.prefix}:{{r:{room_id}}}"
@@ -292,3 +312,7 @@ class Keys:
     def replays_index(self) -> str:
         """Global sorted set of ready replays, scored by when they became ready (ms)."""
         return f"{self.prefix}:replays"
+
+    def room_media_relays(self, room_id: str) -> str:
+        """Hash of the nodes pulling the room: node id -> its relay worker, its parent."""
+        return f"{self.room_tag(room_id)}:media_relays"

@@ -37,6 +37,9 @@ class MediaOwners:
         for room_id in list(room_ids):
             await self.claim(room_id, address)
 
-    async def release(self, room_id: str, address: str) -> None:
-        """Give the room up if `address` still holds it."""
-        await self._scripts.call("media_release", [self._keys.room_media_owner(room_id)], [address])
+    async def release(self, room_id: str, address: str) -> bool:
+        """Give the room up if `address` still holds it; True when it did."""
+        released = await self._scripts.call(
+            "media_release", [self._keys.room_media_owner(room_id)], [address]
+        )
+        return bool(released)

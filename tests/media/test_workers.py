@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -303,15 +304,24 @@ async def a_frozen_edge_costs_the_origin_nothing(base: str, origin: str, edge_vi
     """A stopped edge (SIGSTOP: no unsubscribe, no renewals) drops out of the origin's
     relay links within seconds; once it runs again it subscribes again and plays on."""
     edge = int(worker_of(edge_viewer))
+    # uvicorn's supervisor kills a worker that misses its 5 s health check, about when the
+    # edge's subscription lapses: it is stopped too meanwhile, so the edge is only frozen.
+    supervisor = _parent_of(edge)
     await eventually(lambda: _equals(origin_links_of(base, origin), 1.0))
+    os.kill(supervisor, signal.SIGSTOP)
     os.kill(edge, signal.SIGSTOP)
     try:
         # Only the origin answers now (a stopped worker accepts no connection).
         await eventually(lambda: _equals(origin_links_of(base, origin), 0.0), within=20)
     finally:
         os.kill(edge, signal.SIGCONT)
+        os.kill(supervisor, signal.SIGCONT)
     await edge_viewer.wait_frames(len(edge_viewer.frames) + 30, within=30)
     await eventually(lambda: _equals(origin_links_of(base, origin), 1.0))
+
+
+def _parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 async def _equals(value: Awaitable[float | None], expected: float) -> bool:
