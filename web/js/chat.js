@@ -1,5 +1,6 @@
 // The chat log: one line per msg_id (never twice), newest at the bottom, capped.
 import { h } from "./dom.js";
+import { t } from "./i18n.js";
 
 const KEEP = 200;
 
@@ -25,9 +26,9 @@ export class ChatLog {
     const line = h(
       "li",
       { class: "chat-line", dataset: { msgId: id, userId: msg.user_id || "" } },
-      h("span", { class: "chat-name" }, msg.name || "someone"),
+      h("span", { class: "chat-name", translate: msg.name ? "no" : null }, msg.name || t("chat.someone")),
       " ",
-      h("span", { class: "chat-text" }, msg.text || ""),
+      h("span", { class: "chat-text", translate: "no" }, msg.text || ""),
       this.actions ? this.actions(msg) : null,
     );
     this.lines.set(id, line);

@@ -2,6 +2,7 @@
 import { api, describe } from "./api.js";
 import { byId, h, say } from "./dom.js";
 import { watching } from "./format.js";
+import { t, tNodes } from "./i18n.js";
 
 const REFRESH_MS = 5000;
 
@@ -11,10 +12,10 @@ function roomItem(room) {
     "li",
     { class: `room-item${room.live ? " is-live" : ""}`, dataset: { roomId: room.room_id } },
     h("a", { href, class: "room-link" },
-      h("span", { class: "room-name" }, room.title),
+      h("span", { class: "room-name", translate: "no" }, room.title),
       h("span", { class: "meta" },
-        room.live ? h("span", { class: "badge", dataset: { live: "true" } }, "Live") : h("span", { class: "badge" }, "Not live yet"),
-        room.host_name ? ` with ${room.host_name} · ` : " · ",
+        room.live ? h("span", { class: "badge", dataset: { live: "true" } }, t("rooms.live")) : h("span", { class: "badge" }, t("rooms.not_live")),
+        room.host_name ? h("span", { class: "host" }, ...tNodes("viewer.with_host", { host: h("span", { translate: "no" }, room.host_name) })) : null,
         h("span", { class: "viewers" }, watching(room.viewers)))),
   );
 }
@@ -28,7 +29,7 @@ async function refresh() {
     byId("empty").hidden = open.length > 0;
     say(byId("rooms-error"), "");
   } catch (err) {
-    say(byId("rooms-error"), `The rooms could not be loaded. ${describe(err)}`);
+    say(byId("rooms-error"), t("rooms.load_failed", { error: describe(err) }));
   } finally {
     list.setAttribute("aria-busy", "false");
   }
