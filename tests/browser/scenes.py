@@ -6,7 +6,7 @@ from typing import Any
 
 from tests.conftest import LiveServer
 
-SHIRT = {
+SHIRT: dict[str, Any] = {
     "title": "Washed linen shirt, oat",
     "image_url": "/static/img/linen-shirt.svg",
     "description": "Stone-washed European linen, relaxed cut.",
@@ -16,24 +16,30 @@ SHIRT = {
         {"variant_id": "m", "label": "M", "stock": 2},
     ],
 }
-MUG = {
+MUG: dict[str, Any] = {
     "title": "Hand-thrown ceramic mug with a long name that does not fit on one line",
     "image_url": "/static/img/ceramic-mug.svg",
     "description": "Made in Jingdezhen.",
     "price_cents": 12800,
     "stock": 4,
 }
-SCARF = {
+SCARF: dict[str, Any] = {
     "title": "Mulberry silk scarf",
     "image_url": "/static/img/silk-scarf.svg",
     "price_cents": 45900,
     "stock": 1,
 }
 # The same line-up as a Chinese shop writes it (what a Chinese page is tried with).
-SHIRT_ZH = {**SHIRT, "title": "水洗亚麻衬衫 燕麦色", "description": "欧洲亚麻，宽松版型。",
-            "variants": [{"variant_id": "s", "label": "小码", "stock": 3},
-                         {"variant_id": "m", "label": "中码", "stock": 2}]}
-MUG_ZH = {**MUG, "title": "手工拉坯陶瓷杯", "description": "景德镇制。"}
+SHIRT_ZH: dict[str, Any] = {
+    **SHIRT,
+    "title": "水洗亚麻衬衫 燕麦色",
+    "description": "欧洲亚麻，宽松版型。",
+    "variants": [
+        {"variant_id": "s", "label": "小码", "stock": 3},
+        {"variant_id": "m", "label": "中码", "stock": 2},
+    ],
+}
+MUG_ZH: dict[str, Any] = {**MUG, "title": "手工拉坯陶瓷杯", "description": "景德镇制。"}
 
 
 async def shop_room(
