@@ -73,7 +73,7 @@ $(LIGHTHOUSE): tools/lighthouse/package-lock.json
 
 lighthouse: $(DEV_STAMP) $(LIGHTHOUSE)
 	bash .ci/system-deps.sh chromium
-	$(BIN)/python -m tools.lighthouse.run
+	$(BIN)/python -m loadtests.lighthouse_pages
 
 clean:
 	rm -rf $(VENV) var build .mypy_cache .ruff_cache .pytest_cache tools/*/node_modules

@@ -92,10 +92,77 @@ async def test_axe_finds_no_serious_problem_on_any_page(
             await page.locator("#chat-expand").tap()
             await ready(page, name)
             await screenshot(page, f"a11y-viewer-chat-{size_name}-{lang}")
-            problems.update({"viewer chat": v for v in [await axe_violations(page)] if v})
+            if found := await axe_violations(page):
+                problems["viewer chat"] = found
             await page.keyboard.press("Escape")
             await page.locator("#bag-open").tap()
             await ready(page, name)
             await screenshot(page, f"a11y-viewer-bag-{size_name}-{lang}")
-            problems.update({"viewer bag": v for v in [await axe_violations(page)] if v})
+            if found := await axe_violations(page):
+                problems["viewer bag"] = found
     assert problems == {}
+
+
+# Every control a reader can see and use, and the ones Tab reaches, as "tag#id:text".
+CONTROLS = """() => {
+  const name = (el) =>
+    `${el.tagName.toLowerCase()}#${el.id}:${(el.textContent || "").trim().slice(0, 30)}`;
+  const all = "a[href], button, input, select, textarea, [tabindex]";
+  const seen = [...document.querySelectorAll(all)]
+    .filter((el) => el.tabIndex >= 0 && !el.disabled)
+    .filter((el) => el.checkVisibility({ visibilityProperty: true }))
+    .filter((el) => { const r = el.getBoundingClientRect(); return r.width > 1 && r.height > 1; });
+  return seen.map(name);
+}"""
+FOCUSED = """() => { const el = document.activeElement;
+  return `${el.tagName.toLowerCase()}#${el.id}:${(el.textContent || "").trim().slice(0, 30)}`; }"""
+
+
+async def tab_reaches(page: Page) -> set[str]:
+    reached: list[str] = []
+    for _ in range(150):
+        await page.keyboard.press("Tab")
+        here: str = await page.evaluate(FOCUSED)
+        if reached and here == reached[0]:
+            break
+        reached.append(here)
+    return set(reached)
+
+
+@pytest.mark.parametrize("size_name", ["portrait", "laptop"])
+async def test_every_control_is_reached_by_the_keyboard(
+    live_server: LiveServer, open_page: OpenPage, size_name: str
+) -> None:
+    room = await show_room(live_server)
+    for name, url in (("viewer", room["viewer_url"]), ("studio", room["host_url"])):
+        page = await open_page(url, SIZES[size_name])
+        await ready(page, name)
+        controls = set(await page.evaluate(CONTROLS))
+        assert controls, name
+        missing = controls - await tab_reaches(page)
+        assert not missing, (name, sorted(missing))
+    # On the phone the full chat opens from the keyboard, and Escape closes it.
+    page = await open_page(room["viewer_url"], PORTRAIT)
+    await ready(page, "viewer")
+    await page.locator("#chat-open").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_label("Your name, to chat and buy")).to_be_focused()
+    await page.keyboard.press("Escape")
+    await expect(page.locator("#chat-open")).to_be_focused()
+
+
+@pytest.mark.parametrize("motion", ["reduce", "no-preference"])
+async def test_reduced_motion_turns_the_animations_off(
+    live_server: LiveServer, open_page: OpenPage, motion: str
+) -> None:
+    room = await show_room(live_server)
+    page = await open_page(room["viewer_url"], PORTRAIT, reduced_motion=motion, **TOUCH)
+    await ready(page, "viewer")
+    await page.locator("#chat-expand").tap()
+    seconds = await page.evaluate(
+        "parseFloat(getComputedStyle(document.getElementById('chat-card')).animationDuration)"
+    )
+    if motion == "reduce":
+        assert seconds <= 0.001, seconds
+    else:
+        assert seconds >= 0.1, seconds  # the sheet slides up

@@ -10,6 +10,8 @@ export class ChatLog {
     this.list = list;
     this.actions = actions;
     this.lines = new Map();
+    // Lines are <li> in a list; in a role="log" box (no list semantics there) they are <div>.
+    this.itemTag = list.tagName === "OL" || list.tagName === "UL" ? "li" : "div";
   }
 
   /** Replace everything with a snapshot's latest messages. */
@@ -24,7 +26,7 @@ export class ChatLog {
     if (this.lines.has(id)) return;
     const stick = this._atBottom();
     const line = h(
-      "li",
+      this.itemTag,
       { class: "chat-line", dataset: { msgId: id, userId: msg.user_id || "" } },
       h("span", { class: "chat-name", translate: msg.name ? "no" : null }, msg.name || t("chat.someone")),
       " ",
@@ -50,7 +52,7 @@ export class ChatLog {
 
   /** A system note in the log (e.g. "Slow mode is on"). */
   note(text) {
-    this.list.append(h("li", { class: "chat-note" }, text));
+    this.list.append(h(this.itemTag, { class: "chat-note" }, text));
     this.list.scrollTop = this.list.scrollHeight;
   }
 
