@@ -143,7 +143,10 @@ export class Dashboard {
   // ---- sales ----
   resetSales(list) {
     this.sales.clear();
-    for (const s of list || []) this.sales.set(s.sale_id, { ...s });
+    for (const s of list || []) {
+      this.currency = this.currency || s.currency;
+      this.sales.set(s.sale_id, { ...s });
+    }
     this.renderSales();
   }
 
