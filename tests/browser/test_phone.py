@@ -139,6 +139,17 @@ async def test_a_portrait_phone_is_all_video_with_the_room_floating_over_it(
     message = viewer.get_by_label("Message", exact=True)
     await expect(message).to_be_focused()
     assert inside(await box(viewer, "#chat-input"), PORTRAIT)
+    # The on-screen keyboard takes the lower part of the window: the field stays above it.
+    keyboard_up = {"width": PORTRAIT["width"], "height": PORTRAIT["height"] - 330}
+    await viewer.set_viewport_size(keyboard_up)  # type: ignore[arg-type]
+    await viewer.wait_for_function(
+        f"getComputedStyle(document.documentElement)"
+        f".getPropertyValue('--vvh') === '{keyboard_up['height']}px'"
+    )
+    assert inside(await box(viewer, "#chat-input"), keyboard_up)
+    assert inside(await box(viewer, "#chat-card .sheet-close"), keyboard_up)
+    await expect(message).to_be_focused()
+    await viewer.set_viewport_size(PORTRAIT)  # type: ignore[arg-type]
     await message.fill("Is M true to size?")
     await message.press("Enter")
     await expect(viewer.locator("#chat")).to_contain_text("Is M true to size?")
