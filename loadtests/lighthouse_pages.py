@@ -1,8 +1,9 @@
 """Lighthouse (mobile settings) on the home page and on a viewer page with live video.
 
-A `live serve` with the demo line-up; a host in headless Chromium (the fake camera, portrait)
-goes live and pins a product; then Lighthouse 12 (tools/lighthouse, `npm ci` there) audits
-each page in its own Chromium, Debian's, through CHROME_PATH. Prints the performance,
+A `live serve` with the demo line-up; a host publishes video by WHIP (a pre-encoded VP8
+loop, bench_media's publisher) and pins a product; then Lighthouse 12 (tools/lighthouse,
+`npm ci` there) audits each page in Debian's Chromium, through CHROME_PATH, while the
+video plays on the viewer page. Prints the performance,
 accessibility and best-practices scores; the reports go under test-output/lighthouse/.
 
     make lighthouse            # or: python -m loadtests.lighthouse_pages [--runs 3]
@@ -11,20 +12,23 @@ accessibility and best-practices scores; the reports go under test-output/lighth
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
+import queue
 import secrets
 import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.async_api import async_playwright
+from websockets.sync.client import connect
+
+from loadtests.bench_media import run_publisher
 
 ROOT = Path(__file__).resolve().parent.parent
 LIGHTHOUSE = ROOT / "tools" / "lighthouse" / "node_modules" / ".bin" / "lighthouse"
@@ -111,27 +115,40 @@ def lighthouse(url: str, name: str) -> dict[str, float]:
     return scores
 
 
-async def audit(base: str, runs: int) -> dict[str, dict[str, float]]:
+def go_live(base: str, room: dict[str, Any]) -> threading.Event:
+    """The host publishes a pre-encoded 640x480 VP8 loop by WHIP (bench_media's publisher:
+    no camera, no encoder, so Lighthouse has the CPU) and pins a product; set the event to
+    stop."""
+    stop = threading.Event()
+    answers: queue.Queue[str] = queue.Queue()
+    path = f"/api/rooms/{room['room_id']}/whip"
+    publisher = threading.Thread(
+        target=run_publisher, args=(base, path, room["host_token"], {}, stop, answers), daemon=True
+    )
+    publisher.start()
+    answers.get(timeout=60)
+    for _ in range(150):
+        if httpx.get(f"{base}/api/rooms/{room['room_id']}").json().get("live"):
+            break
+        time.sleep(0.2)
+    ws_url = base.replace("http://", "ws://") + f"/ws/rooms/{room['room_id']}?token="
+    with connect(ws_url + room["host_token"]) as ws:
+        ws.recv()
+        ws.send(json.dumps({"type": "pin", "sku": DEMO[0][0]}))
+        ws.recv()
+    return stop
+
+
+def audit(base: str, runs: int) -> dict[str, dict[str, float]]:
     room = demo_room(base)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[*CHROME_FLAGS[1:], "--use-fake-device-for-media-stream"],
-            headless=True,
-        )
-        host = await (await browser.new_context(viewport={"width": 390, "height": 844})).new_page()
-        await host.goto(room["host_url"])
-        await host.get_by_role("button", name="Go live").click(timeout=30_000)
-        await host.get_by_text("You are live").wait_for(timeout=30_000)
-        await host.get_by_role("button", name=f"Pin {DEMO[0][1]}").click()
-        results: dict[str, list[dict[str, float]]] = {"home": [], "viewer-live": []}
+    stop = go_live(base, room)
+    results: dict[str, list[dict[str, float]]] = {"home": [], "viewer-live": []}
+    try:
         for i in range(runs):
-            # Lighthouse runs in its own Chromium; the host keeps publishing meanwhile.
-            results["home"].append(await asyncio.to_thread(lighthouse, base + "/", f"home-{i}"))
-            results["viewer-live"].append(
-                await asyncio.to_thread(lighthouse, room["viewer_url"], f"viewer-live-{i}")
-            )
-        await browser.close()
+            results["home"].append(lighthouse(base + "/", f"home-{i}"))
+            results["viewer-live"].append(lighthouse(room["viewer_url"], f"viewer-live-{i}"))
+    finally:
+        stop.set()
     return {
         page: {c: statistics.median(r[c] for r in runs_) for c in CATEGORIES}
         for page, runs_ in results.items()
@@ -158,7 +175,7 @@ def main() -> None:
     )
     try:
         wait_healthy(base)
-        medians = asyncio.run(audit(base, args.runs))
+        medians = audit(base, args.runs)
     finally:
         server.terminate()
         server.wait(30)
