@@ -1,5 +1,5 @@
 export default {
-  "lang.switch": "Switch the language to Chinese",
+  "lang.switch": "Switch the language to {name}",
   "lang.name.en": "English",
   "lang.name.zh-CN": "中文",
   "common.loading": "Loading…",

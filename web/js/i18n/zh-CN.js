@@ -1,5 +1,5 @@
 export default {
-  "lang.switch": "把语言切换为英文",
+  "lang.switch": "把语言切换为{name}",
   "lang.name.en": "English",
   "lang.name.zh-CN": "中文",
   "common.loading": "加载中…",
