@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import secrets
 import socket
 from collections.abc import AsyncIterator
@@ -24,6 +25,7 @@ from live.api.answers import ERROR_HANDLERS, AccessLog
 from live.api.auctions import AuctionApi
 from live.api.catalog import CatalogApi
 from live.api.fastbuy import BuyFastPath
+from live.api.host_token import HostTokenApi
 from live.api.http import Endpoint, HandlerGroup
 from live.api.media import MediaApi
 from live.api.openapi import openapi_handler
@@ -37,13 +39,14 @@ from live.api.sales import SalesApi
 from live.api.sessions import SessionsApi
 from live.api.shop import ShopApi
 from live.api.waitlist import WaitlistApi
-from live.auth import TokenSigner, derive_secret
+from live.auth import TokenSigner, new_id
 from live.authenticator import Authenticator
 from live.clock import Clock
 from live.commerce.auctions import AuctionStore
 from live.commerce.bag import BagStore
 from live.commerce.buying import Buying
 from live.commerce.catalog import Catalog
+from live.commerce.pay_claims import PayClaims
 from live.commerce.payments import InstantPayments, PaymentProvider
 from live.commerce.sales import SaleStore
 from live.commerce.shopworker import ShopSweeper
@@ -53,6 +56,7 @@ from live.http_input import RequestReader
 from live.logs import silence_uvicorn_access_log
 from live.media import aioice_private
 from live.media.hub import MediaHub
+from live.media.limits import MediaLimits
 from live.realtime.endpoint import RoomChannel
 from live.realtime.hub import RoomHub
 from live.realtime.questions import QuestionStore
@@ -68,7 +72,11 @@ from live.routing.listener import InternalListener
 from live.routing.media import MediaRouter
 from live.routing.owners import MediaOwners
 from live.routing.viewers import MediaViewers
-from live.settings import Settings
+from live.security.header_limit import HeaderLimit
+from live.security.host_tokens import HostGenerations, HostTokenGuard
+from live.security.middleware import SecurityHeaders
+from live.security.signing import signing_secrets
+from live.settings import ServerSettings, Settings
 from live.shop_jwt import ShopTokenVerifier
 
 log = logging.getLogger("live.app")
@@ -104,16 +112,22 @@ class Parts:
 
 
 class LiveApp(Starlette):
-    """Starlette with the access log around everything and, unless turned off, the buy
-    fast path (live/api/fastbuy.py) in front of Starlette's own stack."""
+    """Starlette with the access log around everything; inside it the request header limit
+    (431), the security headers and the retired-host-token guard; then, unless turned off,
+    the buy fast path (live/api/fastbuy.py) in front of Starlette's own stack."""
 
     parts: Parts
     fast_buy: BuyFastPath | None
+    host_guard: tuple[Authenticator, HostGenerations]
+    server_settings: ServerSettings
 
     def build_middleware_stack(self) -> ASGIApp:
         stack = super().build_middleware_stack()
         if self.fast_buy is not None:
             stack = self.fast_buy.wrap(stack)
+        stack = HostTokenGuard(stack, *self.host_guard)
+        server = self.server_settings
+        stack = HeaderLimit(SecurityHeaders(stack, server.embed_origins), server.max_header_bytes)
         return AccessLog(stack)
 
 
@@ -136,8 +150,13 @@ def create_app(
     keys = Keys(settings.redis.key_prefix)
     scripts = Scripts(redis, history_min_age_s=settings.realtime.history_min_age_s)
     clock = Clock()
+    # The signing secret is `[auth] secret`, or the random one kept in Redis, which the
+    # lifespan reads before the app serves (`signing_secrets`); until then a provisional
+    # one of this process's own, never anything derived from the admin token.
     signer = TokenSigner(
-        derive_secret(settings.auth.secret, settings.admin_token), settings.admin_token
+        settings.auth.secret.encode() or secrets.token_bytes(32),
+        settings.admin_token,
+        [s.encode() for s in settings.auth.previous_secrets if s],
     )
     authenticator = Authenticator(signer, ShopTokenVerifier.from_settings(settings.auth), clock)
     reader = RequestReader(settings.server, authenticator)
@@ -159,11 +178,14 @@ def create_app(
     forwarder = Forwarder(settings.internal_secret or secrets.token_urlsafe(32))
     owners = MediaOwners(redis, keys, scripts)
     media_viewers = MediaViewers(keys, scripts, clock)
+    host_generations = HostGenerations(redis, keys)
+    pay_claims = PayClaims(redis, keys)
     if media:
         links = RelayLinks(owners, forwarder.secret)
         node_id = settings.node.id or socket.gethostname()
+        limits = MediaLimits(redis, keys, scripts, settings, f"{os.getpid()}-{new_id('m')}")
         media_hub = MediaHub(
-            settings.media, rooms, events, owners, clock, links, media_viewers, node_id
+            settings.media, rooms, events, owners, clock, links, media_viewers, node_id, limits
         )
         router = MediaRouter(owners, forwarder, media_hub)
     payments = payments or InstantPayments()
@@ -193,9 +215,16 @@ def create_app(
             on_room_ended,
         ),
         CatalogApi(reader, catalog, bag, settings.catalog, clock),
-        OpsApi(redis, multiprocess_metrics=settings.metrics_dir is not None),
+        OpsApi(
+            redis,
+            reader,
+            settings.server.metrics_networks,
+            multiprocess_metrics=settings.metrics_dir is not None,
+        ),
         sales_api,
-        OrdersApi(reader, rooms, sales, bag, payments, viewer_counts, settings.commerce),
+        OrdersApi(
+            reader, rooms, sales, bag, payments, pay_claims, viewer_counts, settings.commerce
+        ),
         ShopApi(reader, bag, catalog, sales, payments, settings, clock),
         MediaApi(reader, rooms, router, settings, clock),
         AuctionApi(reader, auctions, rooms, catalog, settings.commerce, settings.auth),
@@ -203,6 +232,7 @@ def create_app(
         QuestionApi(reader, questions, rooms),
         RoomMediaApi(reader, rooms, owners, media_viewers),
         PagesApi(),
+        HostTokenApi(reader, authenticator, rooms, host_generations, settings),
     ]
     endpoints: list[Endpoint] = [ep for api in apis for ep in api.endpoints()]
     endpoints.append(openapi_handler(endpoints))
@@ -242,6 +272,10 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             await check_server(redis, settings)
+            if not settings.auth.secret:
+                # Every worker and node reads the same secret (the first one written).
+                current, *previous = await signing_secrets(redis, keys, settings.auth)
+                signer.use_secrets(current, previous)
             async with contextlib.AsyncExitStack() as stack:
                 await stack.enter_async_context(room_hub.running())
                 await stack.enter_async_context(sale_worker.running())
@@ -259,6 +293,8 @@ def create_app(
     app = LiveApp(routes=routes, lifespan=lifespan, exception_handlers=dict(ERROR_HANDLERS))
     app.parts = parts
     app.fast_buy = BuyFastPath(buying, reader, sales_api.buy) if fast_buy else None
+    app.host_guard = (authenticator, host_generations)
+    app.server_settings = settings.server
     return app
 
 

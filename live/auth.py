@@ -11,6 +11,7 @@ import functools
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -35,6 +36,9 @@ class Identity:
     room_id: str | None = None
     # True for accounts the shop vouches for (its own JWTs); anonymous sessions are not.
     verified: bool = False
+    # Host tokens: the room's host-token generation they were issued in; a newer one
+    # (POST /api/rooms/{room_id}/host-token) retires them (live.security.host_tokens).
+    generation: int = 0
 
     def may_manage(self, room_id: str) -> bool:
         """True for the admin and for the host of this room."""
@@ -44,28 +48,31 @@ class Identity:
 ADMIN_IDENTITY = Identity(role=Role.ADMIN, user_id="admin", name="admin")
 
 
-def derive_secret(configured: str, admin_token: str | None) -> bytes:
-    """The signing key: the configured secret, else one derived from the admin token."""
-    if configured:
-        return configured.encode()
-    if admin_token:
-        return hmac.new(admin_token.encode(), b"live token signing v1", hashlib.sha256).digest()
-    # No admin and no secret: tokens only live as long as this process.
-    return secrets.token_bytes(32)
-
-
 class TokenSigner:
-    """Issues and verifies tokens with one secret."""
+    """Issues tokens with one secret; verifies them with it or any of `previous` (rotation).
+    The secret is random (live.security.signing), never derived from the admin token: a
+    viewer token must not let anyone test guesses of the admin token offline."""
 
     CACHE_SIZE = 10_000
 
-    def __init__(self, secret: bytes, admin_token: str | None) -> None:
+    def __init__(
+        self, secret: bytes, admin_token: str | None, previous: Sequence[bytes] = ()
+    ) -> None:
         self._secret = secret
+        self._previous = tuple(previous)
         self._admin_token = admin_token.encode() if admin_token else None
         # Tokens already verified, with their expiry: a buyer sends the same token with every
         # request, and checking its signature again costs more than the rest of a buy's
         # checks. Refused tokens raise, so they are never remembered.
         self._claims = functools.lru_cache(maxsize=self.CACHE_SIZE)(self._read)
+
+    def use_secrets(self, secret: bytes, previous: Sequence[bytes] = ()) -> None:
+        """Sign with `secret` from now on and verify with it or `previous`: the secret kept
+        in Redis replaces the process's provisional one before the app serves (live.app's
+        lifespan, live.security.signing)."""
+        self._secret = secret
+        self._previous = tuple(previous)
+        self._claims.cache_clear()
 
     def issue(self, identity: Identity, *, ttl_s: int, now: float) -> str:
         """A token for `identity` valid for `ttl_s` seconds from `now`."""
@@ -76,6 +83,8 @@ class TokenSigner:
         }
         if identity.room_id is not None:
             claims["room"] = identity.room_id
+        if identity.generation:
+            claims["g"] = identity.generation
         claims["exp"] = int(now) + ttl_s
         body = _b64(orjson.dumps(claims))
         return f"{body}.{self._sign(body)}"
@@ -94,21 +103,35 @@ class TokenSigner:
     def _read(self, token: str) -> tuple[Identity, int]:
         """The identity in a signed token and its expiry, or `Unauthorized` (forged, garbled)."""
         body, _, signature = token.partition(".")
-        if not body or not hmac.compare_digest(signature.encode(), self._sign(body).encode()):
+        if not body or not self._signed_by_us(body, signature.encode()):
             raise Unauthorized("invalid token")
         try:
             claims = orjson.loads(_unb64(body))
             role = Role(claims["r"])
             expires = int(claims["exp"])
-            identity = Identity(role, str(claims["u"]), str(claims["n"]), claims.get("room"))
+            identity = Identity(
+                role,
+                str(claims["u"]),
+                str(claims["n"]),
+                claims.get("room"),
+                generation=int(claims.get("g", 0)),
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise Unauthorized("invalid token") from exc
         if role is Role.ADMIN:
             raise Unauthorized("invalid token")
         return identity, expires
 
-    def _sign(self, body: str) -> str:
-        return _b64(hmac.new(self._secret, body.encode(), hashlib.sha256).digest())
+    def _signed_by_us(self, body: str, signature: bytes) -> bool:
+        if hmac.compare_digest(signature, self._sign(body).encode()):
+            return True
+        return any(
+            hmac.compare_digest(signature, self._sign(body, old).encode()) for old in self._previous
+        )
+
+    def _sign(self, body: str, secret: bytes | None = None) -> str:
+        key = self._secret if secret is None else secret
+        return _b64(hmac.new(key, body.encode(), hashlib.sha256).digest())
 
 
 def require_manager(identity: Identity | None, room_id: str) -> Identity:

@@ -30,6 +30,7 @@ from live.redisdb.embedded import (
     EmbeddedRedisError,
     die_with_parent,
 )
+from live.security.admin_token import weakness
 from live.settings import (
     INTERNAL_SECRET_ENV,
     METRICS_DIR_ENV,
@@ -37,6 +38,7 @@ from live.settings import (
     SettingsError,
     load_settings,
 )
+from live.uvicorn_options import uvicorn_options
 
 VAR_DIR = base_dir() / "var"
 
@@ -85,6 +87,8 @@ def admin_token() -> str:
     else:
         VAR_DIR.mkdir(parents=True, exist_ok=True)
         token = secrets.token_urlsafe(32)
+        while weakness(token) is not None:  # a random one is weak about once in 10,000
+            token = secrets.token_urlsafe(32)
         path.write_text(token + "\n")
         path.chmod(0o600)
     os.environ["LIVE_ADMIN_TOKEN"] = token
@@ -104,6 +108,15 @@ def serve(
     import uvicorn
 
     token = admin_token()
+    problem = weakness(token)
+    if problem is not None:
+        print(
+            f"live: LIVE_ADMIN_TOKEN is too weak ({problem}); unset it to have one generated,"
+            " or use 32+ random characters (python -c 'import secrets;"
+            " print(secrets.token_urlsafe(32))')",
+            file=sys.stderr,
+        )
+        return 2
     embedded: EmbeddedRedis | None = None
     if not settings.redis_url and settings.redis.mode == "cluster":
         print("live: [redis] mode = cluster needs LIVE_REDIS_URL (any node)", file=sys.stderr)
@@ -167,7 +180,10 @@ def serve(
             # uvicorn's own rewrite would trust 127.0.0.1 blindly.
             proxy_headers=False,
             timeout_graceful_shutdown=int(settings.server.shutdown_grace_s),
-            ws_max_size=settings.realtime.max_frame_bytes,
+            # With several workers, one that does not answer the supervisor's ping this
+            # long is killed and replaced (a wedged event loop, or a stopped process).
+            timeout_worker_healthcheck=int(settings.server.worker_healthcheck_s),
+            **uvicorn_options(settings),
             ssl_keyfile=tls[0] if tls else None,
             ssl_certfile=tls[1] if tls else None,
         )

@@ -37,8 +37,19 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(event, default=str).decode()
 
 
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    """Control characters as `\\xNN`: a path with %0a must not start a forged log line."""
+    return _CONTROL_RE.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+
+
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        return escape_controls(self._line(record))
+
+    def _line(self, record: logging.LogRecord) -> str:
         extras = " ".join(
             f"{k}={v}"
             for k, v in record.__dict__.items()
@@ -49,9 +60,22 @@ class TextFormatter(logging.Formatter):
         return f"{line} {extras}".rstrip()
 
 
+class BadFrameFilter(logging.Filter):
+    """uvicorn logs every invalid-UTF-8 frame from a client with a traceback at ERROR: a
+    client's mistake (or a flood of them), not ours. One INFO line each, no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("uvicorn") and "Invalid UTF-8" in str(record.msg):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = "bad websocket frame from a client (invalid UTF-8)", ()
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def configure_logging(level: str, fmt: str) -> None:
     """Send every logger (ours and uvicorn's) through one formatter on stderr."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(BadFrameFilter())
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -37,7 +37,11 @@ class ServerSettings:
     allowed_origins: tuple[str, ...] = ()
     public_url: str = ""
     shutdown_grace_s: float = 10.0
+    worker_healthcheck_s: float = 5.0
     max_body_bytes: int = 65536
+    max_header_bytes: int = 16384
+    embed_origins: tuple[str, ...] = ()
+    metrics_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,9 @@ class RedisSettings:
 @dataclass(frozen=True)
 class AuthSettings:
     secret: str = ""
+    previous_secrets: tuple[str, ...] = ()
     viewer_token_ttl_s: int = 604800
-    host_token_ttl_s: int = 2592000
+    host_token_ttl_s: int = 86400
     jwt_hs256_secret: str = ""
     jwt_rs256_public_key: str = ""
     jwt_issuer: str = ""
@@ -97,6 +102,8 @@ class RealtimeSettings:
     inbound_rate: float = 20.0
     staff_inbound_rate: float = 500.0
     presence_heartbeat_s: float = 5.0
+    ping_s: float = 20.0
+    ping_timeout_s: float = 20.0
     direct_write: bool = True
 
 
@@ -111,6 +118,7 @@ class CommerceSettings:
     max_stock: int = 1000000
     max_hold_s: int = 3600
     max_duration_s: int = 86400
+    anonymous_limit_by_ip: bool = False
     # The shop (live/commerce/bag.py): how long a bag order is held, whether paying needs
     # a shipping address, and how long after payment a return may be asked for.
     bag_hold_s: int = 900
@@ -143,7 +151,9 @@ class MediaSettings:
     udp_port_min: int = 0
     udp_port_max: int = 0
     public_ip: str = ""
-    connect_timeout_s: float = 30.0
+    connect_timeout_s: float = 10.0
+    max_sessions_per_ip: int = 50
+    max_viewers_per_room: int = 1000
     allow_private_candidates: bool = True
     max_remote_candidates: int = 20
 

@@ -11,6 +11,7 @@ import jwt
 from live.auth import Identity, Role
 from live.errors import Unauthorized
 from live.settings import AuthSettings
+from live.text import clean_name
 
 SHOP_USER_PREFIX = "shop:"
 
@@ -66,6 +67,7 @@ class ShopTokenVerifier:
             except jwt.PyJWTError as exc:
                 raise Unauthorized("invalid token") from exc
             subject = str(claims["sub"])[:64]
-            name = str(claims.get("name") or claims.get("nickname") or subject)[:40]
+            shown = str(claims.get("name") or claims.get("nickname") or "")
+            name = (clean_name(shown) or subject)[:40]
             return Identity(Role.VIEWER, SHOP_USER_PREFIX + subject, name, verified=True)
         raise Unauthorized("invalid token")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from live.errors import BadRequest
+from live.text import clean_name, clean_text
 
 JsonObject = dict[str, Any]
 
@@ -32,13 +33,19 @@ def text_field(
         return default
     if not isinstance(value, str):
         raise BadRequest(f"`{key}` must be a string", field=key)
-    value = value.strip()
+    value = clean_text(value)
     if len(value) < min_len:
         raise BadRequest(f"`{key}` must not be empty", field=key)
     if len(value) > max_len:
         raise BadRequest(f"`{key}` must be at most {max_len} characters", field=key)
-    if any(ch in value for ch in "\x00"):
-        raise BadRequest(f"`{key}` must not contain NUL characters", field=key)
+    return value
+
+
+def name_field(body: JsonObject, key: str, *, max_len: int) -> str:
+    """A display name: one line, without control, bidi-override or zero-width chars."""
+    value = clean_name(text_field(body, key, max_len=max_len))
+    if not value:
+        raise BadRequest(f"`{key}` must not be empty", field=key)
     return value
 
 

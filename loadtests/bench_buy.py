@@ -74,6 +74,9 @@ def setup_sale(port: int, admin: str, **fields: Any) -> str:
         http.post("/api/products", json=product).raise_for_status()
         room = http.post("/api/rooms", json={"title": "Bench", "host_name": "B"})
         room.raise_for_status()
+        # Sales sell line-up products only.
+        lineup = f"/api/rooms/{room.json()['room_id']}/products"
+        http.post(lineup, json={"sku": sku}).raise_for_status()
         body = {"sku": sku, "price_cents": 990, "hold_s": 3600, "duration_s": 3600, **fields}
         sale = http.post(f"/api/rooms/{room.json()['room_id']}/sales", json=body)
         sale.raise_for_status()
@@ -282,7 +285,7 @@ def main() -> None:
         env = {
             **os.environ,
             "LIVE_REDIS_URL": redis.start(),
-            "LIVE_ADMIN_TOKEN": secrets.token_urlsafe(16),
+            "LIVE_ADMIN_TOKEN": secrets.token_urlsafe(32),
             "LIVE_AUTH_SECRET": secrets.token_urlsafe(16),
             "LIVE_LIMITS_EXEMPT_NETWORKS": "127.0.0.0/8",
             "LIVE_LOGGING_LEVEL": "warning",

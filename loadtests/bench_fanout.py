@@ -40,7 +40,7 @@ from live.redisdb.embedded import EmbeddedRedis, free_port
 from live.settings import PROJECT_ROOT
 from loadtests.rawws import Stats, connect_viewers
 
-ADMIN = "bench-admin-" + secrets.token_hex(8)
+ADMIN = secrets.token_urlsafe(32)
 
 
 # --- the client processes ------------------------------------------------------------

@@ -47,7 +47,7 @@ CACHE = ROOT / "var" / "bench_vp8_640x480_1mbps.pickle"
 FPS = 30
 LOOP_FRAMES = 300
 GOP = 60
-ADMIN = "bench-admin-" + "x" * 20
+ADMIN = secrets.token_urlsafe(32)
 
 
 # --- the pre-encoded stream ---------------------------------------------------------

@@ -16,9 +16,11 @@ import uvicorn
 from live.app import LiveApp, Parts, create_app
 from live.redisdb.client import Redis, connect
 from live.settings import INTERNAL_SECRET_ENV, Settings, load_settings
+from live.uvicorn_options import uvicorn_options
 from tests.redis_server import TestRedis
 
-ADMIN_TOKEN = "test-admin-token-" + "x" * 16
+# Strong, as `live serve` requires (live.security.admin_token); one per test run.
+ADMIN_TOKEN = secrets.token_urlsafe(32)
 # The secret of the media listeners, shared by every in-process server of a test run (as
 # `live serve` shares one between its workers).
 INTERNAL_SECRET = secrets.token_urlsafe(32)
@@ -108,7 +110,9 @@ async def start_server(
         lifespan="on",
         proxy_headers=False,
         ws="websockets-sansio",
-        ws_max_size=settings.realtime.max_frame_bytes,
+        # As `live serve`: connections still open after the grace are closed.
+        timeout_graceful_shutdown=int(settings.server.shutdown_grace_s),
+        **uvicorn_options(settings),
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -41,8 +42,10 @@ def parse_product(
     if currency not in currencies:
         raise BadRequest(f"`currency` must be one of {', '.join(currencies)}", field="currency")
     image_url = text_field(body, "image_url", max_len=2000, required=False)
-    if image_url and not image_url.startswith(("https://", "http://", "/")):
-        raise BadRequest("`image_url` must be an http(s) URL or a path", field="image_url")
+    if image_url and not image_url_allowed(image_url):
+        raise BadRequest(
+            "`image_url` must be an https URL or a path on this server", field="image_url"
+        )
     return {
         "sku": sku,
         "title": text_field(body, "title", max_len=max_title),
@@ -53,6 +56,15 @@ def parse_product(
             body, "description", max_len=max_description, required=False, min_len=0
         ),
     }
+
+
+def image_url_allowed(url: str) -> bool:
+    """https URLs and same-origin paths; never `//other.host/...` or plain http (the CSP
+    allows images from https: only)."""
+    if url.startswith("/"):
+        return not url.startswith("//") and "\\" not in url
+    parts = urlsplit(url)
+    return parts.scheme == "https" and bool(parts.netloc)
 
 
 PRODUCT_SCHEMA = {

@@ -17,7 +17,14 @@ from live.api.http import Endpoint, Handler, error_response, json_response, path
 from live.api.rooms import room_id_of
 from live.auth import require_manager
 from live.clock import Clock
-from live.errors import BadRequest, LiveError, MethodNotAllowed, PayloadTooLarge, Unavailable
+from live.errors import (
+    BadRequest,
+    LiveError,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    Unavailable,
+    UnsupportedMediaType,
+)
 from live.http_input import RequestReader
 from live.media.sdp import MAX_SDP_BYTES
 from live.media.signalling import ice_servers, link_headers
@@ -35,6 +42,13 @@ PREFLIGHT_HEADERS = {
     "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match",
     "Access-Control-Max-Age": "86400",
 }
+
+
+def require_sdp(request: Request) -> None:
+    """415 unless the body is declared `application/sdp` (RFC 9725)."""
+    declared = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if declared != SDP:
+        raise UnsupportedMediaType("WHIP and WHEP offers are sent as Content-Type: application/sdp")
 
 
 async def read_body(request: Request) -> bytes:
@@ -147,9 +161,13 @@ class MediaApi:
         identity = self._reader.identity(request)  # optional for WHEP, but a bad one is refused
         if role == "whip":
             require_manager(identity, room_id)
+        require_sdp(request)
         room = await self._rooms.get_open(room_id)
         offer = sdp_text(await read_body(request))
-        reply = await self._routed().offer(role, room_id, offer, room.live)
+        # `[media] max_sessions_per_ip` counts the client's real address (behind
+        # `[server] trusted_proxies`, the forwarded one), wherever the session runs.
+        client = self._reader.client_ip(request)
+        reply = await self._routed().offer(role, room_id, offer, room.live, client)
         return self._answer(request, role, room_id, reply)
 
     async def whip(self, request: Request) -> Response:
@@ -216,8 +234,11 @@ class MediaApi:
                     content_type=SDP,
                     responses={
                         201: "SDP answer; Location and Link headers",
+                        400: "bad_request (no DTLS fingerprint)",
                         404: "not_found",
                         409: "room_ended",
+                        415: "unsupported_media_type (not application/sdp)",
+                        429: "rate_limited (max_sessions_per_ip, max_viewers_per_room)",
                     },
                 ),
                 Endpoint(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from live.api.http import Endpoint, json_response, path_param
 from live.api.rooms import ViewerCounts, room_id_of
 from live.auth import Identity, require_manager, require_user
 from live.commerce.bag import AFTER_PAYMENT, BagStore
+from live.commerce.pay_claims import PayClaims
 from live.commerce.payments import PaymentProvider
 from live.commerce.rules import ORDER_FIELDS, outcome_error
 from live.commerce.sales import SaleStore
@@ -61,10 +63,12 @@ class OrdersApi:
         sales: SaleStore,
         bag: BagStore,
         payments: PaymentProvider,
+        pay_claims: PayClaims,
         viewer_counts: ViewerCounts,
         commerce: CommerceSettings,
     ) -> None:
         self._reader = reader
+        self._pay_claims = pay_claims
         self._rooms = rooms
         self._sales = sales
         self._bag = bag
@@ -101,8 +105,17 @@ class OrdersApi:
         bag = order["sale_id"] is None
         if bag and self._commerce.require_shipping and not order.get("shipping"):
             raise Conflict("add a shipping address before paying", code="shipping_required")
-        payment = await self._payments.charge(order)
+        # One charge per order however many pay calls race: only the call that claims the
+        # payment calls the provider; the others wait for its outcome.
+        if not await self._pay_claims.claim(order):
+            return json_response(await self._outcome_of_other_pay(order["order_id"]))
+        try:
+            payment = await self._payments.charge(order)
+        except BaseException:
+            await self._pay_claims.release(order)
+            raise
         if payment.status == "declined":
+            await self._pay_claims.release(order)
             raise Conflict(payment.message or "the payment was declined", code="payment_declined")
         if payment.status == "pending":
             # The provider's signed webhook completes it (docs/protocol.md, "Payments").
@@ -124,6 +137,17 @@ class OrdersApi:
             # A concurrent pay of the same order won the race: this charge is not needed.
             await self._payments.refund(payment.payment_id, order)
         return json_response(paid)
+
+    async def _outcome_of_other_pay(self, order_id: str) -> dict[str, Any]:
+        """The order once the concurrent pay that claimed it is done (paid), or 409."""
+        for _ in range(100):
+            order = await self._sales.get_order(order_id)
+            if order["status"] == "paid":
+                return order
+            if order["status"] != "held":
+                break
+            await asyncio.sleep(0.05)
+        raise Conflict("a payment of this order is in progress; retry", code="payment_in_progress")
 
     async def cancel_order(self, request: Request) -> Response:
         identity = require_user(self._reader.identity(request))

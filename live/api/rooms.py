@@ -23,7 +23,7 @@ from live.rooms.events import RoomEndedListener
 from live.rooms.model import ROOM_ID_RE, Room
 from live.rooms.store import RoomStore
 from live.settings import Settings
-from live.validation import expect_object, query_limit, text_field
+from live.validation import expect_object, name_field, query_limit, text_field
 
 # Viewer totals of several rooms (the room channel's presence count).
 ViewerCounts = Callable[[list[str]], Awaitable[list[int]]]
@@ -90,7 +90,7 @@ class RoomsApi:
         require_admin(self._reader.identity(request))
         body = expect_object(await self._reader.read_json(request))
         title = text_field(body, "title", max_len=self._settings.rooms.max_title_len)
-        host_name = text_field(body, "host_name", max_len=40)
+        host_name = name_field(body, "host_name", max_len=40)
         host_id = parse_host_id(body)
         room = Room(
             room_id=new_id("r"),

@@ -14,6 +14,7 @@ from live.commerce.catalog import Catalog
 from live.commerce.ids import room_of
 from live.commerce.rules import MAX_PER_BUYER, MAX_PRICE_CENTS, parse_sale_request
 from live.commerce.sales import SaleStore
+from live.errors import Conflict
 from live.http_input import RequestReader
 from live.rooms.store import RoomStore
 from live.settings import CommerceSettings
@@ -48,6 +49,9 @@ class SalesApi:
         parse_sku(sale_request.sku)
         await self._rooms.get_open(room_id)
         product = await self._catalog.get(sale_request.sku)
+        # A host may only sell what the room shows (a host token must not sell any SKU).
+        if not await self._rooms.in_lineup(room_id, sale_request.sku):
+            raise Conflict("add the product to the room's line-up first", code="not_in_lineup")
         return json_response(await self._sales.create(room_id, sale_request, product), 201)
 
     async def get_sale(self, request: Request) -> Response:
@@ -78,7 +82,7 @@ class SalesApi:
                 "Start (or schedule) a flash sale of one SKU in the room",
                 who="host, admin",
                 body=SALE_SCHEMA,
-                responses={201: "the sale", 404: "not_found", 409: "room_ended"},
+                responses={201: "the sale", 404: "not_found", 409: "room_ended, not_in_lineup"},
             ),
             Endpoint(
                 "GET",

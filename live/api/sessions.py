@@ -14,7 +14,7 @@ from live.ratelimit import within_limit
 from live.redisdb.client import Redis
 from live.redisdb.keys import Keys
 from live.settings import Settings
-from live.validation import expect_object, text_field
+from live.validation import expect_object, name_field
 
 NAME_MAX = 40
 
@@ -37,7 +37,7 @@ class SessionsApi:
 
     async def create_session(self, request: Request) -> Response:
         body = expect_object(await self._reader.read_json(request))
-        name = text_field(body, "name", max_len=NAME_MAX)
+        name = name_field(body, "name", max_len=NAME_MAX)
         ip = self._reader.client_ip(request)
         limits = self._limits
         if not in_networks(ip, limits.exempt_networks) and not await within_limit(

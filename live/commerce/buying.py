@@ -12,7 +12,7 @@ from typing import Any
 from live import metrics
 from live.auth import require_buyer
 from live.authenticator import Authenticator
-from live.commerce.rules import parse_idempotency_key, parse_qty
+from live.commerce.rules import address_limit_key, parse_idempotency_key, parse_qty
 from live.commerce.sales import SaleStore
 from live.errors import LiveError
 from live.http_input import bearer_of, in_networks
@@ -26,6 +26,7 @@ class Buying:
         self._auth = authenticator
         self._anonymous_can_buy = settings.auth.anonymous_can_buy
         self._exempt_networks = settings.limits.exempt_networks
+        self._limit_by_ip = settings.commerce.anonymous_limit_by_ip
 
     async def place_order(
         self,
@@ -44,9 +45,12 @@ class Buying:
         key = parse_idempotency_key(idempotency_key)
         qty = parse_qty(expect_object(await read_body()))
         exempt = in_networks(ip, self._exempt_networks)
+        # Anonymous sessions cost nothing to make: their limit is also counted per address.
+        by_address = self._limit_by_ip and not identity.verified and not exempt
+        address = address_limit_key(ip) if by_address else ""
         try:
             outcome = await self._sales.buy(
-                sale_id, identity.user_id, key, qty, None if exempt else ip
+                sale_id, identity.user_id, key, qty, None if exempt else ip, address
             )
         except LiveError as exc:
             metrics.orders(exc.code).inc()

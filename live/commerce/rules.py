@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -135,6 +136,12 @@ def sale_from_hash(data: dict[bytes, bytes]) -> dict[str, Any]:
         sale.pop(internal, None)
     sale.setdefault("closed_at", None)
     return sale
+
+
+def address_limit_key(ip: str) -> str:
+    """The field an anonymous buyer's address is counted under in a sale's buyers hash
+    (`[commerce] anonymous_limit_by_ip`): a digest, so the hash holds no addresses."""
+    return "a " + hashlib.blake2b(ip.encode(), digest_size=12).hexdigest()
 
 
 def public_order(raw: bytes | str) -> dict[str, Any]:

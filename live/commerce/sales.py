@@ -136,9 +136,17 @@ class SaleStore:
                 await self.close(sale["sale_id"])
 
     async def buy(
-        self, sale_id: str, user_id: str, idempotency_key: str, qty: int, ip: str | None
+        self,
+        sale_id: str,
+        user_id: str,
+        idempotency_key: str,
+        qty: int,
+        ip: str | None,
+        limit_address: str = "",
     ) -> BuyOutcome:
-        """Take `qty` units for the buyer (one round trip); `ip` None lifts the per-IP limit."""
+        """Take `qty` units for the buyer (one round trip); `ip` None lifts the per-IP limit;
+        `limit_address` (live.commerce.rules.address_limit_key) also counts the per-buyer
+        limit per address."""
         room_id, keys, order_seq, order_prefix = self._buy_keys(sale_id)
         order_id = new_order_id(room_id)
         limits = self._settings.limits
@@ -155,6 +163,7 @@ class SaleStore:
                 ip or "",
                 limits.buys_per_user_per_s,
                 limits.buys_per_ip_per_s,
+                limit_address,
             ],
         )
         if code in (b"created", b"replay"):

@@ -32,6 +32,7 @@ from aiortc.exceptions import OperationError
 from live import metrics
 from live.clock import Clock
 from live.errors import BadRequest, NotFound, UnsupportedCodec
+from live.media.limits import MediaLimits, Ticket
 from live.media.relay import MediaSession, RoomRelay
 from live.media.sdp import VIDEO_CODECS, check_offer, rewrite_host_candidates
 from live.rooms.events import RoomEvents
@@ -47,6 +48,8 @@ log = logging.getLogger("live.media")
 
 TICK_S = 0.25
 HEARTBEAT_S = 5.0
+# aiortc closes a connection in well under a second; past this something is stuck.
+PEER_CLOSE_TIMEOUT_S = 5.0
 
 
 def codec_preferences(kind: str, codec: str) -> list[RTCRtpCodecCapability]:
@@ -69,6 +72,7 @@ class MediaHub:
         links: RelayLinks,
         viewer_counts: MediaViewers,
         node_id: str,
+        limits: MediaLimits,
     ) -> None:
         self._settings = settings
         self._rooms = rooms
@@ -94,6 +98,8 @@ class MediaHub:
         self._reported: dict[str, int] = {}
         self._closing: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
+        # `[media] max_sessions_per_ip` and `max_viewers_per_room`, over every process.
+        self.limits = limits
 
     # --- lifecycle ------------------------------------------------------------
     def start(self, url: str) -> str:
@@ -103,6 +109,7 @@ class MediaHub:
         self._listener_port = port_of(url)
         self.address = WorkerAddress(url, relay, self.node_id, self.pid).encode()
         self._ticker = asyncio.create_task(self._tick_forever())
+        self.limits.start()
         return self.address
 
     async def aclose(self) -> None:
@@ -116,18 +123,27 @@ class MediaHub:
             await asyncio.gather(*self._closing, return_exceptions=True)
         with contextlib.suppress(Exception):
             await self._report_counts(set(self._reported), final=True)
+        await self.limits.aclose()
         await self._links.aclose()
 
     # --- signalling -------------------------------------------------------------
-    async def publish(self, room_id: str, offer: str, room_live: bool = False) -> tuple[str, str]:
+    async def publish(
+        self, room_id: str, offer: str, room_live: bool = False, client: str = ""
+    ) -> tuple[str, str]:
         """WHIP: a new publishing session (replacing the previous one); (id, answer)."""
         kinds = check_offer(offer, self.codec)
         await self._forget_stale_live(room_id, room_live)
+        ticket = await self._admit(client, room_id, "publisher")
         session = self._new_session(room_id, "publisher")
+        self._bind(session, ticket)
         for kind in kinds:
             transceiver = session.pc.addTransceiver(kind, direction="recvonly")
             transceiver.setCodecPreferences(codec_preferences(kind, self.codec))
-        answer = await self._answer(session, offer)
+        try:
+            answer = await self._answer(session, offer)
+        except BaseException:
+            self._unbind(session)
+            raise
         for transceiver in session.pc.getTransceivers():
             if transceiver.kind not in session.receivers:
                 session.receivers[transceiver.kind] = transceiver.receiver
@@ -144,11 +160,16 @@ class MediaHub:
             self._close_soon(previous, "replaced")
         return session.session_id, answer
 
-    async def play(self, room_id: str, offer: str, room_live: bool = False) -> tuple[str, str]:
+    async def play(
+        self, room_id: str, offer: str, room_live: bool = False, client: str = ""
+    ) -> tuple[str, str]:
         """WHEP, answered here whichever process holds the publisher; frames flow once the
-        room has one (here, or at its origin over the relay link)."""
+        room has one (here, or at its origin over the relay link). `client`: the address
+        `[media] max_sessions_per_ip` counts (live.media.limits)."""
         kinds = check_offer(offer, self.codec)
+        ticket = await self._admit(client, room_id, "viewer")
         session = self._new_session(room_id, "viewer")
+        self._bind(session, ticket)
         relay = self._relay(room_id)
         relay.add_viewer(session, kinds)
         try:
@@ -160,6 +181,7 @@ class MediaHub:
         except BaseException:
             relay.viewers.pop(session.session_id, None)
             self._drop_relay_if_empty(relay)
+            self._unbind(session)
             raise
         self._register(session)
         self._counts_dirty.add(room_id)
@@ -191,6 +213,15 @@ class MediaHub:
         if room_live and (relay is None or relay.publisher is None):
             await self._set_live(room_id, False)
 
+    async def _admit(self, client: str, room_id: str, role: str) -> Ticket:
+        return await self.limits.admit(client, room_id, role)
+
+    def _bind(self, session: MediaSession, ticket: Ticket) -> None:
+        self.limits.bind(session.session_id, ticket)
+
+    def _unbind(self, session: MediaSession) -> None:
+        self.limits.session_ended(session.session_id)
+
     def _new_session(self, room_id: str, role: str) -> MediaSession:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         if role == "publisher":
@@ -215,6 +246,17 @@ class MediaHub:
             log.info("offer refused", extra={"room_id": session.room_id, "error": repr(exc)})
             raise BadRequest(f"the SDP offer was refused: {exc!r}") from exc
         return rewrite_host_candidates(pc.localDescription.sdp, self._settings.public_ip)
+
+    async def _close_peer(self, session: MediaSession) -> None:
+        """Close the session's peer connection, bounded: a DELETE or a shutdown must not
+        wait forever on a transport that never finishes stopping."""
+        try:
+            await asyncio.wait_for(session.pc.close(), PEER_CLOSE_TIMEOUT_S)
+        except TimeoutError:
+            log.warning(
+                "peer connection close timed out",
+                extra={"room_id": session.room_id, "role": session.role},
+            )
 
     def _register(self, session: MediaSession) -> None:
         self.sessions[session.session_id] = session
@@ -300,6 +342,8 @@ class MediaHub:
         if session.closed:
             return
         session.closed = True
+        # The session's limit leases go first (in the background); awaited at the end.
+        freed = self.limits.session_ended(session.session_id)
         if self.sessions.pop(session.session_id, None) is not None:
             metrics.MEDIA_SESSIONS.labels(session.role).dec()
         metrics.MEDIA_CLOSED.labels(reason).inc()
@@ -317,11 +361,14 @@ class MediaHub:
             if relay.publisher is session:
                 relay.publisher = None
                 went_dark = True
-        await session.pc.close()
+        await self._close_peer(session)
         if went_dark:
             await self._set_live(session.room_id, False)
         if relay is not None:
             self._drop_relay_if_empty(relay)
+        if freed:
+            # A DELETE answered 200 has freed the session's places on every process.
+            await asyncio.gather(*freed, return_exceptions=True)
 
     def _drop_relay_if_empty(self, relay: RoomRelay) -> None:
         if relay.empty and self.relays.get(relay.room_id) is relay:

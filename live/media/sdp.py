@@ -32,6 +32,10 @@ def check_offer(text: str, codec: str) -> set[str]:
         kinds.add(media.kind)
     if not kinds:
         raise BadRequest("the SDP offer has no audio or video")
+    # WebRTC media is DTLS-SRTP: without a fingerprint no handshake can ever succeed, and
+    # aiortc would only fail later, after answering 201.
+    if "a=fingerprint:" not in text:
+        raise BadRequest("the SDP offer has no DTLS fingerprint (a=fingerprint)")
     return kinds
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from live.auth import new_id
 from live.redisdb.client import Redis
@@ -23,6 +24,10 @@ log = logging.getLogger("live.realtime")
 
 
 class ConnectionCap:
+    """Leases of one kind over every process. By default websocket connections per address
+    (`Keys.conn_leases`); `key_of` counts other things (media sessions per address or per
+    room, live.media.limits) the same way."""
+
     def __init__(
         self,
         redis: Redis,
@@ -32,12 +37,13 @@ class ConnectionCap:
         *,
         limit: int,
         heartbeat_s: float,
+        key_of: Callable[[str], str] | None = None,
     ) -> None:
         self._redis = redis
-        self._keys = keys
         self._scripts = scripts
         self._process_id = process_id
         self._limit = limit
+        self._key_of = keys.conn_leases if key_of is None else key_of
         self.lease_ms = int(heartbeat_s * 3000)
         # This process's leases: member -> address, and how many per address.
         self._leases: dict[str, str] = {}
@@ -56,7 +62,7 @@ class ConnectionCap:
             return None
         member = f"{self._process_id}:{new_id('c')}"
         admitted, _count = await self._scripts.call(
-            "conn_admit", [self._keys.conn_leases(ip)], [member, self._limit, self.lease_ms]
+            "conn_admit", [self._key_of(ip)], [member, self._limit, self.lease_ms]
         )
         if not int(admitted):
             return None
@@ -64,21 +70,23 @@ class ConnectionCap:
         self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
         return member
 
-    def release(self, lease: str) -> None:
-        """The connection holding `lease` is over: remove the lease (in the background)."""
+    def release(self, lease: str) -> asyncio.Task[None] | None:
+        """The connection holding `lease` is over: remove the lease (in the background; the
+        task is returned for a caller that waits until the place is free everywhere)."""
         ip = self._leases.pop(lease, None)
         if ip is None:
-            return
+            return None
         left = self._per_ip.pop(ip, 1) - 1
         if left > 0:
             self._per_ip[ip] = left
         task = asyncio.create_task(self._remove(ip, lease))
         self._removing.add(task)
         task.add_done_callback(self._removing.discard)
+        return task
 
     async def _remove(self, ip: str, lease: str) -> None:
         try:
-            await self._redis.zrem(self._keys.conn_leases(ip), lease)
+            await self._redis.zrem(self._key_of(ip), lease)
         except (RedisError, OSError) as exc:
             # Not renewed any more, the lease runs out by itself within 3 heartbeats.
             log.warning("connection lease not removed", extra={"error": str(exc)})
@@ -90,12 +98,10 @@ class ConnectionCap:
             by_ip.setdefault(ip, []).append(member)
         if not by_ip:
             return
-        keys, scripts = self._keys, self._scripts
+        scripts = self._scripts
         async with self._redis.pipeline(transaction=False) as pipe:
             for ip, members in by_ip.items():
-                scripts.queue(
-                    pipe, "conn_refresh", [keys.conn_leases(ip)], [self.lease_ms, *members]
-                )
+                scripts.queue(pipe, "conn_refresh", [self._key_of(ip)], [self.lease_ms, *members])
             await pipe.execute()
 
     async def release_all(self) -> None:
@@ -105,7 +111,7 @@ class ConnectionCap:
         if leases:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for member, ip in leases.items():
-                    pipe.zrem(self._keys.conn_leases(ip), member)
+                    pipe.zrem(self._key_of(ip), member)
                 await pipe.execute()
         if self._removing:
             await asyncio.gather(*self._removing, return_exceptions=True)

@@ -18,12 +18,13 @@ from live.http_input import RequestReader, in_networks
 from live.realtime import protocol
 from live.realtime.batch import frame
 from live.realtime.hub import Connection, RoomHub
+from live.realtime.moderation import chat_role, check_target, name_reserved
 from live.realtime.protocol import ChannelError, Command
 from live.realtime.questions import QuestionStore, ask_or_answer
 from live.realtime.store import ChannelStore, Snapshot
 from live.realtime.uvicorn_private import DirectWriter, direct_writer
 from live.redisdb.errors import RedisError
-from live.rooms.model import ROOM_ID_RE
+from live.rooms.model import ROOM_ID_RE, Room
 from live.settings import Settings
 
 log = logging.getLogger("live.realtime")
@@ -116,8 +117,10 @@ async def _serve(
     conn = Connection(room_id, identity, send, limit, on_closed=hub.leave, ip=ip, direct=direct)
     try:
         await hub.join(conn)
-        if await _send_snapshot(websocket, channel, store, hub, conn, identity):
-            await _read_messages(websocket, channel, store, hub, conn, identity)
+        room = await _send_snapshot(websocket, channel, store, hub, conn, identity)
+        if room is not None:
+            reserved = identity is not None and name_reserved(identity, room_id, room.host_name)
+            await _read_messages(websocket, channel, store, hub, conn, identity, reserved)
     except (RedisError, OSError, TimeoutError) as exc:
         log.warning("room channel failed", extra={"room_id": room_id, "error": str(exc)})
         conn.outbox.close(protocol.CLOSE_RESTARTING, "the store is unavailable")
@@ -147,17 +150,18 @@ async def _send_snapshot(
     hub: RoomHub,
     conn: Connection,
     identity: Identity | None,
-) -> bool:
+) -> Room | None:
+    """Send the snapshot; the room when the connection goes on reading, else None."""
     since, epoch = protocol.parse_resume(
         websocket.query_params.get("since"), websocket.query_params.get("epoch")
     )
-    snap = await store.snapshot(conn.room_id, conn.user_id, since, epoch)
+    snap = await store.snapshot(conn.room_id, conn.user_id, since, epoch, conn.ip, conn.is_staff)
     if snap == "not_found":
         conn.outbox.close(protocol.CLOSE_UNKNOWN_ROOM, "no such room")
-        return False
+        return None
     if not isinstance(snap, Snapshot):
         conn.outbox.close(protocol.CLOSE_FORBIDDEN, "banned from this room")
-        return False
+        return None
     # Sales are read after the snapshot, never before: a sale opened in between is then in
     # `sales` (and its sale_open follows), never in neither.
     sales = await channel.room_sales(conn.room_id)
@@ -167,8 +171,8 @@ async def _send_snapshot(
     hub.go_live(conn, [orjson.dumps(event), *history], snap.seq)
     if snap.room.status != "open":
         conn.outbox.close(protocol.CLOSE_ROOM_ENDED, "the room has ended")
-        return False
-    return True
+        return None
+    return snap.room
 
 
 def _snapshot_event(
@@ -205,6 +209,7 @@ async def _read_messages(
     hub: RoomHub,
     conn: Connection,
     identity: Identity | None,
+    name_is_reserved: bool = False,
 ) -> None:
     limiter = protocol.inbound_limiter(channel.settings.realtime, conn.is_staff)
     while True:
@@ -221,6 +226,8 @@ async def _read_messages(
                 raise ChannelError("rate_limited", "too many messages on this connection")
             command = protocol.parse_command(data, channel.settings)
             protocol.check_allowed(command, conn.is_staff, identity is not None)
+            if command.type == "chat" and name_is_reserved:
+                raise ChannelError("name_reserved", "that name is the host's; pick another")
             await _handle(command, channel, store, hub, conn, identity)
         except ChannelError as exc:
             _reply(conn, exc.event(channel.clock.now_ms()))
@@ -254,7 +261,11 @@ async def _handle(
     elif kind == "chat":
         assert identity is not None
         text = protocol.filter_words(command.text, channel.settings.chat.word_filter)
-        await store.chat(room_id, identity.user_id, identity.name, text, new_id("m"), conn.is_staff)
+        role = chat_role(identity, room_id)
+        msg_id = new_id("m")
+        await store.chat(
+            room_id, identity.user_id, identity.name, text, msg_id, conn.is_staff, role, conn.ip
+        )
     elif kind == "pin":
         await store.pin(room_id, command.sku)
     elif kind == "unpin":
@@ -262,7 +273,11 @@ async def _handle(
     elif kind == "delete_chat":
         await store.moderate(room_id, kind, command.msg_id)
     elif kind in ("mute", "ban"):
-        await store.moderate(room_id, kind, command.user_id, command.seconds)
+        assert identity is not None
+        check_target(identity, command.user_id)
+        await store.moderate(room_id, kind, command.user_id, command.seconds, command.scope)
+    elif kind in ("unmute", "unban"):
+        await store.moderate(room_id, kind, command.user_id)
     elif kind == "slow_mode":
         await store.moderate(room_id, kind, str(command.seconds))
     elif kind in ("question", "answer"):

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from live.settings import RealtimeSettings, Settings
+from live.text import clean_text
 
 # Close codes of the contract.
 CLOSE_UNAUTHORIZED = 4001
@@ -28,7 +29,9 @@ CLOSE_RESTARTING = 1012
 # Too many connections from one address (`[limits] connections_per_ip`, over all workers).
 CLOSE_TRY_LATER = 1013
 
-STAFF_COMMANDS = frozenset({"pin", "unpin", "delete_chat", "mute", "ban", "slow_mode", "answer"})
+STAFF_COMMANDS = frozenset(
+    {"pin", "unpin", "delete_chat", "mute", "ban", "unmute", "unban", "slow_mode", "answer"}
+)
 USER_COMMANDS = frozenset({"chat", "like", "ping", "question"}) | STAFF_COMMANDS
 
 MAX_MUTE_S = 7 * 86400
@@ -60,6 +63,8 @@ class Command:
     msg_id: str = ""
     user_id: str = ""
     seconds: int = 0
+    # mute and ban: "user" (the account or session) or "ip" (also the user's address).
+    scope: str = "user"
     question_id: str = ""
 
 
@@ -88,8 +93,11 @@ def parse_command(data: str | bytes, settings: Settings) -> Command:
         return Command(kind, msg_id=_id_field(message, "msg_id"))
     if kind == "mute":
         seconds = _int_field(message, "seconds", 1, MAX_MUTE_S)
-        return Command(kind, user_id=_id_field(message, "user_id"), seconds=seconds)
+        user_id = _id_field(message, "user_id")
+        return Command(kind, user_id=user_id, seconds=seconds, scope=_scope(message))
     if kind == "ban":
+        return Command(kind, user_id=_id_field(message, "user_id"), scope=_scope(message))
+    if kind in ("unmute", "unban"):
         return Command(kind, user_id=_id_field(message, "user_id"))
     if kind == "slow_mode":
         return Command(kind, seconds=_int_field(message, "seconds", 0, MAX_SLOW_MODE_S))
@@ -100,13 +108,20 @@ def _chat_text(message: dict[str, Any], max_len: int) -> str:
     text = message.get("text")
     if not isinstance(text, str):
         raise ChannelError("bad_message", "`text` must be a string")
-    # Control characters (but newlines) are dropped: they only ever garble other screens.
-    text = "".join(ch for ch in text if ch >= " " or ch == "\n").strip()
+    # Control, bidi-override and zero-width characters only ever garble others' screens.
+    text = clean_text(text)
     if not text:
         raise ChannelError("bad_message", "`text` must not be empty")
     if len(text) > max_len:
         raise ChannelError("too_large", f"a chat message has at most {max_len} characters")
     return text
+
+
+def _scope(message: dict[str, Any]) -> str:
+    scope = message.get("scope", "user")
+    if scope not in ("user", "ip"):
+        raise ChannelError("bad_message", '`scope` must be "user" or "ip"')
+    return str(scope)
 
 
 def _id_field(message: dict[str, Any], key: str) -> str:

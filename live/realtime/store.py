@@ -28,6 +28,8 @@ _REFUSALS = {
     "not_in_lineup": ("bad_message", "that product is not in this room's line-up"),
     "not_found": ("bad_message", "no such product"),
     "not_pinned": ("bad_message", "nothing is pinned"),
+    "staff": ("forbidden", "hosts and admins cannot be muted or banned"),
+    "no_address": ("bad_message", "that user has no known address in this room"),
 }
 
 
@@ -68,7 +70,13 @@ class ChannelStore:
         return [k.room_seq(room_id), k.room_history(room_id), k.room_channel(room_id)]
 
     async def snapshot(
-        self, room_id: str, user_id: str | None, since: int | None, epoch: str
+        self,
+        room_id: str,
+        user_id: str | None,
+        since: int | None,
+        epoch: str,
+        address: str = "",
+        staff: bool = False,
     ) -> Snapshot | str:
         """The room's state for a new connection, or "not_found" / "banned"."""
         k = self._keys
@@ -83,6 +91,8 @@ class ChannelStore:
             k.room_presence(room_id),
             k.room_moderation(room_id),
             k.room_banned(room_id),
+            k.room_banned_ips(room_id),
+            k.room_addresses(room_id),
         ]
         args = [
             "" if since is None else since,
@@ -91,6 +101,8 @@ class ChannelStore:
             self._settings.chat.snapshot_len,
             user_id or "",
             MAX_RESUME_EVENTS,
+            address,
+            "1" if staff else "0",
         ]
         reply = await self._scripts.call("snapshot", keys, args)
         status = _text(reply[0])
@@ -114,7 +126,15 @@ class ChannelStore:
         )
 
     async def chat(
-        self, room_id: str, user_id: str, name: str, text: str, msg_id: str, staff: bool
+        self,
+        room_id: str,
+        user_id: str,
+        name: str,
+        text: str,
+        msg_id: str,
+        staff: bool,
+        role: str = "viewer",
+        address: str = "",
     ) -> int:
         """Post a chat message; its seq, or `ChannelError`."""
         k = self._keys
@@ -128,6 +148,9 @@ class ChannelStore:
             k.room_banned(room_id),
             k.room_chat_rate(room_id, user_id),
             k.room_slow(room_id, user_id),
+            k.room_staff(room_id),
+            k.room_banned_ips(room_id),
+            k.room_muted_ips(room_id),
         ]
         args = [
             user_id,
@@ -139,6 +162,8 @@ class ChannelStore:
             int(chat.rate_window_s * 1000),
             self._maxlen,
             chat.snapshot_len,
+            role,
+            address,
         ]
         code, value = await self._scripts.call("chat", keys, args)
         if _text(code) != "ok":
@@ -161,8 +186,11 @@ class ChannelStore:
             raise _refusal(_text(reply[0]))
         return int(reply[1])
 
-    async def moderate(self, room_id: str, action: str, subject: str, seconds: int = 0) -> None:
-        """delete_chat (subject: msg id), mute / ban (user id), slow_mode (seconds)."""
+    async def moderate(
+        self, room_id: str, action: str, subject: str, seconds: int = 0, scope: str = "user"
+    ) -> None:
+        """delete_chat (subject: msg id), mute / ban / unmute / unban (user id; scope "ip"
+        also takes the user's address), slow_mode (seconds)."""
         k = self._keys
         keys = [
             *self._event_keys(room_id),
@@ -171,8 +199,14 @@ class ChannelStore:
             k.room_moderation(room_id),
             k.room_muted(room_id),
             k.room_banned(room_id),
+            k.room_staff(room_id),
+            k.room_banned_ips(room_id),
+            k.room_muted_ips(room_id),
+            k.room_addresses(room_id),
         ]
-        reply = await self._scripts.call("moderate", keys, [action, subject, seconds, self._maxlen])
+        reply = await self._scripts.call(
+            "moderate", keys, [action, subject, seconds, self._maxlen, scope]
+        )
         if _text(reply[0]) != "ok":
             raise _refusal(_text(reply[0]))
 

@@ -29,6 +29,10 @@ class Keys:
         """Sorted set of one host's rooms, scored by creation time (ms)."""
         return f"{self.prefix}:host:{host_id}:rooms"
 
+    def signing_secret(self) -> str:
+        """String: the random token signing secret, made once (live.security.signing)."""
+        return f"{self.prefix}:auth:signing_secret"
+
     def rate(self, scope: str, subject: str) -> str:
         return f"{self.prefix}:rate:{scope}:{subject}"
 
@@ -36,6 +40,11 @@ class Keys:
         """Sorted set of one address's open websocket connections, over every worker:
         member `<process_id>:<conn_id>`, score the lease's deadline (Redis ms)."""
         return self.rate("conn", ip)
+
+    def media_leases(self, ip: str) -> str:
+        """Sorted set of one address's media sessions (WHIP and WHEP), over every process;
+        members and scores as `conn_leases`."""
+        return self.rate("media", ip)
 
     # --- per room (one hash tag) ----------------------------------------------
     def room_tag(self, room_id: str) -> str:
@@ -95,6 +104,22 @@ class Keys:
     def room_banned(self, room_id: str) -> str:
         return f"{self.room_tag(room_id)}:banned"
 
+    def room_staff(self, room_id: str) -> str:
+        """Set: user ids of the hosts and admins who chatted (never muted or banned)."""
+        return f"{self.room_tag(room_id)}:staff"
+
+    def room_banned_ips(self, room_id: str) -> str:
+        """Set: client addresses banned from the room (`ban` with scope ip)."""
+        return f"{self.room_tag(room_id)}:banned_ips"
+
+    def room_muted_ips(self, room_id: str) -> str:
+        """Sorted set: client addresses scored by the ms their mute ends."""
+        return f"{self.room_tag(room_id)}:muted_ips"
+
+    def room_addresses(self, room_id: str) -> str:
+        """Hash: user id -> the address it last connected from (for scope ip)."""
+        return f"{self.room_tag(room_id)}:addresses"
+
     def room_chat_rate(self, room_id: str, user_id: str) -> str:
         return f"{self.room_tag(room_id)}:chatrate:{user_id}"
 
@@ -112,6 +137,10 @@ class Keys:
             self.room_moderation(room_id),
             self.room_muted(room_id),
             self.room_banned(room_id),
+            self.room_staff(room_id),
+            self.room_banned_ips(room_id),
+            self.room_muted_ips(room_id),
+            self.room_addresses(room_id),
         ]
 
     # --- sales and orders (see live/commerce/ids.py: sale and order ids embed the room id,
@@ -168,6 +197,11 @@ class Keys:
     def room_paying_buyers(self, room_id: str) -> str:
         """Set of user ids with at least one paid order in the room."""
         return f"{self.room_tag(room_id)}:orders:buyers"
+
+    def room_media_viewer_leases(self, room_id: str) -> str:
+        """Sorted set of the room's WHEP sessions over every process (leases, as
+        `conn_leases`): `[media] max_viewers_per_room`."""
+        return f"{self.room_tag(room_id)}:media_viewer_leases"
 
     def sale_waitlist(self, room_id: str, sale_id: str) -> str:
         """Sorted set of waiting user ids, scored by when they joined (first in line first)."""

@@ -151,3 +151,6 @@ class RoomStore:
     async def lineup(self, room_id: str) -> list[str]:
         skus = await self._redis.zrange(self._keys.room_lineup(room_id), 0, -1)
         return [s.decode() for s in skus]
+
+    async def in_lineup(self, room_id: str, sku: str) -> bool:
+        return await self._redis.zscore(self._keys.room_lineup(room_id), sku) is not None

@@ -31,6 +31,11 @@ from live.routing.workers import WorkerAddress, port_of, viewer_session_port
 log = logging.getLogger("live.routing")
 
 SESSION_HEADER = "x-live-session"
+# The client's address on a forwarded offer, for the owner's `[media] max_sessions_per_ip`
+# (never the forwarding worker's loopback address). Set only by `_forward`, and read only by
+# `internal_app`, which only the private listener serves (requests there carry the workers'
+# secret): a client's own header of that name is never forwarded nor believed.
+CLIENT_HEADER = "x-live-client-address"
 WORKER_HEADER = "x-live-worker"
 SDP = "application/sdp"
 
@@ -38,9 +43,13 @@ SDP = "application/sdp"
 class LocalMedia(Protocol):
     """This process's media (live.media.hub.MediaHub), as the router calls it."""
 
-    async def publish(self, room_id: str, offer: str, room_live: bool) -> tuple[str, str]: ...
+    async def publish(
+        self, room_id: str, offer: str, room_live: bool, client: str
+    ) -> tuple[str, str]: ...
 
-    async def play(self, room_id: str, offer: str, room_live: bool) -> tuple[str, str]: ...
+    async def play(
+        self, room_id: str, offer: str, room_live: bool, client: str
+    ) -> tuple[str, str]: ...
 
     async def end(self, room_id: str, role: str, session_id: str) -> None: ...
 
@@ -73,17 +82,20 @@ class MediaRouter:
         self.address = address
         self.url = WorkerAddress.parse(address).url
 
-    async def offer(self, role: str, room_id: str, offer: str, room_live: bool) -> MediaReply:
-        """WHIP (`role` "whip", at the room's origin) or WHEP ("whep", here): the answer."""
+    async def offer(
+        self, role: str, room_id: str, offer: str, room_live: bool, client: str = ""
+    ) -> MediaReply:
+        """WHIP (`role` "whip", at the room's origin) or WHEP ("whep", here): the answer.
+        `client`: the caller's real address, counted by the media session limits."""
         if role == "whep":
-            session_id, answer = await self._local.play(room_id, offer, room_live)
+            session_id, answer = await self._local.play(room_id, offer, room_live, client)
             return MediaReply(201, answer.encode(), session_id, self._pid)
         owner = await self._owners.claim(room_id, self.address)
         if owner == self.address:
-            session_id, answer = await self._local.publish(room_id, offer, room_live)
+            session_id, answer = await self._local.publish(room_id, offer, room_live, client)
             return MediaReply(201, answer.encode(), session_id, self._pid)
         path = f"/internal/media/rooms/{room_id}/{role}?live={int(room_live)}"
-        return await self._forward(room_id, _url(owner), "POST", path, offer.encode())
+        return await self._forward(room_id, _url(owner), "POST", path, offer.encode(), client)
 
     async def end(self, room_id: str, role: str, session_id: str) -> MediaReply:
         """DELETE on a session's Location, wherever the session lives: a publisher at the
@@ -120,9 +132,11 @@ class MediaRouter:
             log.warning("could not reach the room's media process", extra={"room_id": room_id})
 
     async def _forward(
-        self, room_id: str, target: str, method: str, path: str, body: bytes
+        self, room_id: str, target: str, method: str, path: str, body: bytes, client: str = ""
     ) -> MediaReply:
         headers = {"content-type": SDP} if body else {}
+        if client:
+            headers[CLIENT_HEADER] = client
         try:
             answer = await self._forwarder.send(target, method, path, body, headers)
         except OwnerUnreachable as exc:
@@ -160,7 +174,9 @@ class MediaRouter:
         offer = (await request.body()).decode("utf-8")
         room_live = request.query_params.get("live") == "1"
         start = self._local.publish if role == "whip" else self._local.play
-        session_id, answer = await start(room_id, offer, room_live)
+        # Believed here only: this app is served by the private listener alone.
+        client = request.headers.get(CLIENT_HEADER, "")
+        session_id, answer = await start(room_id, offer, room_live, client)
         headers = {SESSION_HEADER: session_id, WORKER_HEADER: self._pid}
         return Response(answer, status_code=201, media_type=SDP, headers=headers)
 

@@ -86,6 +86,9 @@ async def open_page(browser: Browser) -> AsyncIterator[OpenPage]:
     errors: list[str] = []
 
     async def opener(url: str, size: dict[str, int] | None = None, **options: Any) -> Page:
+        # The pages' CSP forbids eval, which Playwright's string predicates
+        # (wait_for_function) use; the CSP itself is checked in tests/security.
+        options.setdefault("bypass_csp", True)
         context = await browser.new_context(viewport=size or LAPTOP, **options)  # type: ignore[arg-type]
         contexts.append(context)
         page = await context.new_page()

@@ -76,8 +76,13 @@ class Shop:
 
 
 async def open_shop(server: LiveServer) -> Shop:
+    """A room with one product on its line-up (sales only sell line-up products)."""
     room = await server.new_room()
     product = await server.new_product()
+    lineup = await server.as_user(
+        room["host_token"], "POST", f"/api/rooms/{room['room_id']}/products", json=product
+    )
+    assert lineup.status_code == 201, lineup.text
     return Shop(server, room["room_id"], room["host_token"], product["sku"])
 
 

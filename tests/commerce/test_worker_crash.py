@@ -23,7 +23,7 @@ from tests.conftest import free_port
 from tests.redis_server import TestRedis as RedisProcess
 
 pytestmark = pytest.mark.slow
-ADMIN = "crash-admin-" + "x" * 16
+ADMIN = secrets.token_urlsafe(32)
 SECRET = "crash-secret-" + secrets.token_hex(8)
 
 
@@ -112,6 +112,8 @@ async def test_kill_9_of_a_worker_during_a_burst(
         product = {"sku": sku, "title": "Mug", "price_cents": 100, "currency": "EUR"}
         assert (await http.post("/api/products", json=product)).status_code == 201
         room = (await http.post("/api/rooms", json={"title": "Crash", "host_name": "C"})).json()
+        lineup = await http.post(f"/api/rooms/{room['room_id']}/products", json={"sku": sku})
+        assert lineup.status_code == 201
         body = {
             "sku": sku,
             "stock": 200,

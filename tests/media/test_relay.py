@@ -274,3 +274,33 @@ async def test_many_joins_and_leaves_leave_nothing_behind(live_server: LiveServe
         await eventually(freed)  # closed peer connections are freed
     finally:
         await publisher.close()
+
+
+async def test_a_stuck_peer_close_does_not_hold_the_delete(
+    live_server: LiveServer, monkeypatch: Any, caplog: Any
+) -> None:
+    """A transport that never finishes stopping costs the DELETE a bounded wait, logged
+    once, and the session is gone all the same."""
+    monkeypatch.setattr("live.media.hub.PEER_CLOSE_TIMEOUT_S", 0.2)
+    room = await live_server.new_room()
+    publisher = await publish(live_server.http, room["room_id"], room["host_token"], CounterTrack())
+    viewer = await watch(live_server.http, room["room_id"])
+    hub = hub_of(live_server)
+    try:
+        await viewer.wait_frames(3)
+        (session,) = [s for s in hub.sessions.values() if s.role == "viewer"]
+        real_close = session.pc.close
+        never = asyncio.Event()
+
+        async def stuck_close() -> None:
+            await never.wait()
+
+        session.pc.close = stuck_close  # type: ignore[method-assign]
+        answer = await live_server.http.delete(viewer.location)
+        assert answer.status_code == 200
+        assert session.session_id not in hub.sessions
+        warned = [r for r in caplog.records if r.getMessage() == "peer connection close timed out"]
+        assert len(warned) == 1
+        await real_close()
+    finally:
+        await close_all(viewer, publisher)

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -17,6 +18,7 @@ import httpx
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
+from live.media import aiortc_private
 from live.media.frames import is_keyframe
 from live.settings import PROJECT_ROOT, NodeSettings
 from tests import redis_server as test_redis
@@ -165,8 +167,9 @@ async def test_the_internal_listener_wants_the_workers_secret(live_server: LiveS
 
 
 @contextlib.asynccontextmanager
-async def two_workers(redis_server: test_redis.TestRedis) -> AsyncIterator[str]:
-    """`live serve --workers 2` with worker headers on, healthy; its base URL."""
+async def two_workers(redis_server: test_redis.TestRedis, **env: str) -> AsyncIterator[str]:
+    """`live serve --workers 2` with worker headers on (and the LIVE_* variables `env`),
+    healthy; its base URL."""
     port = free_port()
     settings = make_settings()
     env = {
@@ -175,25 +178,36 @@ async def two_workers(redis_server: test_redis.TestRedis) -> AsyncIterator[str]:
         "LIVE_REDIS_KEY_PREFIX": settings.redis.key_prefix,
         "LIVE_LOGGING_LEVEL": "warning",
         "LIVE_MEDIA_WORKER_HEADERS": "true",
+        **env,
     }
     command = ["serve", "--port", str(port), "--workers", "2"]
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        "from live.cli import main; main()",
-        *command,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=str(PROJECT_ROOT),
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        await wait_healthy_async(base, timeout_s=60)
-        yield base
-    finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 30)
+    with tempfile.TemporaryFile() as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            "from live.cli import main; main()",
+            *command,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=str(PROJECT_ROOT),
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            await wait_healthy_async(base, timeout_s=60)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 30)
+            except TimeoutError as exc:
+                process.kill()
+                await process.wait()
+                log.seek(0)
+                tail = log.read().decode(errors="replace")[-4000:]
+                raise AssertionError(
+                    f"live serve did not exit 30 s after SIGTERM:\n{tail}"
+                ) from exc
 
 
 async def new_room(http: httpx.AsyncClient) -> dict[str, Any]:
@@ -236,8 +250,11 @@ async def media_of(http: httpx.AsyncClient, room_id: str, token: str) -> dict[st
 async def test_live_serve_with_two_workers(redis_server: test_redis.TestRedis) -> None:
     """One room over both workers: the publisher's worker is the origin, viewers on either
     worker receive its frames, and each DELETE reaches the worker holding the session."""
+    # The test stops a worker (SIGSTOP); uvicorn's supervisor would replace it after 5 s
+    # of silence, sooner than a slow machine lets the test look. (Not for every test: a
+    # ping that meets a worker's kill -9 waits this long before the supervisor goes on.)
     async with (
-        two_workers(redis_server) as base,
+        two_workers(redis_server, LIVE_SERVER_WORKER_HEALTHCHECK_S="60") as base,
         httpx.AsyncClient(base_url=base, timeout=15) as http,
     ):
         room = await new_room(http)
@@ -384,7 +401,10 @@ async def republish(base: str, room_id: str, token: str, track: CounterTrack) ->
     deadline = time.monotonic() + 45
     while True:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        pc.addTransceiver(track, direction="sendonly")
+        transceiver = pc.addTransceiver(track, direction="sendonly")
+        # As a browser's encoder: a keyframe whenever the server asks (an edge that
+        # subscribes after the first one waits for the next).
+        aiortc_private.on_keyframe_request(transceiver.sender, track.request_keyframe)
         await pc.setLocalDescription(await pc.createOffer())
         async with httpx.AsyncClient(base_url=base, timeout=20) as fresh:
             answer = await fresh.post(
@@ -409,9 +429,10 @@ async def test_padded_headers_on_the_other_worker_cannot_end_the_show(
     Authorization padded with spaces, that lands on the worker not holding the room once
     made the forward fail and that worker take the room over (`live_ended` for everyone).
     Now such an offer is answered by the worker it reached, and the room, its origin and
-    its picture stay."""
+    its picture stay. The header limit (431 past `[server] max_header_bytes`) is a second
+    wall, not the fix: it is raised here so that the offers reach the media routing."""
     async with (
-        two_workers(redis_server) as base,
+        two_workers(redis_server, LIVE_SERVER_MAX_HEADER_BYTES="65536") as base,
         httpx.AsyncClient(base_url=base, timeout=15) as http,
     ):
         room = await new_room(http)

@@ -4,13 +4,12 @@ from live.auth import (
     Identity,
     Role,
     TokenSigner,
-    derive_secret,
     require_admin,
     require_manager,
 )
 from live.errors import Forbidden, Unauthorized
 
-SIGNER = TokenSigner(derive_secret("", "admin-secret"), "admin-secret")
+SIGNER = TokenSigner(b"signing-secret", "admin-secret")
 HOST = Identity(Role.HOST, "h_1", "Lin", room_id="r_1")
 VIEWER = Identity(Role.VIEWER, "u_1", "Mei")
 
@@ -44,7 +43,7 @@ def test_tampered_or_foreign_token_is_refused() -> None:
     for bad in (f"{forged_body}.{sig}", token[:-2] + "xx", "garbage", "", "a.b.c"):
         with pytest.raises(Unauthorized):
             SIGNER.verify(bad, now=1000)
-    other = TokenSigner(derive_secret("", "another-admin"), "another-admin")
+    other = TokenSigner(b"another-secret", "another-admin")
     with pytest.raises(Unauthorized):
         other.verify(token, now=1000)
 

@@ -17,6 +17,7 @@ OFFER = "\r\n".join(
         "s=-",
         "t=0 0",
         "a=group:BUNDLE 0 1",
+        "a=fingerprint:sha-256 " + ":".join(["AB"] * 32),
         "m=video 9 UDP/TLS/RTP/SAVPF 96 97 102",
         "c=IN IP4 0.0.0.0",
         "a=mid:0",

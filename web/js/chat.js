@@ -25,9 +25,16 @@ export class ChatLog {
     const id = msg.msg_id ?? `seq-${msg.seq}`;
     if (this.lines.has(id)) return;
     const stick = this._atBottom();
+    // Staff lines carry a badge the server vouches for (`role`), so a viewer named like
+    // the host never looks like the host.
+    const staff = msg.role === "host" || msg.role === "admin";
     const line = h(
       this.itemTag,
-      { class: "chat-line", dataset: { msgId: id, userId: msg.user_id || "" } },
+      {
+        class: staff ? `chat-line chat-staff chat-${msg.role}` : "chat-line",
+        dataset: { msgId: id, userId: msg.user_id || "", role: msg.role || "viewer" },
+      },
+      staff ? h("span", { class: "chat-badge" }, msg.role === "host" ? t("chat.badge_host") : t("chat.badge_staff")) : null,
       h("span", { class: "chat-name", translate: msg.name ? "no" : null }, msg.name || t("chat.someone")),
       " ",
       h("span", { class: "chat-text", translate: "no" }, msg.text || ""),

@@ -47,6 +47,15 @@ export function forgetSession() {
 
 /** The host token from the page's fragment (#token=...), which never reaches the server. */
 export function tokenFromFragment() {
+  // The host token leaves the address bar as soon as it is read (a screen share or a
+  // shoulder would show it); this tab keeps it in sessionStorage, so a reload still works.
   const params = new URLSearchParams(location.hash.replace(/^#/, ""));
-  return params.get("token") || null;
+  const key = `live.token:${location.pathname}`;
+  const token = params.get("token");
+  if (token) {
+    try { sessionStorage.setItem(key, token); } catch { /* storage off: keep it in memory */ }
+    history.replaceState(null, "", location.pathname + location.search);
+    return token;
+  }
+  try { return sessionStorage.getItem(key); } catch { return null; }
 }

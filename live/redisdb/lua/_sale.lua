@@ -169,6 +169,10 @@ local function release_hold(K, maxlen, order_key, order, new_status, now)
   if redis.call('HINCRBY', K[3], order['user_id'], -qty) <= 0 then
     redis.call('HDEL', K[3], order['user_id'])
   end
+  local address = order['limit_address']
+  if address and redis.call('HINCRBY', K[3], address, -qty) <= 0 then
+    redis.call('HDEL', K[3], address)
+  end
   return_units(K, maxlen, order['sale_id'], qty, now)
   order_changed(K, order, json, now)
   stock_event(K, order['sale_id'])

@@ -10,6 +10,8 @@
 -- ARGV[5] qty                             ARGV[6] the new order's id
 -- ARGV[7] the room's order key prefix     ARGV[8] client IP ('' when exempt)
 -- ARGV[9] buys per user per second        ARGV[10] buys per IP per second
+-- ARGV[11] the anonymous buyer's address key ('a <digest>'; '' when not counted): its
+--          held and paid units, kept in KEYS[3] beside the buyers' own, obey the limit too
 -- Keys built here, all under the room's tag of KEYS[1]:
 --   ARGV[7] .. <order_id>             an earlier order, read to answer a replay
 --   KEYS[1] .. ':rate:' .. <second>   this second's buy counts (hash: `u <user_id>` and
@@ -74,6 +76,11 @@ if left + from_offer == 0 then return {'sold_out', '0'} end
 if left + from_offer < qty then return {'not_enough_left', tostring(left + from_offer)} end
 local mine = tonumber(redis.call('HGET', KEYS[3], user) or '0')
 if mine + qty > limit then return {'limit_reached', tostring(limit - mine)} end
+local address = ARGV[11]
+if address ~= '' then
+  local by_address = tonumber(redis.call('HGET', KEYS[3], address) or '0')
+  if by_address + qty > limit then return {'limit_reached', tostring(limit - by_address)} end
+end
 
 local sale_id = s[5]
 local left_after, held_after = left - (qty - from_offer), tonumber(s[6]) + qty
@@ -83,12 +90,15 @@ if from_offer == 1 then
   redis.call('HSET', KEYS[1], 'offered', offered)
 end
 redis.call('HINCRBY', KEYS[3], user, qty)
+if address ~= '' then redis.call('HINCRBY', KEYS[3], address, qty) end
 local expire_at = tonumber(s[15])
 local price = tonumber(s[10])
 local order = {order_id = ARGV[6], order_no = redis.call('INCR', KEYS[10]), sale_id = sale_id,
   room_id = s[11], user_id = user, sku = s[12], title = s[13], qty = qty, price_cents = price,
   currency = s[14], amount_cents = price * qty, status = 'held', created_at = now,
   expires_at = now + tonumber(s[9]) * 1000}
+-- Private (never answered: public_order keeps the contract's fields): released with the hold.
+if address ~= '' then order['limit_address'] = address end
 local json = cjson.encode(order)
 -- The order lives as long as its idempotency entry, so a late retry still finds it.
 redis.call('SET', KEYS[9], json, 'PXAT', expire_at + 86400000)

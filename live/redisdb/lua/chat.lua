@@ -9,25 +9,39 @@
 -- KEYS[8] banned users (set)            ({r:<room>}:banned)
 -- KEYS[9] this user's rate window       ({r:<room>}:chatrate:<user>)
 -- KEYS[10] this user's slow-mode timer  ({r:<room>}:slow:<user>)
+-- KEYS[11] staff who chatted (set)       ({r:<room>}:staff)
+-- KEYS[12] banned addresses (set)        ({r:<room>}:banned_ips)
+-- KEYS[13] muted addresses (zset)        ({r:<room>}:muted_ips)
 -- ARGV[1] user id, ARGV[2] name, ARGV[3] text (already filtered), ARGV[4] msg id
 -- ARGV[5] "1" if the sender is staff (exempt from rate limits and slow mode)
 -- ARGV[6] messages per window, ARGV[7] window ms
 -- ARGV[8] history length to keep, ARGV[9] chat messages kept for snapshots
+-- ARGV[10] the sender's role (viewer, host, admin), ARGV[11] the sender's address
 -- Returns {"ok", seq} or {code, retry_after_ms}: room_ended, banned, muted, slow_mode,
 -- rate_limited.
 if redis.call('HGET', KEYS[4], 'status') ~= 'open' then
   return {'room_ended', 0}
 end
 local user = ARGV[1]
-if redis.call('SISMEMBER', KEYS[8], user) == 1 then
+local staff = ARGV[5] == '1'
+local address = ARGV[11]
+if not staff and (redis.call('SISMEMBER', KEYS[8], user) == 1
+    or (address ~= '' and redis.call('SISMEMBER', KEYS[12], address) == 1)) then
   return {'banned', 0}
 end
 local now = now_ms()
-local muted_until = tonumber(redis.call('ZSCORE', KEYS[7], user) or '0')
-if muted_until > now then
-  return {'muted', muted_until - now}
+if not staff then
+  local muted_until = tonumber(redis.call('ZSCORE', KEYS[7], user) or '0')
+  if address ~= '' then
+    muted_until = math.max(muted_until, tonumber(redis.call('ZSCORE', KEYS[13], address) or '0'))
+  end
+  if muted_until > now then
+    return {'muted', muted_until - now}
+  end
+else
+  -- Staff ids are remembered so that no host can mute or ban them (moderate.lua).
+  redis.call('SADD', KEYS[11], user)
 end
-local staff = ARGV[5] == '1'
 local slow_s = tonumber(redis.call('HGET', KEYS[6], 'slow_mode') or '0')
 if not staff then
   if slow_s > 0 then
@@ -44,7 +58,8 @@ if not staff then
     return {'rate_limited', redis.call('PTTL', KEYS[9])}
   end
 end
-local event = {type = 'chat', user_id = user, name = ARGV[2], text = ARGV[3], msg_id = ARGV[4]}
+local event = {type = 'chat', user_id = user, name = ARGV[2], text = ARGV[3], msg_id = ARGV[4],
+  role = ARGV[10]}
 local seq = emit_room_event(KEYS[1], KEYS[2], KEYS[3], ARGV[8], event)
 redis.call('LPUSH', KEYS[5], cjson.encode(event))
 redis.call('LTRIM', KEYS[5], 0, tonumber(ARGV[9]) - 1)

@@ -10,18 +10,30 @@
 -- KEYS[8] the presence hash           ({r:<room>}:presence)
 -- KEYS[9] the room's chat rules       ({r:<room>}:mod)
 -- KEYS[10] banned users (set)         ({r:<room>}:banned)
+-- KEYS[11] banned addresses (set)     ({r:<room>}:banned_ips)
+-- KEYS[12] users' addresses (hash)    ({r:<room>}:addresses)   user id -> last address
 -- ARGV[1] since (the client's last seq, "" for none), ARGV[2] the client's epoch
 -- ARGV[3] a fresh random epoch, used if the room has none or Redis restarted since
 -- ARGV[4] chat messages in a snapshot, ARGV[5] the user id ("" for none)
 -- ARGV[6] most events a resume may replay
+-- ARGV[7] the client's address ("" for none), ARGV[8] "1" if the client is staff
 -- Returns {"not_found"}, {"banned"} or {"ok", seq, epoch, recovered, events, pinned,
 -- likes, viewers, slow_mode, room fields...}.
 local room = redis.call('HGETALL', KEYS[4])
 if #room == 0 then
   return {'not_found'}
 end
-if ARGV[5] ~= '' and redis.call('SISMEMBER', KEYS[10], ARGV[5]) == 1 then
-  return {'banned'}
+if ARGV[8] ~= '1' then
+  if ARGV[5] ~= '' and redis.call('SISMEMBER', KEYS[10], ARGV[5]) == 1 then
+    return {'banned'}
+  end
+  if ARGV[7] ~= '' and redis.call('SISMEMBER', KEYS[11], ARGV[7]) == 1 then
+    return {'banned'}
+  end
+end
+-- A signed-in user's address, so that a host may ban or mute it (moderate.lua, scope ip).
+if ARGV[5] ~= '' and ARGV[7] ~= '' then
+  redis.call('HSET', KEYS[12], ARGV[5], ARGV[7])
 end
 -- Redis's run_id changes on every restart, and a restart with appendfsync everysec may
 -- have lost the last second of events (and reused their seqs): a new run means a new

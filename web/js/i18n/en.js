@@ -52,6 +52,8 @@ export default {
   "chat.placeholder": "Say something kind",
   "chat.send": "Send",
   "chat.chatting_as": "Chatting as {name}.",
+  "chat.badge_host": "Host",
+  "chat.badge_staff": "Staff",
   "chat.someone": "someone",
   "chat.names_rate_limited": "Too many new names from this network. Try again in a minute.",
   "chat.offline_not_sent": "You are offline; your message was not sent. It is still in the box.",
