@@ -240,3 +240,22 @@ async def test_a_laptop_keeps_the_calm_two_column_page(
     await expect(viewer.locator("#product-description")).to_be_visible()
     assert await horizontal_overflow(viewer) == 0
     await screenshot(viewer, "laptop-viewer-pin")
+
+
+async def test_the_pages_run_under_their_own_content_security_policy(
+    live_server: LiveServer, open_page: OpenPage
+) -> None:
+    """No inline script or style anywhere (the CSP allows neither): nothing is refused."""
+    room = await pinned_room(live_server)
+    record = (
+        "window.refused = []; document.addEventListener('securitypolicyviolation',"
+        " (e) => window.refused.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    for url in (live_server.base_url + "/", room["viewer_url"], room["host_url"]):
+        page = await open_page("about:blank", PORTRAIT, bypass_csp=False, **TOUCH)
+        await page.add_init_script(record)
+        await page.goto(url)
+        await expect(page.locator("html.i18n-ready")).to_be_attached()
+        await page.locator("#lang-switch").focus()
+        assert await page.evaluate("window.refused") == [], url
+        assert "content-security-policy" in (await page.request.get(url)).headers

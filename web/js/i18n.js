@@ -95,12 +95,22 @@ export function translatePage(root = document) {
   document.documentElement.classList.add("i18n-ready");
 }
 
-/** The switch in the top bar: one button naming the other language in that language. */
+/** The switch in the top bar: it shows the other language's name in that language; its
+ * spoken name is the whole sentence ("Switch the language to 中文"), the rest unseen. */
 export function mountLanguageSwitch(button) {
   const other = lang === "en" ? "zh-CN" : "en";
-  button.lang = other;
-  button.textContent = t(`lang.name.${other}`);
-  button.setAttribute("aria-label", t("lang.switch"));
+  const name = document.createElement("span");
+  name.lang = other;
+  name.textContent = t(`lang.name.${other}`);
+  const unseen = (text) => {
+    const span = document.createElement("span");
+    span.className = "visually-hidden";
+    span.textContent = text;
+    return span;
+  };
+  button.removeAttribute("aria-label");
+  button.removeAttribute("lang");
+  button.replaceChildren(...tNodes("lang.switch", { name }).map((part) => (typeof part === "string" ? unseen(part) : part)));
   button.addEventListener("click", () => {
     try {
       localStorage.setItem(STORE_KEY, other);

@@ -1,5 +1,5 @@
 export default {
-  "lang.switch": "Switch the language to Chinese",
+  "lang.switch": "Switch the language to {name}",
   "lang.name.en": "English",
   "lang.name.zh-CN": "中文",
   "common.loading": "Loading…",
@@ -82,9 +82,9 @@ export default {
   "chat.placeholder": "Say something kind",
   "chat.send": "Send",
   "chat.chatting_as": "Chatting as {name}.",
-  "chat.someone": "someone",
   "chat.badge_host": "Host",
   "chat.badge_staff": "Staff",
+  "chat.someone": "someone",
   "chat.names_rate_limited": "Too many new names from this network. Try again in a minute.",
   "chat.offline_not_sent": "You are offline; your message was not sent. It is still in the box.",
   "chat.offline_like": "You are offline; the like was not sent.",

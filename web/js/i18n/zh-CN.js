@@ -1,5 +1,5 @@
 export default {
-  "lang.switch": "把语言切换为英文",
+  "lang.switch": "把语言切换为{name}",
   "lang.name.en": "English",
   "lang.name.zh-CN": "中文",
   "common.loading": "加载中…",
@@ -82,9 +82,9 @@ export default {
   "chat.placeholder": "友善发言",
   "chat.send": "发送",
   "chat.chatting_as": "你正以 {name} 的身份聊天。",
-  "chat.someone": "某人",
   "chat.badge_host": "主播",
   "chat.badge_staff": "工作人员",
+  "chat.someone": "某人",
   "chat.names_rate_limited": "这个网络新建的昵称太多了，请一分钟后再试。",
   "chat.offline_not_sent": "你已离线，消息没有发出，仍留在输入框里。",
   "chat.offline_like": "你已离线，点赞没有发出。",
