@@ -10,7 +10,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 LOCK_PYTHON := --python-version 3.11 --python-platform x86_64-unknown-linux-gnu
 LOCK_FLAGS := --quiet --generate-hashes $(LOCK_PYTHON) --custom-compile-command "make lock"
 
-.PHONY: run test check lint typecheck unit lock clean
+.PHONY: run test check lint typecheck unit lock clean lighthouse
 
 # Every package from lock $(1), then the checkout itself: editable, with no dependencies
 # and no build environment of its own (its build backend, setuptools, is in the lock too).
@@ -31,8 +31,15 @@ run: $(LIVE_STAMP)
 	bash .ci/system-deps.sh
 	LIVE_LOGGING_FORMAT=$${LIVE_LOGGING_FORMAT:-text} $(BIN)/live demo
 
+# axe-core for the browser tests, at the version tools/axe/package-lock.json pins.
+AXE := tools/axe/node_modules/axe-core/axe.min.js
+$(AXE): tools/axe/package-lock.json
+	cd tools/axe && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 test: $(DEV_STAMP)
 	bash .ci/system-deps.sh chromium ffmpeg
+	$(MAKE) $(AXE)
 	$(MAKE) check
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
@@ -57,5 +64,16 @@ lock: $(DEV_STAMP)
 	$(BIN)/uv pip compile pyproject.toml requirements/build.in --extra dev \
 		-c requirements/live.lock $(LOCK_FLAGS) $(LOCK_ARGS) -o requirements/dev.lock
 
+# Lighthouse (mobile) on the home page and on a viewer page with live video playing;
+# scores printed, reports under test-output/lighthouse/. Lighthouse 12 runs on Node 20.
+LIGHTHOUSE := tools/lighthouse/node_modules/.bin/lighthouse
+$(LIGHTHOUSE): tools/lighthouse/package-lock.json
+	cd tools/lighthouse && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lighthouse: $(DEV_STAMP) $(LIGHTHOUSE)
+	bash .ci/system-deps.sh chromium
+	$(BIN)/python -m loadtests.lighthouse_pages
+
 clean:
-	rm -rf $(VENV) var build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var build .mypy_cache .ruff_cache .pytest_cache tools/*/node_modules

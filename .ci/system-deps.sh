@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Makes sure the system programs live needs are present: redis-server (7 or newer) always,
-# Debian's chromium when called with `chromium` (browser tests), Debian's ffmpeg when called
-# with `ffmpeg` (the replay tests read recordings back with ffprobe). Installs Debian
+# Makes sure the system programs live needs are present: redis-server (7 or newer) always;
+# with `chromium` (browser tests) Debian's chromium, a Chinese font (the pages come in
+# Chinese too) and Node with npm (axe-core is installed from tools/axe); with `ffmpeg`
+# Debian's ffmpeg (the replay tests read recordings back with ffprobe). Installs Debian
 # packages when run as root; otherwise says exactly what to install.
 set -euo pipefail
 
@@ -25,6 +26,8 @@ redis_ok() {
 missing=()
 if [ "$need_redis" = 1 ] && ! redis_ok; then missing+=(redis-server); fi
 if [ "$need_chromium" = 1 ] && [ ! -x /usr/bin/chromium ]; then missing+=(chromium fonts-liberation); fi
+if [ "$need_chromium" = 1 ] && ! fc-list :lang=zh 2>/dev/null | grep -q .; then missing+=(fonts-wqy-microhei); fi
+if [ "$need_chromium" = 1 ] && ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
 if [ "$need_ffmpeg" = 1 ] && ! command -v ffprobe >/dev/null 2>&1; then missing+=(ffmpeg); fi
 
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi

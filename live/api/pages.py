@@ -5,28 +5,40 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, Response
 
 from live.api.http import Endpoint
+from live.api.languages import DEFAULT, page_language
 from live.paths import data_dir
 
 WEB_DIR = data_dir("web")
+_SOURCE_LANG = f'<html lang="{DEFAULT}">'
 
 
 def _page(name: str) -> Path:
     return WEB_DIR / name
 
 
+def html_page(request: Request, name: str) -> Response:
+    """A page of web/ in the language `Accept-Language` asks for: its <html lang> says
+    which, and the page's script writes its text in that language (or the reader's own
+    choice, kept in the browser)."""
+    lang = page_language(request.headers.get("accept-language"))
+    # A page is a few kilobytes, read per request so an edited page shows at once.
+    html = _page(name).read_text(encoding="utf-8").replace(_SOURCE_LANG, f'<html lang="{lang}">', 1)
+    return HTMLResponse(html, headers={"Vary": "Accept-Language", "Content-Language": lang})
+
+
 async def rooms_page(request: Request) -> Response:
-    return FileResponse(_page("index.html"))
+    return html_page(request, "index.html")
 
 
 async def viewer_page(request: Request) -> Response:
-    return FileResponse(_page("viewer.html"))
+    return html_page(request, "viewer.html")
 
 
 async def studio_page(request: Request) -> Response:
-    return FileResponse(_page("studio.html"))
+    return html_page(request, "studio.html")
 
 
 async def favicon(request: Request) -> Response:

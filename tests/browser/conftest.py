@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
@@ -32,6 +33,10 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = PROJECT_ROOT / "test-output" / "browser"
 LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 812}
+# A phone as the phone-first pages are measured on: 390×844 portrait, touch, mobile viewport.
+PORTRAIT = {"width": 390, "height": 844}
+LANDSCAPE = {"width": 844, "height": 390}
+TOUCH = {"has_touch": True, "is_mobile": True, "device_scale_factor": 2}
 
 OpenPage = Callable[..., Awaitable[Page]]
 
@@ -74,15 +79,17 @@ async def browser() -> AsyncIterator[Browser]:
 
 @pytest.fixture
 async def open_page(browser: Browser) -> AsyncIterator[OpenPage]:
-    """open_page(url, size=LAPTOP) -> a page in its own context (own storage, own user).
+    """open_page(url, size=LAPTOP, **context_options) -> a page in its own context (own
+    storage, own user; options such as locale="zh-CN" or **TOUCH go to the context).
     Any uncaught script error on any page fails the test."""
     contexts: list[BrowserContext] = []
     errors: list[str] = []
 
-    async def opener(url: str, size: dict[str, int] | None = None) -> Page:
+    async def opener(url: str, size: dict[str, int] | None = None, **options: Any) -> Page:
         # The pages' CSP forbids eval, which Playwright's string predicates
         # (wait_for_function) use; the CSP itself is checked in tests/security.
-        context = await browser.new_context(viewport=size or LAPTOP, bypass_csp=True)  # type: ignore[arg-type]
+        options.setdefault("bypass_csp", True)
+        context = await browser.new_context(viewport=size or LAPTOP, **options)  # type: ignore[arg-type]
         contexts.append(context)
         page = await context.new_page()
         page.set_default_timeout(15_000)

@@ -119,7 +119,7 @@ async def test_chat_pin_flash_sale_buy_pay_and_sold_out(
     await expect(host.locator("#chat")).not_to_contain_text("Hello?")
 
     # A flash sale of one unit opens.
-    await host.get_by_label("Units").fill("1")
+    await host.get_by_label("Units", exact=True).fill("1")
     await host.get_by_label("Sale price").fill("199")
     await host.get_by_label("Per-buyer limit").fill("1")
     await host.get_by_label("Hold to pay (seconds)").fill("120")

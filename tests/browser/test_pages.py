@@ -140,7 +140,8 @@ async def test_studio_previews_the_camera_and_manages_the_lineup(
     await page.get_by_label("Add a product by SKU").fill(mug["sku"])
     await page.get_by_role("button", name="Add", exact=True).click()
     await expect(lineup).to_contain_text("Hand-thrown mug")
-    await expect(page.get_by_label("Product", exact=True)).to_contain_text("Hand-thrown mug")
+    sale_form = page.get_by_role("region", name="Open a flash sale")
+    await expect(sale_form.get_by_label("Product", exact=True)).to_contain_text("Hand-thrown mug")
 
     await page.get_by_label("Add a product by SKU").fill("no-such-sku")
     await page.get_by_role("button", name="Add", exact=True).click()

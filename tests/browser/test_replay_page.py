@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import OpenPage, needs, screenshot
+from tests.browser.conftest import (
+    PORTRAIT,
+    TOUCH,
+    OpenPage,
+    horizontal_overflow,
+    needs,
+    screenshot,
+)
+from tests.browser.test_phone import box, inside
 from tests.conftest import LiveServer
 from tests.realtime.client import channel
 from tests.replay.helpers import forwarded_frames, needs_ffprobe, publish_real, ready_replay, until
@@ -100,3 +108,38 @@ async def test_a_link_opens_the_replay_at_its_moment(
     page = await open_page(f"{room['viewer_url']}?t={moment:.1f}")
     await page.wait_for_function(f"document.getElementById('video').currentTime >= {moment - 0.2}")
     await expect(page.locator("#product-title")).to_have_text("Silk scarf")
+
+
+@needs("channel", "video")
+async def test_the_replay_on_a_phone_keeps_video_chapters_card_and_bag_apart(
+    live_server: LiveServer, open_page: OpenPage
+) -> None:
+    """In the phone-first layout the replay's video (with its controls), the chapter marks,
+    the chapter list, the card and the bar stack without covering each other, in Chinese
+    too, and a chapter tapped still seeks and changes the card."""
+    room, products = await recorded_show(live_server)
+    replay = await ready_replay(live_server, room["room_id"])
+    pins = [c for c in replay["chapters"] if c["type"] == "pin"]
+    page = await open_page(room["viewer_url"], PORTRAIT, locale="zh-CN", **TOUCH)
+    await expect(page.locator("#chapter-list li")).to_have_count(2)
+    await expect(page.locator("#chapters-heading")).to_have_text("章节")
+    await expect(page.locator("#conn")).to_have_text("回放")
+    await page.wait_for_function("document.getElementById('video').duration > 3")
+    chapters = page.locator("#chapter-list li")
+    await chapters.nth(0).get_by_role("button").tap()
+    await expect(page.locator("#product-title")).to_have_text(products[0]["title"])
+    stack = ["#video", "#replay-marks", "#chapters", "#product", ".room-actions"]
+    boxes = [await box(page, selector) for selector in stack]
+    for selector, found in zip(stack, boxes, strict=True):
+        assert inside(found, PORTRAIT), (selector, found)
+    for i in range(len(stack) - 1):
+        above, below = boxes[i], boxes[i + 1]
+        assert above["y"] + above["h"] <= below["y"] + 1, (stack[i], stack[i + 1], above, below)
+    assert await page.locator("#chat-open").is_hidden()
+    assert await page.locator("#bag-open").is_visible()
+    assert await horizontal_overflow(page) == 0
+    await screenshot(page, "replay-phone-portrait")
+
+    await chapters.nth(1).get_by_role("button").tap()
+    assert abs(await position_s(page) - pins[1]["at_ms"] / 1000) < 0.5
+    await expect(page.locator("#product-title")).to_have_text(products[1]["title"])

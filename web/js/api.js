@@ -1,4 +1,5 @@
 // HTTP calls to the live API: JSON in and out, errors as ApiError with the server's code.
+import { errorText } from "./i18n.js";
 
 export class ApiError extends Error {
   /** status 0 means the request never got an answer (offline, server down). */
@@ -27,7 +28,7 @@ export async function api(path, { method = "GET", body, token, headers = {}, kee
   try {
     answer = await fetch(path, init);
   } catch {
-    throw new ApiError(0, "offline", "The shop cannot be reached. Check your connection.");
+    throw new ApiError(0, "offline", "no answer from the server");
   }
   const text = await answer.text();
   let data = null;
@@ -61,29 +62,8 @@ export async function mediaConfig() {
   }
 }
 
-const WORDS = {
-  offline: "The shop cannot be reached. Check your connection and try again.",
-  unavailable: "The shop is busy for a moment; nothing was taken. Try again.",
-  rate_limited: "Too many tries in a short time. Wait a few seconds, then try again.",
-  sold_out: "Sold out. Every unit has been taken.",
-  not_enough_left: "Not that many are left. Choose fewer.",
-  limit_reached: "You have reached the limit per buyer for this sale.",
-  sale_not_open: "This sale is not open right now.",
-  hold_expired: "The hold ran out before payment, so the units went back on sale.",
-  order_cancelled: "This order was cancelled.",
-  already_paid: "This order is already paid.",
-  payment_declined: "The payment was declined, and nothing was charged. The units stay held until the timer runs out.",
-  room_ended: "This room has ended.",
-  muted: "The host has muted you for a while. You can still watch and buy.",
-  forbidden: "You are not allowed to do that here.",
-  unauthorized: "Your session has run out. Choose your name again to continue.",
-  not_found: "That could not be found.",
-  too_large: "That message is too long.",
-  idempotency_mismatch: "That purchase was already sent with different details. Tap buy again.",
-  unsupported_codec: "This browser cannot send or play the room's video format.",
-};
-
-/** Words a person understands for an ApiError or a websocket error event. */
+/** Words a person understands for an ApiError or a websocket error event: the page's own
+ * text for the code (i18n.js), never the server's English message. */
 export function describe(err) {
-  return WORDS[err.code] || err.message || "Something went wrong. Try again.";
+  return errorText(err && err.code, document.body.dataset.page || "");
 }

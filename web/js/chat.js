@@ -1,5 +1,6 @@
 // The chat log: one line per msg_id (never twice), newest at the bottom, capped.
 import { h } from "./dom.js";
+import { t } from "./i18n.js";
 
 const KEEP = 200;
 
@@ -9,6 +10,8 @@ export class ChatLog {
     this.list = list;
     this.actions = actions;
     this.lines = new Map();
+    // Lines are <li> in a list; in a role="log" box (no list semantics there) they are <div>.
+    this.itemTag = list.tagName === "OL" || list.tagName === "UL" ? "li" : "div";
   }
 
   /** Replace everything with a snapshot's latest messages. */
@@ -26,15 +29,15 @@ export class ChatLog {
     // the host never looks like the host.
     const staff = msg.role === "host" || msg.role === "admin";
     const line = h(
-      "li",
+      this.itemTag,
       {
         class: staff ? `chat-line chat-staff chat-${msg.role}` : "chat-line",
         dataset: { msgId: id, userId: msg.user_id || "", role: msg.role || "viewer" },
       },
-      staff ? h("span", { class: "chat-badge" }, msg.role === "host" ? "Host" : "Staff") : null,
-      h("span", { class: "chat-name" }, msg.name || "someone"),
+      staff ? h("span", { class: "chat-badge" }, msg.role === "host" ? t("chat.badge_host") : t("chat.badge_staff")) : null,
+      h("span", { class: "chat-name", translate: msg.name ? "no" : null }, msg.name || t("chat.someone")),
       " ",
-      h("span", { class: "chat-text" }, msg.text || ""),
+      h("span", { class: "chat-text", translate: "no" }, msg.text || ""),
       this.actions ? this.actions(msg) : null,
     );
     this.lines.set(id, line);
@@ -56,7 +59,7 @@ export class ChatLog {
 
   /** A system note in the log (e.g. "Slow mode is on"). */
   note(text) {
-    this.list.append(h("li", { class: "chat-note" }, text));
+    this.list.append(h(this.itemTag, { class: "chat-note" }, text));
     this.list.scrollTop = this.list.scrollHeight;
   }
 

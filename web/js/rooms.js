@@ -3,6 +3,7 @@
 import { api, describe } from "./api.js";
 import { byId, h, say } from "./dom.js";
 import { watching } from "./format.js";
+import { lang, t, tNodes } from "./i18n.js";
 
 const REFRESH_MS = 5000;
 
@@ -20,8 +21,14 @@ function picture(room, cacheKey) {
 }
 
 function startsText(ms) {
-  const when = new Date(ms);
-  return when.toLocaleString(undefined, { weekday: "short", hour: "2-digit", minute: "2-digit", day: "numeric", month: "short" });
+  return new Date(ms).toLocaleString(lang, { weekday: "short", hour: "2-digit", minute: "2-digit", day: "numeric", month: "short" });
+}
+
+// "with Lin": the host's name stays as written, wherever the language puts it.
+function withHost(room) {
+  return room.host_name
+    ? h("span", { class: "host" }, ...tNodes("viewer.with_host", { host: h("span", { translate: "no" }, room.host_name) }))
+    : null;
 }
 
 function roomItem(room, cacheKey) {
@@ -32,10 +39,10 @@ function roomItem(room, cacheKey) {
     h("a", { href, class: "room-link" },
       room.live ? picture(room, cacheKey) : h("span", { class: "thumb no-picture", "aria-hidden": "true" }),
       h("span", { class: "room-text" },
-        h("span", { class: "room-name" }, room.title),
+        h("span", { class: "room-name", translate: "no" }, room.title),
         h("span", { class: "meta" },
-          room.live ? h("span", { class: "badge", dataset: { live: "true" } }, "Live") : h("span", { class: "badge" }, "Not live yet"),
-          room.host_name ? ` with ${room.host_name} · ` : " · ",
+          room.live ? h("span", { class: "badge", dataset: { live: "true" } }, t("rooms.live")) : h("span", { class: "badge" }, t("rooms.not_live")),
+          withHost(room),
           h("span", { class: "viewers" }, watching(room.viewers))))),
   );
 }
@@ -44,13 +51,17 @@ function soonItem(room) {
   const id = encodeURIComponent(room.room_id);
   return h("li", { class: "room-item", dataset: { roomId: room.room_id } },
     h("div", { class: "room-link soon" },
-      h("a", { href: `/r/${id}`, class: "room-name" }, room.title),
+      h("a", { href: `/r/${id}`, class: "room-name", translate: "no" }, room.title),
       h("span", { class: "meta" },
         h("time", { datetime: new Date(room.starts_at).toISOString() }, startsText(room.starts_at)),
-        room.host_name ? ` · with ${room.host_name}` : ""),
-      room.description ? h("span", { class: "hint" }, room.description) : null,
-      h("a", { href: `/api/rooms/${id}/calendar.ics`, class: "calendar-link", download: `${room.room_id}.ics`, "aria-label": `Add to calendar: ${room.title}` },
-        "Add to calendar")));
+        room.host_name ? " · " : "", withHost(room)),
+      room.description ? h("span", { class: "hint", translate: "no" }, room.description) : null,
+      h("a", {
+        href: `/api/rooms/${id}/calendar.ics`,
+        class: "calendar-link",
+        download: `${room.room_id}.ics`,
+        "aria-label": t("rooms.add_to_calendar_of", { title: room.title }),
+      }, t("rooms.add_to_calendar"))));
 }
 
 function replayItem(room) {
@@ -59,8 +70,8 @@ function replayItem(room) {
     h("a", { href, class: "room-link" },
       picture(room, room.ended_at || 0),
       h("span", { class: "room-text" },
-        h("span", { class: "room-name" }, room.title),
-        h("span", { class: "meta" }, room.host_name ? `with ${room.host_name} · ` : "", "replay"))));
+        h("span", { class: "room-name", translate: "no" }, room.title),
+        h("span", { class: "meta" }, withHost(room), room.host_name ? " · " : "", t("rooms.replay")))));
 }
 
 function fill(listId, sectionId, items) {
@@ -84,7 +95,7 @@ async function refresh() {
     fill("replays", "replays-section", ended.rooms.map(replayItem));
     say(byId("rooms-error"), "");
   } catch (err) {
-    say(byId("rooms-error"), `The rooms could not be loaded. ${describe(err)}`);
+    say(byId("rooms-error"), t("rooms.load_failed", { error: describe(err) }));
   } finally {
     list.setAttribute("aria-busy", "false");
   }

@@ -2,7 +2,8 @@
 import { api, describe } from "./api.js";
 import { serverNow } from "./clock.js";
 import { byId, h } from "./dom.js";
-import { clockText, money, percent, timeOfDay } from "./format.js";
+import { clockText, count as formatCount, money, percent, timeOfDay } from "./format.js";
+import { t, tNodes } from "./i18n.js";
 
 const STATS_EVERY_MS = 5000;
 
@@ -35,8 +36,8 @@ export class Dashboard {
       const note = byId("stats-note");
       note.hidden = false;
       note.textContent = err.status === 404 || err.status === 0
-        ? "Figures are not available right now; they will appear when the server answers."
-        : `Figures are not available: ${describe(err)}`;
+        ? t("dash.figures_later")
+        : t("dash.figures_failed", { error: describe(err) });
     }
     if (!this.stopped) this.statsTimer = setTimeout(() => this.pollStats(), STATS_EVERY_MS);
   }
@@ -54,25 +55,27 @@ export class Dashboard {
   showStats(s) {
     this.viewers(s.viewers);
     this.peak = Math.max(this.peak, s.peak_viewers || 0);
-    byId("stat-peak").textContent = this.peak.toLocaleString();
-    byId("stat-orders").textContent = (s.orders ?? 0).toLocaleString();
-    byId("stat-units").textContent = (s.units_sold ?? 0).toLocaleString();
-    byId("stat-gmv").textContent = this.currency
-      ? money(s.gmv_cents ?? 0, this.currency)
-      : ((s.gmv_cents ?? 0) / 100).toFixed(2);
+    byId("stat-peak").textContent = formatCount(this.peak);
+    byId("stat-orders").textContent = formatCount(s.orders ?? 0);
+    byId("hud-orders").textContent = formatCount(s.orders ?? 0);
+    byId("stat-units").textContent = formatCount(s.units_sold ?? 0);
+    const gmv = this.currency ? money(s.gmv_cents ?? 0, this.currency) : ((s.gmv_cents ?? 0) / 100).toFixed(2);
+    byId("stat-gmv").textContent = gmv;
+    byId("hud-gmv").textContent = gmv;
     byId("stat-conversion").textContent = percent(s.conversion);
     if (typeof s.aov_cents === "number") {
       byId("stat-aov").textContent = this.currency ? money(s.aov_cents, this.currency) : (s.aov_cents / 100).toFixed(2);
-      byId("stat-repeat").textContent = `${s.repeat_buyers} · ${percent(s.repeat_buyer_rate)}`;
-      byId("stat-returns").textContent = `${s.returns} · ${percent(s.return_rate)}`;
+      byId("stat-repeat").textContent = t("dash.count_and_rate", { count: s.repeat_buyers, rate: percent(s.repeat_buyer_rate) });
+      byId("stat-returns").textContent = t("dash.count_and_rate", { count: s.returns, rate: percent(s.return_rate) });
     }
   }
 
-  viewers(count) {
-    if (typeof count !== "number") return;
-    byId("stat-viewers").textContent = count.toLocaleString();
-    this.peak = Math.max(this.peak, count);
-    byId("stat-peak").textContent = this.peak.toLocaleString();
+  viewers(n) {
+    if (typeof n !== "number") return;
+    byId("stat-viewers").textContent = formatCount(n);
+    byId("hud-viewers").textContent = formatCount(n);
+    this.peak = Math.max(this.peak, n);
+    byId("stat-peak").textContent = formatCount(this.peak);
   }
 
   // ---- orders ----
@@ -97,10 +100,10 @@ export class Dashboard {
     line.dataset.status = merged.status;
     line.replaceChildren(
       h("span", { class: "when" }, timeOfDay(merged.created_at || serverNow())),
-      h("span", { class: "what" }, `${merged.qty} × ${merged.title || merged.sku}`),
+      h("span", { class: "what" }, ...tNodes("order.qty_of", { qty: merged.qty, title: h("span", { translate: "no" }, merged.title || merged.sku) })),
       h("span", { class: "amount" }, money(merged.amount_cents, merged.currency)),
-      h("span", { class: `pill is-${merged.status}` }, merged.status.replace("_", " ")),
-      ...(merged.tracking ? [h("span", { class: "meta" }, `${merged.carrier} ${merged.tracking}`)] : []),
+      h("span", { class: `pill is-${merged.status}` }, t(`dash.status.${merged.status}`)),
+      ...(merged.tracking ? [h("span", { class: "meta", translate: "no" }, `${merged.carrier} ${merged.tracking}`)] : []),
       ...this.orderActions(merged),
     );
     const list = byId("host-orders");
@@ -114,14 +117,14 @@ export class Dashboard {
   orderActions(o) {
     const actions = [];
     if (o.status === "paid") {
-      const carrier = h("input", { "aria-label": "Carrier", placeholder: "Carrier", size: 6 });
-      const tracking = h("input", { "aria-label": "Tracking number", placeholder: "Tracking", size: 10 });
+      const carrier = h("input", { "aria-label": t("dash.carrier"), placeholder: t("dash.carrier"), size: 6 });
+      const tracking = h("input", { "aria-label": t("dash.tracking_label"), placeholder: t("dash.tracking"), size: 10 });
       actions.push(carrier, tracking, h("button", { type: "button", class: "button small",
-        onclick: () => this.step(o, "ship", { carrier: carrier.value, tracking: tracking.value }) }, "Ship"));
+        onclick: () => this.step(o, "ship", { carrier: carrier.value, tracking: tracking.value }) }, t("dash.ship")));
     }
     if (["paid", "shipped", "delivered", "return_requested", "partly_refunded"].includes(o.status)) {
       actions.push(h("button", { type: "button", class: "button quiet small",
-        onclick: () => this.step(o, "refund", { restock: true }) }, "Refund"));
+        onclick: () => this.step(o, "refund", { restock: true }) }, t("dash.refund")));
     }
     return actions;
   }
@@ -140,7 +143,10 @@ export class Dashboard {
   // ---- sales ----
   resetSales(list) {
     this.sales.clear();
-    for (const s of list || []) this.sales.set(s.sale_id, { ...s });
+    for (const s of list || []) {
+      this.currency = this.currency || s.currency;
+      this.sales.set(s.sale_id, { ...s });
+    }
     this.renderSales();
   }
 
@@ -171,7 +177,7 @@ export class Dashboard {
   renderSales() {
     const list = byId("host-sales");
     const sales = [...this.sales.values()].sort((a, b) => (b.starts_at || 0) - (a.starts_at || 0));
-    if (!sales.length) return list.replaceChildren(h("li", { class: "empty" }, "No sale yet."));
+    if (!sales.length) return list.replaceChildren(h("li", { class: "empty" }, t("dash.no_sale")));
     list.replaceChildren(...sales.map((s) => this.saleLine(s)));
   }
 
@@ -191,16 +197,16 @@ export class Dashboard {
     line.dataset.status = sale.status;
     line.replaceChildren(
       ...[
-      h("div", { class: "sale-name" }, h("strong", {}, this.titleOf(sale.sku) || sale.sku), " ",
-        h("span", { class: `pill is-${sale.status}` }, sale.status.replace("_", " "))),
+      h("div", { class: "sale-name" }, h("strong", { translate: "no" }, this.titleOf(sale.sku) || sale.sku), " ",
+        h("span", { class: `pill is-${sale.status}` }, t(`dash.status.${sale.status}`))),
       h("div", { class: "sale-figures" },
-        h("span", { dataset: { role: "left" } }, `${sale.left ?? sale.stock} left`),
-        h("span", { dataset: { role: "held" } }, `${sale.held ?? 0} held`),
-        h("span", { dataset: { role: "sold" } }, `${sale.sold ?? 0} sold`),
-        h("span", {}, `of ${sale.stock}`),
+        h("span", { dataset: { role: "left" } }, t("dash.left", { count: sale.left ?? sale.stock })),
+        h("span", { dataset: { role: "held" } }, t("dash.held", { count: sale.held ?? 0 })),
+        h("span", { dataset: { role: "sold" } }, t("dash.sold", { count: sale.sold ?? 0 })),
+        h("span", {}, t("dash.of_stock", { count: sale.stock })),
         h("span", { class: "countdown", dataset: { role: "timer" } }, this.timerWords(sale))),
       open
-        ? h("button", { type: "button", class: "button quiet small", onclick: () => this.close(sale.sale_id) }, "Close the sale")
+        ? h("button", { type: "button", class: "button quiet small", onclick: () => this.close(sale.sale_id) }, t("dash.close_sale"))
         : null,
       ].filter(Boolean),
     );
@@ -208,9 +214,9 @@ export class Dashboard {
 
   timerWords(sale) {
     const now = serverNow();
-    if (sale.status === "scheduled" && sale.starts_at) return `starts in ${clockText(sale.starts_at - now)}`;
+    if (sale.status === "scheduled" && sale.starts_at) return t("dash.starts_in", { time: clockText(sale.starts_at - now) });
     if (sale.status === "closed" || !sale.ends_at) return "";
-    return `ends in ${clockText(sale.ends_at - now)}`;
+    return t("dash.ends_in", { time: clockText(sale.ends_at - now) });
   }
 
   tickSales() {
@@ -227,7 +233,7 @@ export class Dashboard {
     } catch (err) {
       const note = byId("sale-note");
       note.hidden = false;
-      note.textContent = `The sale was not closed: ${describe(err)}`;
+      note.textContent = t("dash.close_failed", { error: describe(err) });
     }
   }
 }

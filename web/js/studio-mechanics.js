@@ -4,6 +4,7 @@ import { api, describe } from "./api.js";
 import { serverNow } from "./clock.js";
 import { byId, h, say } from "./dom.js";
 import { clockText, money, parsePrice } from "./format.js";
+import { t, tNodes } from "./i18n.js";
 
 export class StudioAuctions {
   constructor(roomId, token, titleOf) {
@@ -30,7 +31,7 @@ export class StudioAuctions {
     ev.preventDefault();
     const form = ev.target;
     const start = parsePrice(form.start.value);
-    if (start === null) return say(byId("auction-note"), "Type the starting price, e.g. 10 or 10.50.");
+    if (start === null) return say(byId("auction-note"), t("auctionform.bad_price"));
     const body = {
       sku: form.sku.value,
       start_cents: start,
@@ -43,7 +44,7 @@ export class StudioAuctions {
     try {
       const auction = await api(`/api/rooms/${encodeURIComponent(this.roomId)}/auctions`, { method: "POST", token: this.token, body });
       this.upsert(auction);
-      say(byId("auction-note"), "The auction is open.");
+      say(byId("auction-note"), t("auctionform.opened"));
     } catch (err) {
       say(byId("auction-note"), describe(err));
     }
@@ -70,27 +71,30 @@ export class StudioAuctions {
   tick() {
     for (const el of document.querySelectorAll("#host-auctions [data-role=countdown]")) {
       const a = this.auctions.get(el.dataset.auctionId);
-      if (a && a.status !== "ended") el.textContent = `ends in ${clockText(a.ends_at - serverNow())}`;
+      if (a && a.status !== "ended") el.textContent = t("dash.ends_in", { time: clockText(a.ends_at - serverNow()) });
     }
   }
 
   render() {
     const list = [...this.auctions.values()].sort((a, b) => (b.created_at || 0) - (a.created_at || 0));
     const items = list.map((a) => {
+      const name = (who) => h("span", { translate: "no" }, who);
       const status = a.status === "ended"
-        ? (a.winner_name ? `won by ${a.winner_name}` : "ended, no winner")
-        : (a.leader_name ? `${a.leader_name} leads` : "no bid yet");
-      const bids = (this.bids.get(a.auction_id) || []).map((b) => h("li", {}, `${money(b.price_cents, a.currency)} · ${b.leader_name}${b.extended ? " · time added" : ""}`));
+        ? (a.winner_name ? tNodes("dash.auction_won_by", { name: name(a.winner_name) }) : [t("dash.auction_no_winner")])
+        : (a.leader_name ? tNodes("dash.auction_leads", { name: name(a.leader_name) }) : [t("dash.auction_no_bid")]);
+      const bids = (this.bids.get(a.auction_id) || []).map((b) => h("li", {},
+        ...tNodes(b.extended ? "dash.bid_line_extended" : "dash.bid_line", { amount: money(b.price_cents, a.currency), name: name(b.leader_name) })));
       return h(
         "li",
         { class: `host-auction is-${a.status}`, dataset: { auctionId: a.auction_id } },
-        h("strong", {}, this.titleOf(a.sku) || a.title || a.sku),
-        h("span", { class: "meta" }, ` ${money(a.price_cents, a.currency)} · ${a.bids || 0} bids · ${status} · `),
-        h("span", { class: "meta", dataset: { role: "countdown", auctionId: a.auction_id } }, a.status === "ended" ? "" : `ends in ${clockText(a.ends_at - serverNow())}`),
-        bids.length ? h("ol", { class: "bid-list", "aria-label": "Latest bids" }, ...bids) : null,
+        h("strong", { translate: "no" }, this.titleOf(a.sku) || a.title || a.sku),
+        " ",
+        h("span", { class: "meta" }, t("dash.auction_figures", { price: money(a.price_cents, a.currency), count: a.bids || 0 }), " · ", ...status, " · "),
+        h("span", { class: "meta", dataset: { role: "countdown", auctionId: a.auction_id } }, a.status === "ended" ? "" : t("dash.ends_in", { time: clockText(a.ends_at - serverNow()) })),
+        bids.length ? h("ol", { class: "bid-list", "aria-label": t("dash.latest_bids") }, ...bids) : null,
       );
     });
-    byId("host-auctions").replaceChildren(...(items.length ? items : [h("li", { class: "empty" }, "No auction yet.")]));
+    byId("host-auctions").replaceChildren(...(items.length ? items : [h("li", { class: "empty" }, t("dash.no_auction"))]));
   }
 }
 
@@ -129,10 +133,13 @@ export class QuestionQueue {
     const items = newestFirst.map((q) => {
       const inputId = `answer-${q.question_id}`;
       const input = h("input", { id: inputId, maxlength: "300", autocomplete: "off", required: true });
+      const who = h("strong", { translate: "no" }, q.name);
+      const text = h("span", { translate: "no" }, q.text);
+      const about = q.sku ? h("span", { translate: "no" }, this.titleOf(q.sku) || q.sku) : null;
       return h(
         "li",
         { class: "question", dataset: { questionId: q.question_id } },
-        h("p", {}, h("strong", {}, q.name), q.sku ? ` about ${this.titleOf(q.sku) || q.sku}: ` : ": ", q.text),
+        h("p", {}, ...(about ? tNodes("dash.question_about", { name: who, product: about, text }) : tNodes("dash.question", { name: who, text }))),
         h(
           "form",
           {
@@ -143,12 +150,16 @@ export class QuestionQueue {
               if (text) this.send({ type: "answer", question_id: q.question_id, text });
             },
           },
-          h("label", { for: inputId, class: "visually-hidden" }, `Answer ${q.name}`),
+          h("label", { for: inputId, class: "visually-hidden" }, t("dash.answer_label", { name: q.name })),
           input,
-          h("button", { type: "submit", class: "button" }, "Answer"),
+          h("button", { type: "submit", class: "button" }, t("dash.answer")),
         ),
       );
     });
-    byId("questions").replaceChildren(...(items.length ? items : [h("li", { class: "empty" }, "No question waiting.")]));
+    byId("questions").replaceChildren(...(items.length ? items : [h("li", { class: "empty" }, t("dash.no_question"))]));
+    const waiting = byId("questions-count");
+    waiting.textContent = String(items.length);
+    waiting.hidden = items.length === 0;
+    waiting.setAttribute("aria-label", t("dash.questions_waiting", { count: items.length }));
   }
 }

@@ -2,6 +2,7 @@
 // variants), set with PUT /api/products/{sku}/stock; the line-up shows the new figures.
 import { api, describe } from "./api.js";
 import { byId, say } from "./dom.js";
+import { t } from "./i18n.js";
 
 export class Restock {
   /** `lineup`: the studio's sku -> product map; `changed(product)` after a restock. */
@@ -60,14 +61,14 @@ export class Restock {
     const body = { stock: Number(this.units.value) };
     const variant = (p.variants || []).find((v) => v.variant_id === this.variant.value);
     if (variant) body.variant_id = variant.variant_id;
-    const what = variant ? `${p.title} (${variant.label})` : p.title;
+    const what = variant ? t("restock.what_variant", { title: p.title, label: variant.label }) : p.title;
     try {
       const product = await api(`/api/products/${encodeURIComponent(p.sku)}/stock`, { method: "PUT", token: this.token, body });
       this.changed(product);
-      say(this.note, `${what}: ${body.stock} on hand.`);
+      say(this.note, t("restock.done", { what, stock: body.stock }));
     } catch (err) {
       const taken = err.extra?.taken;
-      say(this.note, err.code === "stock_below_held" ? `${what}: ${taken} units are held or sold, so stock cannot go below ${taken}.` : describe(err));
+      say(this.note, err.code === "stock_below_held" ? t("restock.below_held", { what, taken }) : describe(err));
     }
   }
 }

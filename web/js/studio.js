@@ -4,6 +4,7 @@ import { RoomChannel } from "./channel.js";
 import { ChatLog } from "./chat.js";
 import { byId, h, say } from "./dom.js";
 import { money, parsePrice } from "./format.js";
+import { t, tNodes } from "./i18n.js";
 import { claimsOf, expired, tokenFromFragment } from "./session.js";
 import { Camera } from "./studio-camera.js";
 import { Dashboard } from "./studio-dash.js";
@@ -19,12 +20,10 @@ let pinnedSku = null;
 /** Why this token cannot run this room, in words, or "" when it looks right. */
 function tokenProblem() {
   if (!token) return "";
-  if (!claims) return "The key in this studio link is damaged. Copy the host link again, in full.";
-  if (expired(token)) return "This studio link has expired. Ask for a new host link.";
-  if (claims.r === "host" && claims.room && claims.room !== roomId) {
-    return "This studio link belongs to another room. Open the host link made for this room.";
-  }
-  if (claims.r !== "host" && claims.r !== "admin") return "This link is a viewer's, not the host's.";
+  if (!claims) return t("studio.token_damaged");
+  if (expired(token)) return t("studio.token_expired");
+  if (claims.r === "host" && claims.room && claims.room !== roomId) return t("studio.token_other_room");
+  if (claims.r !== "host" && claims.r !== "admin") return t("studio.token_viewer");
   return "";
 }
 
@@ -32,7 +31,9 @@ function refuse(words) {
   byId("studio").hidden = true;
   byId("no-token").hidden = false;
   byId("conn").hidden = true;
-  if (words) byId("no-token-why").textContent = words;
+  const why = byId("no-token-why");
+  if (words) why.textContent = words;
+  else why.replaceChildren(...tNodes("studio.no_token_why", { fragment: h("code", { translate: "no" }, "#token=…") }));
 }
 
 // ---- chat with moderation ----
@@ -40,19 +41,19 @@ const chat = new ChatLog(byId("chat"), { actions: moderation });
 
 function moderation(msg) {
   const mine = claims && msg.user_id === claims.u;
-  const who = msg.name || "this viewer";
+  const who = msg.name || t("studio.this_viewer");
   const button = (label, aria, onclick) =>
     h("button", { type: "button", class: "link-button", "aria-label": aria, onclick }, label);
   return h(
     "span",
     { class: "chat-actions" },
-    button("Delete", `Delete the message from ${who}`, () => send({ type: "delete_chat", msg_id: msg.msg_id })),
-    mine ? null : button("Mute 5 min", `Mute ${who} for 5 minutes`, () => {
-      if (send({ type: "mute", user_id: msg.user_id, seconds: 300 })) chat.note(`${who} is muted for 5 minutes.`);
+    button(t("mod.delete"), t("mod.delete_label", { name: who }), () => send({ type: "delete_chat", msg_id: msg.msg_id })),
+    mine ? null : button(t("mod.mute"), t("mod.mute_label", { name: who }), () => {
+      if (send({ type: "mute", user_id: msg.user_id, seconds: 300 })) chat.note(t("mod.muted_note", { name: who }));
     }),
-    mine ? null : button("Ban", `Ban ${who} from this room`, () => {
-      if (confirm(`Ban ${who} from this room?`) && send({ type: "ban", user_id: msg.user_id })) {
-        chat.note(`${who} is banned.`);
+    mine ? null : button(t("mod.ban"), t("mod.ban_label", { name: who }), () => {
+      if (confirm(t("mod.ban_confirm", { name: who })) && send({ type: "ban", user_id: msg.user_id })) {
+        chat.note(t("mod.banned_note", { name: who }));
       }
     }),
   );
@@ -60,7 +61,7 @@ function moderation(msg) {
 
 function send(message) {
   if (channel.send(message)) return true;
-  say(byId("chat-status"), "Offline: that did not reach the room. It will work again once reconnected.");
+  say(byId("chat-status"), t("studio.offline_not_sent"));
   return false;
 }
 
@@ -73,16 +74,18 @@ byId("chat-form").addEventListener("submit", (ev) => {
 byId("slow-mode").addEventListener("change", (ev) => {
   const seconds = Number(ev.target.value);
   if (send({ type: "slow_mode", seconds })) {
-    chat.note(seconds ? `Slow mode is on: one message every ${seconds} s per viewer.` : "Slow mode is off.");
+    chat.note(seconds ? t("studio.slow_on", { seconds }) : t("chat.slow_off"));
   }
 });
 
 // ---- line-up and pins ----
 /** Units per variant (available of stock), or the made-to-order queue. */
 function stockWords(p) {
-  if (p.made_to_order) return `Made to order · ${p.queue ?? 0} in the queue`;
-  if ((p.variants || []).length) return p.variants.map((v) => `${v.label}: ${v.available ?? 0}/${v.stock ?? 0}`).join(" · ");
-  return typeof p.available === "number" ? `${p.available}/${p.stock} left` : "";
+  if (p.made_to_order) return t("bag.made_to_order_queue", { count: p.queue ?? 0 });
+  if ((p.variants || []).length) {
+    return p.variants.map((v) => t("lineup.variant_left", { label: v.label, left: v.available ?? 0, stock: v.stock ?? 0 })).join(" · ");
+  }
+  return typeof p.available === "number" ? t("lineup.left_of", { left: p.available, stock: p.stock }) : "";
 }
 
 /** A `lineup_stock` event: the latest availability of products the shop sold. */
@@ -107,13 +110,16 @@ function renderLineup() {
       "li",
       { class: `lineup-item${pinned ? " is-pinned" : ""}`, dataset: { sku: p.sku } },
       p.image_url ? h("img", { src: p.image_url, alt: "", width: 44, height: 44 }) : h("span", { class: "thumb" }),
-      h("div", { class: "lineup-text" }, h("strong", {}, p.title), h("span", { class: "meta" }, `${money(p.price_cents, p.currency)} · ${p.sku}`), h("span", { class: "meta stock" }, stockWords(p))),
+      h("div", { class: "lineup-text" },
+        h("strong", { translate: "no" }, p.title),
+        h("span", { class: "meta" }, money(p.price_cents, p.currency), " · ", h("span", { translate: "no" }, p.sku)),
+        h("span", { class: "meta stock", translate: "no" }, stockWords(p))),
       pinned
-        ? h("button", { type: "button", class: "button small", "aria-pressed": "true", onclick: () => send({ type: "unpin" }) }, "Unpin")
-        : h("button", { type: "button", class: "button small", "aria-label": `Pin ${p.title}`, onclick: () => send({ type: "pin", sku: p.sku }) }, "Pin"),
+        ? h("button", { type: "button", class: "button pin is-pinned", "aria-pressed": "true", "aria-label": t("lineup.unpin_named", { title: p.title }), onclick: () => send({ type: "unpin" }) }, t("lineup.unpin"))
+        : h("button", { type: "button", class: "button pin", "aria-label": t("lineup.pin_named", { title: p.title }), onclick: () => send({ type: "pin", sku: p.sku }) }, t("lineup.pin")),
     );
   });
-  list.replaceChildren(...(items.length ? items : [h("li", { class: "empty" }, "No products yet. Add one below.")]));
+  list.replaceChildren(...(items.length ? items : [h("li", { class: "empty" }, t("lineup.empty"))]));
   const select = byId("sale-sku");
   const chosen = select.value;
   select.replaceChildren(...[...lineup.values()].map((p) => new Option(`${p.title} (${money(p.price_cents, p.currency)})`, p.sku)));
@@ -142,7 +148,7 @@ async function loadLineup() {
   try {
     setLineup((await api(`/api/rooms/${encodeURIComponent(roomId)}/products`)).products);
   } catch (err) {
-    say(byId("add-note"), `The line-up could not be loaded: ${describe(err)}`);
+    say(byId("add-note"), t("lineup.load_failed", { error: describe(err) }));
   }
 }
 
@@ -164,7 +170,7 @@ byId("add-product").addEventListener("submit", async (ev) => {
     byId("add-sku").value = "";
     say(byId("add-note"), "");
   } catch (err) {
-    say(byId("add-note"), err.code === "not_found" ? `No product with SKU “${sku}” in the catalog.` : describe(err));
+    say(byId("add-note"), err.code === "not_found" ? t("lineup.no_such_sku", { sku }) : describe(err));
   }
 });
 
@@ -179,7 +185,7 @@ byId("sale-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const note = byId("sale-note");
   const priceCents = parsePrice(byId("sale-price").value);
-  if (priceCents === null) return say(note, "Write the price as a number, like 199 or 199.50.");
+  if (priceCents === null) return say(note, t("saleform.bad_price"));
   const body = {
     sku: byId("sale-sku").value,
     stock: Number(byId("sale-stock").value),
@@ -188,15 +194,15 @@ byId("sale-form").addEventListener("submit", async (ev) => {
     hold_s: Number(byId("sale-hold").value),
     duration_s: Math.round(Number(byId("sale-duration").value) * 60),
   };
-  if (!body.sku) return say(note, "Add a product to the line-up first.");
+  if (!body.sku) return say(note, t("saleform.no_product"));
   const button = ev.submitter || byId("sale-form").querySelector("button");
   button.disabled = true;
   try {
     const sale = await api(`/api/rooms/${encodeURIComponent(roomId)}/sales`, { method: "POST", token, body });
     dash.upsertSale(sale);
-    say(note, `The sale is open: ${sale.stock} ${sale.stock === 1 ? "unit" : "units"}.`);
+    say(note, t("saleform.opened", { count: sale.stock }));
   } catch (err) {
-    say(note, `The sale did not open: ${describe(err)}`);
+    say(note, t("saleform.failed", { error: describe(err) }));
   } finally {
     button.disabled = false;
   }
@@ -204,7 +210,7 @@ byId("sale-form").addEventListener("submit", async (ev) => {
 
 // ---- the end ----
 byId("end-room").addEventListener("click", async () => {
-  if (!confirm("End the room for everyone? Chat, sales and video stop.")) return;
+  if (!confirm(t("studio.end_confirm"))) return;
   try {
     await api(`/api/rooms/${encodeURIComponent(roomId)}/end`, { method: "POST", token });
     ended();
@@ -215,7 +221,7 @@ byId("end-room").addEventListener("click", async () => {
 
 function ended() {
   camera.stop();
-  byId("live-status").textContent = "The room has ended.";
+  byId("live-status").textContent = t("studio.ended");
   for (const el of document.querySelectorAll("#studio button, #studio input, #studio select")) el.disabled = true;
 }
 
@@ -270,7 +276,7 @@ function onEvent(ev) {
     case "order":
       return dash.order(ev.order || ev);
     case "live_started":
-      return camera.live || (byId("live-status").textContent = "The room shows as live.");
+      return camera.live || (byId("live-status").textContent = t("studio.shows_live"));
     case "room_ended":
       return ended();
     case "slow_mode":
@@ -286,28 +292,31 @@ function onState({ state, retryMs, reason }) {
   const conn = byId("conn");
   conn.dataset.state = state;
   const words = {
-    connecting: "Connecting…",
-    online: "Connected",
-    offline: `Offline. Trying again in ${Math.max(1, Math.round((retryMs || 0) / 1000))} s…`,
-    unauthorized: "The studio key was refused",
-    closed: reason === "room_ended" ? "Room ended" : "Disconnected",
+    connecting: () => t("conn.connecting"),
+    online: () => t("conn.online"),
+    offline: () => t("conn.retrying", { seconds: Math.max(1, Math.round((retryMs || 0) / 1000)) }),
+    unauthorized: () => t("studio.key_refused"),
+    closed: () => (reason === "room_ended" ? t("conn.room_ended") : t("conn.closed")),
   };
-  conn.textContent = words[state] || state;
+  conn.textContent = words[state] ? words[state]() : state;
   if (state === "unauthorized") {
     channel.stop();
     camera.stop();
     dash.stop();
   }
-  if (state === "unauthorized") refuse("The server refused this studio link: it has expired or was replaced. Ask for a new host link.");
+  if (state === "unauthorized") refuse(t("studio.token_refused"));
   if (reason === "room_ended") ended();
 }
 
 function showRoom(room) {
-  document.title = `Studio: ${room.title} · live`;
-  byId("title").textContent = room.title;
+  document.title = t("studio.title", { title: room.title });
+  const title = byId("title");
+  delete title.dataset.i18n;
+  title.translate = false;
+  title.textContent = room.title;
   // Still publishing from an earlier page (a reload): Go live takes over at once.
   if (room.live && camera && !camera.live && !byId("live-status").textContent) {
-    byId("live-status").textContent = "Video from an earlier studio page is still on air. Go live to take over.";
+    byId("live-status").textContent = t("studio.earlier_on_air");
   }
 }
 
@@ -335,7 +344,7 @@ async function main() {
     showRoom(room);
     if (room.status === "ended") ended();
   } catch (err) {
-    if (err.status === 404) return refuse("This room does not exist. Check the host link.");
+    if (err.status === 404) return refuse(t("studio.no_such_room"));
   }
   await loadLineup();
   loadCatalog();

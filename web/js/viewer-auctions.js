@@ -5,6 +5,7 @@ import { nextBid } from "./auction-rules.js";
 import { serverNow } from "./clock.js";
 import { byId, h } from "./dom.js";
 import { clockText, money, parsePrice } from "./format.js";
+import { t } from "./i18n.js";
 import { productOf } from "./viewer-shop.js";
 
 export class Auctions {
@@ -48,16 +49,19 @@ export class Auctions {
     const wasMine = known.leader_id && known.leader_id === this.me();
     const { auction_id, price_cents, leader_id, leader_name, ends_at, increment_cents, bids } = ev;
     this.upsert({ auction_id, price_cents, leader_id, leader_name, ends_at, increment_cents, bids });
-    if (wasMine && leader_id !== this.me()) this.notes.set(auction_id, "You were outbid. Bid again to lead.");
-    else if (leader_id === this.me()) this.notes.set(auction_id, "You lead.");
-    if (ev.extended) this.notes.set(auction_id, `${this.notes.get(auction_id) || ""} Time added: a bid came in the last seconds.`.trim());
+    if (wasMine && leader_id !== this.me()) this.notes.set(auction_id, t("auction.outbid"));
+    else if (leader_id === this.me()) this.notes.set(auction_id, t("auction.you_lead"));
+    if (ev.extended) {
+      const before = this.notes.get(auction_id);
+      this.notes.set(auction_id, before ? t("auction.note_and_time_added", { note: before }) : t("auction.time_added"));
+    }
     this.render(auction_id);
   }
 
   onEnded(ev) {
     this.upsert({ ...ev, status: "ended", type: undefined, seq: undefined, ts: undefined });
     const mine = ev.winner_id && ev.winner_id === this.me();
-    this.notes.set(ev.auction_id, mine ? "You won! Pay for it below before the timer runs out." : "");
+    this.notes.set(ev.auction_id, mine ? t("auction.you_won") : "");
     this.render(ev.auction_id);
   }
 
@@ -69,8 +73,8 @@ export class Auctions {
   }
 
   timerWords(a) {
-    if (a.status === "ended") return "Ended";
-    return `Ends in ${clockText(a.ends_at - serverNow())}`;
+    if (a.status === "ended") return t("auction.ended");
+    return t("sale.ends_in", { time: clockText(a.ends_at - serverNow()) });
   }
 
   render(id) {
@@ -85,34 +89,36 @@ export class Auctions {
     const mine = a.leader_id && a.leader_id === this.me();
     view.card.className = `card auction is-${a.status}${mine ? " is-leading" : ""}`;
     view.price.textContent = money(a.price_cents, a.currency);
-    view.leader.textContent = a.status === "ended"
-      ? (a.winner_name ? `Won by ${mine ? "you" : a.winner_name}` : "Ended with no winner")
-      : (a.leader_name ? `Leading: ${mine ? "you" : a.leader_name}` : "No bid yet: be the first");
+    view.leader.textContent = leaderWords(a, mine);
     view.timer.textContent = this.timerWords(a);
     view.note.textContent = this.notes.get(id) || "";
     const open = a.status !== "ended";
     view.form.hidden = !open;
     const amount = nextBid(a);
-    view.bid.textContent = this.busy.has(id) ? "Bidding…" : `Bid ${money(amount, a.currency)}`;
+    view.bid.textContent = this.busy.has(id) ? t("auction.bidding") : t("auction.bid_amount", { amount: money(amount, a.currency) });
     view.bid.disabled = this.busy.has(id) || Boolean(mine);
     view.bid.dataset.amount = String(amount);
   }
 
   newCard(a) {
     const id = `auction-${a.auction_id}`;
-    const title = h("h2", { class: "product-title", id: `${id}-title` }, a.title || "Auction");
-    productOf(a.sku).then((p) => p && (title.textContent = p.title));
+    const title = h("h2", { class: "product-title", id: `${id}-title`, translate: a.title ? "no" : null }, a.title || t("auction.eyebrow"));
+    productOf(a.sku).then((p) => {
+      if (!p) return;
+      title.translate = false;
+      title.textContent = p.title;
+    });
     const maxId = `${id}-max`;
     const view = {
       price: h("span", { class: "price", dataset: { role: "price" } }),
       leader: h("p", { class: "leader", dataset: { role: "leader" } }),
       timer: h("p", { class: "countdown", dataset: { role: "countdown" } }),
-      bid: h("button", { type: "button", class: "button primary", dataset: { role: "bid" } }, "Bid"),
-      max: h("input", { id: maxId, inputmode: "decimal", dataset: { role: "max" }, placeholder: "e.g. 120" }),
+      bid: h("button", { type: "button", class: "button primary", dataset: { role: "bid" } }, t("auction.bid")),
+      max: h("input", { id: maxId, inputmode: "decimal", dataset: { role: "max" }, placeholder: t("auction.max_placeholder") }),
       note: h("p", { class: "status-note", role: "status", dataset: { role: "note" } }),
     };
     view.bid.addEventListener("click", () => this.bid(a.auction_id, Number(view.bid.dataset.amount)));
-    const maxButton = h("button", { type: "submit", class: "button", dataset: { role: "max-bid" } }, "Set max bid");
+    const maxButton = h("button", { type: "submit", class: "button", dataset: { role: "max-bid" } }, t("auction.set_max"));
     view.form = h(
       "form",
       {
@@ -122,21 +128,21 @@ export class Auctions {
           const top = parsePrice(view.max.value);
           const amount = Number(view.bid.dataset.amount);
           if (top === null || top < amount) {
-            this.notes.set(a.auction_id, `A max bid must be at least ${money(amount, a.currency)}.`);
+            this.notes.set(a.auction_id, t("auction.max_at_least", { amount: money(amount, a.currency) }));
             return this.render(a.auction_id);
           }
           this.bid(a.auction_id, amount, top);
         },
       },
       view.bid,
-      h("label", { for: maxId }, "Or bid for me up to"),
+      h("label", { for: maxId }, t("auction.max_label")),
       view.max,
       maxButton,
     );
     view.card = h(
       "section",
       { id, "aria-labelledby": `${id}-title`, dataset: { auctionId: a.auction_id } },
-      h("p", { class: "eyebrow" }, a.mode === "sudden_death" ? "Auction · sudden death" : "Auction"),
+      h("p", { class: "eyebrow" }, a.mode === "sudden_death" ? t("auction.eyebrow_sudden") : t("auction.eyebrow")),
       title,
       h("p", { class: "price-line" }, view.price),
       view.leader,
@@ -150,7 +156,7 @@ export class Auctions {
   /** One bid; a retry after no answer reuses the key, so it is never counted twice. */
   async bid(auctionId, amount, maxCents) {
     if (this.busy.has(auctionId)) return;
-    const session = this.session() || (await this.needSession("Choose a name to bid."));
+    const session = this.session() || (await this.needSession(t("chat.name_to_bid")));
     if (!session) return;
     this.busy.add(auctionId);
     this.render(auctionId);
@@ -162,7 +168,7 @@ export class Auctions {
           const answer = await api(`/api/auctions/${encodeURIComponent(auctionId)}/bids`, {
             method: "POST", token: session.token, body, headers: { "Idempotency-Key": key },
           });
-          this.notes.set(auctionId, answer.leading ? "You lead." : "Outbid at once by another bidder's max bid.");
+          this.notes.set(auctionId, answer.leading ? t("auction.you_lead") : t("auction.outbid_by_max"));
           const known = this.auctions.get(auctionId) || {};
           // The `bid` event may have come first, with a later price: never step back.
           if (!(known.price_cents > answer.price_cents)) {
@@ -180,8 +186,7 @@ export class Auctions {
       }
     } catch (err) {
       if (err.status === 401) this.onUnauthorized();
-      const words = { bid_too_low: "Someone bid first. The button shows the next amount.", auction_ended: "The auction has ended." };
-      this.notes.set(auctionId, words[err.code] || describe(err));
+      this.notes.set(auctionId, describe(err));
       if (err.code === "bid_too_low" || err.code === "auction_ended") this.load();
     } finally {
       this.busy.delete(auctionId);
@@ -190,3 +195,11 @@ export class Auctions {
   }
 }
 
+function leaderWords(a, mine) {
+  if (a.status === "ended") {
+    if (!a.winner_name) return t("auction.no_winner");
+    return mine ? t("auction.won_by_you") : t("auction.won_by", { name: a.winner_name });
+  }
+  if (!a.leader_name) return t("auction.no_bid_yet");
+  return mine ? t("auction.leading_you") : t("auction.leading", { name: a.leader_name });
+}

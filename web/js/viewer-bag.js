@@ -2,26 +2,19 @@
 // one checkout and one payment; made-to-order queue dates; "My orders".
 import { api, describe, newKey } from "./api.js";
 import { byId, h, say } from "./dom.js";
-import { money } from "./format.js";
+import { count, dateText, money } from "./format.js";
+import { t, tNodes } from "./i18n.js";
 
-const STATUS_WORDS = {
-  held: "Waiting for payment",
-  paid: "Paid",
-  shipped: "Shipped",
-  delivered: "Delivered",
-  return_requested: "Return asked for",
-  partly_refunded: "Partly refunded",
-  refunded: "Refunded",
-  cancelled: "Cancelled",
-  expired: "Hold ran out",
-};
+const titled = (text) => h("span", { translate: "no" }, text);
 
 export class Bag {
-  /** session() -> {token}|null; needSession(why) -> Promise<session|null>. */
-  constructor(roomId, { session, needSession }) {
+  /** session() -> {token}|null; needSession(why) -> Promise<session|null>; showBag() brings
+   * the bag into view (a sheet on a phone) after the pinned card's Buy. */
+  constructor(roomId, { session, needSession, showBag = () => {} }) {
     this.roomId = roomId;
     this.session = session;
     this.needSession = needSession;
+    this.showBag = showBag;
     this.products = new Map(); // sku -> product with availability
     this.lines = []; // [{sku, variant_id, qty}]
     this.order = null; // the held order from the last checkout
@@ -78,7 +71,7 @@ export class Bag {
     select.hidden = variants.length === 0;
     byId("product-variant-label").hidden = variants.length === 0;
     for (const v of variants) {
-      select.append(h("option", { value: v.variant_id }, `${v.label}${leftText(v.available)}`));
+      select.append(h("option", { value: v.variant_id }, variantText(v)));
     }
     if (variants.some((v) => v.variant_id === chosen)) select.value = chosen;
   }
@@ -88,6 +81,7 @@ export class Bag {
     const known = this.products.get(this.pinned.sku) || this.pinned;
     const variant = (known.variants || []).length ? byId("product-variant").value : null;
     this.add(this.pinned.sku, variant);
+    this.showBag();
   }
 
   // ---- the bag ----
@@ -120,34 +114,37 @@ export class Bag {
     lines.replaceChildren(...this.lines.map((line, i) => {
       const p = this.products.get(line.sku);
       const v = (p?.variants || []).find((x) => x.variant_id === line.variant_id);
+      const title = p ? p.title : line.sku;
       return h("li", { class: "bag-line" },
-        `${p ? p.title : line.sku}${v ? ` (${v.label})` : ""} × ${line.qty}`,
-        h("button", { type: "button", class: "link", onclick: () => this.remove(i),
-          "aria-label": `Remove ${p ? p.title : line.sku}` }, "Remove"));
+        h("span", {}, ...lineWords(title, v?.label, line.qty)),
+        h("button", { type: "button", class: "link-button", onclick: () => this.remove(i),
+          "aria-label": t("bag.remove_named", { title }) }, t("bag.remove")));
     }));
     const currency = this.products.values().next().value?.currency || "CNY";
     const total = this.lines.reduce((sum, l) => sum + this.priceOf(l) * l.qty, 0);
-    byId("bag-total").textContent = this.lines.length ? `Total ${money(total, currency)}` : "Your bag is empty.";
+    byId("bag-total").textContent = this.lines.length ? t("bag.total", { amount: money(total, currency) }) : t("bag.empty");
+    byId("bag-count").textContent = count(this.lines.reduce((sum, l) => sum + l.qty, 0));
     byId("bag-checkout").hidden = this.lines.length === 0 || Boolean(this.order);
     byId("bag-pay").hidden = !this.order || this.order.status !== "held";
   }
 
   productRow(p) {
     const variants = p.variants || [];
-    const row = h("li", { class: "lineup-item", dataset: { sku: p.sku } },
-      h("span", { class: "lineup-title" }, p.title),
+    const row = h("li", { class: "bag-item", dataset: { sku: p.sku } },
+      p.image_url ? h("img", { class: "bag-thumb", src: p.image_url, alt: "", width: 48, height: 48 }) : h("span", { class: "bag-thumb" }),
+      h("span", { class: "lineup-title", translate: "no" }, p.title),
       h("span", { class: "price" }, money(p.price_cents, p.currency)),
-      h("span", { class: "stock" }, p.made_to_order ? `Made to order${p.queue ? ` · ${p.queue} in the queue` : ""}` : leftText(p.available).replace(" · ", "")));
+      h("span", { class: "stock" }, stockText(p)));
     let select = null;
     if (variants.length) {
-      select = h("select", { "aria-label": `${p.title}: size or colour` },
-        ...variants.map((v) => h("option", { value: v.variant_id, disabled: v.available === 0 },
-          `${v.label}${leftText(v.available)}`)));
+      select = h("select", { "aria-label": t("bag.variant_of", { title: p.title }) },
+        ...variants.map((v) => h("option", { value: v.variant_id, disabled: v.available === 0 }, variantText(v))));
       row.append(select);
     }
     const soldOut = !p.made_to_order && p.available === 0;
     row.append(h("button", { type: "button", class: "button", disabled: soldOut,
-      onclick: () => this.add(p.sku, select ? select.value : null) }, soldOut ? "Sold out" : "Add"));
+      "aria-label": soldOut ? null : t("bag.add_named", { title: p.title }),
+      onclick: () => this.add(p.sku, select ? select.value : null) }, soldOut ? t("stock.sold_out") : t("bag.add")));
     return row;
   }
 
@@ -157,7 +154,7 @@ export class Bag {
   }
 
   async checkout() {
-    const token = await this.token("Choose a name to check out.");
+    const token = await this.token(t("chat.name_to_check_out"));
     if (!token || !this.lines.length) return;
     const button = byId("bag-checkout");
     button.disabled = true;
@@ -165,10 +162,11 @@ export class Bag {
       this.order = await api(`/api/rooms/${encodeURIComponent(this.roomId)}/orders`, {
         method: "POST", token, body: { lines: this.lines }, headers: { "Idempotency-Key": newKey() },
       });
-      say(byId("bag-note"), `Held for you: ${money(this.order.amount_cents, this.order.currency)}. Pay to keep it.${queueText(this.order)}`);
+      say(byId("bag-note"), [t("bag.held", { amount: money(this.order.amount_cents, this.order.currency) }), ...queueText(this.order)].join(" "));
     } catch (err) {
-      const where = err.extra?.field ? ` (${err.extra.field.replace("lines[", "line ").replace("]", "")})` : "";
-      say(byId("bag-note"), describe(err) + where);
+      const line = /^lines\[(\d+)\]/.exec(err.extra?.field || "");
+      const words = describe(err);
+      say(byId("bag-note"), line ? t("bag.error_on_line", { error: words, line: Number(line[1]) + 1 }) : words);
     } finally {
       button.disabled = false;
       this.render();
@@ -176,11 +174,11 @@ export class Bag {
   }
 
   async pay() {
-    const token = await this.token("Choose a name to pay.");
+    const token = await this.token(t("chat.name_to_pay"));
     if (!token || !this.order) return;
     try {
       this.order = await api(`/api/orders/${encodeURIComponent(this.order.order_id)}/pay`, { method: "POST", token });
-      say(byId("bag-note"), `Paid. Thank you!${queueText(this.order)}`);
+      say(byId("bag-note"), [t("bag.paid"), ...queueText(this.order)].join(" "));
       this.lines = [];
       await this.refreshMine();
     } catch (err) {
@@ -220,20 +218,35 @@ export class Bag {
     const section = byId("my-orders");
     section.hidden = this.mine.length === 0;
     byId("my-orders-list").replaceChildren(...this.mine.map((o) => h("li", { class: "my-order", dataset: { orderId: o.order_id } },
-      h("p", {}, h("strong", {}, `#${o.order_no} · ${STATUS_WORDS[o.status] || o.status}`), ` · ${money(o.amount_cents, o.currency)}`),
+      h("p", {}, h("strong", {}, t("orders.number_status", { number: o.order_no ?? "", status: t(`order.status.${o.status}`) })),
+        " ", h("span", { class: "price" }, money(o.amount_cents, o.currency))),
       // A sale order's event carries no `lines`: its one line is the order itself.
       h("ul", {}, ...(o.lines || [{ title: o.title, qty: o.qty }]).map((l) => h("li", {},
-        `${l.title}${l.label ? ` (${l.label})` : ""} × ${l.qty}${l.queue_position ? ` · queue #${l.queue_position}, ships by ${l.ships_by}` : ""}`))),
-      o.tracking ? h("p", { class: "tracking" }, `Tracking: ${o.carrier} ${o.tracking}`) : null)));
+        ...lineWords(l.title, l.label, l.qty),
+        l.queue_position ? h("span", { class: "meta" }, " ", t("bag.queue", { position: l.queue_position, date: dateText(l.ships_by) })) : null))),
+      o.tracking ? h("p", { class: "tracking" }, ...tNodes("orders.tracking", { carrier: titled(o.carrier), tracking: titled(o.tracking) })) : null)));
   }
 }
 
-function leftText(available) {
-  if (available === null || available === undefined) return "";
-  return available === 0 ? " · sold out" : ` · ${available} left`;
+/** "Linen shirt (M) × 1": the product and variant names stay as the shop wrote them. */
+function lineWords(title, label, qty) {
+  return label
+    ? tNodes("bag.line_variant", { title: titled(title), label: titled(label), qty })
+    : tNodes("bag.line", { title: titled(title), qty });
+}
+
+function variantText(v) {
+  if (v.available === null || v.available === undefined) return v.label;
+  return v.available === 0 ? t("bag.variant_sold_out", { label: v.label }) : t("bag.variant_left", { label: v.label, count: v.available });
+}
+
+function stockText(p) {
+  if (p.made_to_order) return p.queue ? t("bag.made_to_order_queue", { count: p.queue }) : t("bag.made_to_order");
+  if (p.available === null || p.available === undefined) return "";
+  return p.available === 0 ? t("stock.sold_out") : t("stock.left", { count: p.available });
 }
 
 function queueText(order) {
-  const queued = (order.lines || []).filter((l) => l.queue_position);
-  return queued.map((l) => ` ${l.title}: queue position ${l.queue_position}, ships by ${l.ships_by}.`).join("");
+  return (order.lines || []).filter((l) => l.queue_position)
+    .map((l) => t("bag.queue_line", { title: l.title, position: l.queue_position, date: dateText(l.ships_by) }));
 }

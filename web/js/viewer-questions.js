@@ -2,6 +2,7 @@
 // on the product card (answered questions are everyone's; open ones only the host sees).
 import { api } from "./api.js";
 import { byId, h, say } from "./dom.js";
+import { t } from "./i18n.js";
 
 export class Questions {
   constructor({ send, session, needSession }) {
@@ -40,7 +41,9 @@ export class Questions {
     const list = byId("product-answers");
     list.replaceChildren(
       ...this.answers.map((a) =>
-        h("li", { class: "qa" }, h("p", { class: "q" }, h("strong", {}, "Q: "), a.text), h("p", { class: "a" }, h("strong", {}, "A: "), a.answer)),
+        h("li", { class: "qa" },
+          h("p", { class: "q" }, h("strong", {}, t("questions.q")), " ", h("span", { translate: "no" }, a.text)),
+          h("p", { class: "a" }, h("strong", {}, t("questions.a")), " ", h("span", { translate: "no" }, a.answer))),
       ),
     );
     byId("answers-block").hidden = !this.answers.length;
@@ -51,10 +54,10 @@ export class Questions {
     const input = byId("ask-input");
     const text = input.value.trim();
     if (!text) return;
-    if (!this.session() && !(await this.needSession("Choose a name to ask the host."))) return;
+    if (!this.session() && !(await this.needSession(t("chat.name_to_ask")))) return;
     const message = this.sku ? { type: "question", text, sku: this.sku } : { type: "question", text };
-    if (!this.send(message)) return say(byId("ask-note"), "You are offline; your question was not sent.");
+    if (!this.send(message)) return say(byId("ask-note"), t("questions.offline"));
     input.value = "";
-    say(byId("ask-note"), "Sent to the host. Answers show here for everyone.");
+    say(byId("ask-note"), t("questions.sent"));
   }
 }

@@ -4,8 +4,14 @@
 // earlier card). `?t=SECONDS` opens at a moment (search results link there).
 import { api } from "./api.js";
 import { byId, h } from "./dom.js";
+import { t } from "./i18n.js";
 
-const CHAPTER_WORDS = { pin: "Showing", sale: "Flash sale", auction: "Auction", answer: "Answer" };
+const CHAPTER_WORDS = {
+  pin: t("replay.chapter.pin"),
+  sale: t("replay.chapter.sale"),
+  auction: t("replay.chapter.auction"),
+  answer: t("replay.chapter.answer"),
+};
 
 /** The replay of `roomId` (status "none", "recording" or "ready"), null when unknown. */
 export async function fetchReplay(roomId) {
@@ -84,21 +90,25 @@ export class ReplayPlayer {
       h("button", { type: "button", class: "chapter", onclick: () => this.seek(c.at_ms) },
         h("span", { class: "chapter-at" }, position(c.at_ms)),
         h("span", { class: "chapter-kind" }, CHAPTER_WORDS[c.type] || c.type),
-        h("span", { class: "chapter-title" }, c.type === "answer" ? `${c.question} — ${c.answer}` : c.title || c.sku || "")))));
+        h("span", { class: "chapter-title", translate: "no" }, c.type === "answer" ? t("replay.answer_line", { question: c.question, answer: c.answer }) : c.title || c.sku || "")))));
     byId("chapters").hidden = this.chapters.length === 0;
   }
 
   renderMarks() {
     const marks = byId("replay-marks");
     const duration = this.replay.duration_ms || 1;
-    marks.replaceChildren(...this.chapters.map((c) => h("button", {
-      type: "button",
-      class: `mark is-${c.type}`,
-      style: `left: ${Math.min(100, (100 * c.at_ms) / duration).toFixed(2)}%`,
-      title: `${position(c.at_ms)} ${c.title || ""}`,
-      "aria-label": `${CHAPTER_WORDS[c.type] || c.type} at ${position(c.at_ms)}: ${c.title || ""}`,
-      onclick: () => this.seek(c.at_ms),
-    })));
+    marks.replaceChildren(...this.chapters.map((c) => {
+      const mark = h("button", {
+        type: "button",
+        class: `mark is-${c.type}`,
+        title: `${position(c.at_ms)} ${c.title || ""}`,
+        "aria-label": t("replay.mark_label", { kind: CHAPTER_WORDS[c.type] || c.type, at: position(c.at_ms), title: c.title || "" }),
+        onclick: () => this.seek(c.at_ms),
+      });
+      // Through the CSSOM: the pages' CSP (style-src 'self') refuses style="" attributes.
+      mark.style.left = `${Math.min(100, (100 * c.at_ms) / duration).toFixed(2)}%`;
+      return mark;
+    }));
     marks.hidden = this.chapters.length === 0;
   }
 }

@@ -3,6 +3,7 @@ import { api, describe, newKey } from "./api.js";
 import { serverNow } from "./clock.js";
 import { byId, h, say } from "./dom.js";
 import { clockText, money, unitsLeft } from "./format.js";
+import { t, tNodes } from "./i18n.js";
 
 const products = new Map(); // sku -> Promise<product|null>
 
@@ -54,7 +55,7 @@ export class Shop {
     byId("product-description").textContent = p.description || "";
     const sale = [...this.sales.values()].find((s) => s.sku === p.sku && s.status !== "closed");
     const stock = byId("product-stock");
-    say(stock, sale ? (sale.status === "scheduled" ? "Flash sale soon" : unitsLeft(sale.left)) : "");
+    say(stock, sale ? (sale.status === "scheduled" ? t("sale.soon") : unitsLeft(sale.left)) : "");
     stock.classList.toggle("is-out", Boolean(sale) && sale.status !== "scheduled" && sale.left <= 0);
   }
 
@@ -132,14 +133,16 @@ export class Shop {
 
   newCard(sale) {
     const id = `sale-${sale.sale_id}`;
-    const title = h("h2", { class: "product-title", id: `${id}-title` }, "Flash sale");
+    const title = h("h2", { class: "product-title", id: `${id}-title` }, t("sale.eyebrow"));
     const was = h("s", { class: "was" });
     productOf(sale.sku).then((p) => {
       if (!p) return;
       title.textContent = p.title;
       // The regular price beside the sale price, when the sale is cheaper.
+      title.translate = false;
       if (p.currency === sale.currency && p.price_cents > sale.price_cents) {
-        was.replaceChildren(h("span", { class: "visually-hidden" }, "usually "), money(p.price_cents, p.currency));
+        const usual = h("span", { class: "visually-hidden" }, t("sale.usually", { price: money(p.price_cents, p.currency) }));
+        was.replaceChildren(usual, h("span", { "aria-hidden": "true" }, money(p.price_cents, p.currency)));
       }
     });
     const view = {
@@ -152,7 +155,7 @@ export class Shop {
     view.card = h(
       "section",
       { id, "aria-labelledby": `${id}-title`, dataset: { saleId: sale.sale_id } },
-      h("p", { class: "eyebrow" }, "Flash sale"),
+      h("p", { class: "eyebrow" }, t("sale.eyebrow")),
       title,
       h("p", { class: "price-line" }, view.price, " ", was),
       view.left,
@@ -164,20 +167,20 @@ export class Shop {
   }
 
   stockWords(sale) {
-    if (sale.status === "closed") return "This sale has closed.";
+    if (sale.status === "closed") return t("sale.closed");
     if (sale.status === "sold_out" || sale.left <= 0) {
       const mine = [...this.orders.values()].some((o) => o.sale_id === sale.sale_id && o.status === "held");
-      if (mine) return "All taken, and yours is held for you below. Pay before the timer runs out.";
-      return sale.held > 0 ? "Sold out for now. Units held by others come back if not paid." : "Sold out.";
+      if (mine) return t("sale.all_taken_yours_held");
+      return sale.held > 0 ? t("sale.sold_out_for_now") : t("sale.sold_out");
     }
-    return sale.left === 1 ? unitsLeft(1) : `${unitsLeft(sale.left)} of ${sale.stock}`;
+    return sale.left === 1 ? unitsLeft(1) : t("sale.left_of", { left: sale.left, stock: sale.stock });
   }
 
   timerWords(sale) {
     const now = serverNow();
-    if (sale.status === "scheduled" && sale.starts_at) return `Starts in ${clockText(sale.starts_at - now)}`;
+    if (sale.status === "scheduled" && sale.starts_at) return t("sale.starts_in", { time: clockText(sale.starts_at - now) });
     if (sale.status === "closed") return "";
-    if (sale.ends_at) return `Ends in ${clockText(sale.ends_at - now)}`;
+    if (sale.ends_at) return t("sale.ends_in", { time: clockText(sale.ends_at - now) });
     return "";
   }
 
@@ -194,7 +197,7 @@ export class Shop {
     select.addEventListener("change", () => this.lastQty.set(sale.sale_id, Number(select.value)));
     select.addEventListener("change", () => this.attempts.delete(sale.sale_id));
     const busy = this.busy.has(sale.sale_id);
-    const label = busy ? "Buying…" : pending ? "Try again" : "Buy now";
+    const label = busy ? t("sale.buying") : pending ? t("sale.try_again") : t("sale.buy_now");
     return h(
       "form",
       {
@@ -204,17 +207,17 @@ export class Shop {
           this.buy(sale.sale_id, Number(select.value));
         },
       },
-      h("label", { for: qtyId }, "Quantity"),
+      h("label", { for: qtyId }, t("sale.quantity")),
       select,
       h("button", { type: "submit", class: "button primary", disabled: busy }, label),
-      limit > 1 ? h("span", { class: "hint" }, `Up to ${sale.per_buyer_limit} each`) : null,
+      limit > 1 ? h("span", { class: "hint" }, t("sale.up_to_each", { limit: sale.per_buyer_limit })) : null,
     );
   }
 
   /** One tap: a new Idempotency-Key, unless the last try got no answer (then the same one). */
   async buy(saleId, qty) {
     if (this.busy.has(saleId)) return;
-    const session = this.session() || (await this.needSession("Choose a name to buy."));
+    const session = this.session() || (await this.needSession(t("chat.name_to_buy")));
     if (!session) return;
     let attempt = this.attempts.get(saleId);
     if (!attempt || attempt.qty !== qty) attempt = { key: newKey(), qty };
@@ -298,11 +301,11 @@ export class Shop {
   }
 
   async pay(orderId) {
-    await this.orderAction(orderId, "pay", "Paying…");
+    await this.orderAction(orderId, "pay", t("order.paying"));
   }
 
   async cancel(orderId) {
-    await this.orderAction(orderId, "cancel", "Cancelling…");
+    await this.orderAction(orderId, "cancel", t("order.cancelling"));
   }
 
   async orderAction(orderId, action, busyWords) {
@@ -318,7 +321,7 @@ export class Shop {
         token: session.token,
       });
       const pending = fresh.payment && fresh.payment.status === "pending";
-      this.remember({ ...fresh, note: pending ? "Payment is being confirmed…" : "", busy: false });
+      this.remember({ ...fresh, note: pending ? t("order.confirming") : "", busy: false });
     } catch (err) {
       if (err.code === "hold_expired") order.status = "expired";
       if (err.code === "order_cancelled") order.status = "cancelled";
@@ -342,12 +345,12 @@ export class Shop {
 
   orderCard(o) {
     const amount = money(o.amount_cents ?? o.price_cents * o.qty, o.currency);
-    const what = `${o.qty} × ${o.title || o.sku}`;
+    const what = tNodes("order.qty_of", { qty: o.qty, title: h("span", { translate: "no" }, o.title || o.sku) });
     const card = h(
       "section",
-      { class: `card order is-${o.status}`, "aria-label": "Your order", dataset: { orderId: o.order_id, status: o.status } },
-      h("p", { class: "eyebrow" }, "Your order"),
-      h("p", { class: "order-what" }, h("span", {}, what), h("span", { class: "price" }, amount)),
+      { class: `card order is-${o.status}`, "aria-label": t("order.yours"), dataset: { orderId: o.order_id, status: o.status } },
+      h("p", { class: "eyebrow" }, t("order.yours")),
+      h("p", { class: "order-what" }, h("span", {}, ...what), h("span", { class: "price" }, amount)),
     );
     const state = h("p", { class: "order-state", dataset: { role: "order-state" } }, this.orderWords(o));
     card.append(state);
@@ -356,8 +359,8 @@ export class Shop {
         h(
           "div",
           { class: "row" },
-          h("button", { type: "button", class: "button primary", disabled: o.busy, onclick: () => this.pay(o.order_id) }, `Pay ${amount}`),
-          h("button", { type: "button", class: "button quiet", disabled: o.busy, onclick: () => this.cancel(o.order_id) }, "Cancel"),
+          h("button", { type: "button", class: "button primary", disabled: o.busy, onclick: () => this.pay(o.order_id) }, t("order.pay_amount", { amount })),
+          h("button", { type: "button", class: "button quiet", disabled: o.busy, onclick: () => this.cancel(o.order_id) }, t("order.cancel")),
         ),
       );
     }
@@ -369,16 +372,16 @@ export class Shop {
     switch (o.status) {
       case "held": {
         const left = (o.expires_at || 0) - serverNow();
-        return left > 0 ? `Held for you: ${clockText(left)} left to pay.` : "The hold is running out…";
+        return left > 0 ? t("order.held_for_you", { time: clockText(left) }) : t("order.hold_running_out");
       }
       case "paid":
-        return "Paid. Thank you! The host can see your order.";
+        return t("order.paid_thanks");
       case "expired":
-        return "Expired: the hold ran out, and the units went back on sale.";
+        return t("order.expired");
       case "cancelled":
-        return "Cancelled.";
+        return t("order.cancelled");
       default:
-        return o.status || "";
+        return o.status ? t(`order.status.${o.status}`) : "";
     }
   }
 

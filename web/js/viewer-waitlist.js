@@ -4,6 +4,7 @@ import { api, describe } from "./api.js";
 import { serverNow } from "./clock.js";
 import { h } from "./dom.js";
 import { clockText } from "./format.js";
+import { t, tNodes } from "./i18n.js";
 
 export class Waitlist {
   /** session(), needSession(why) as for the shop; buy(saleId) takes the kept unit. */
@@ -32,9 +33,9 @@ export class Waitlist {
       return h(
         "div",
         { class: "offer", dataset: { role: "offer" } },
-        h("p", {}, "One is kept for you for ", timer, "."),
-        h("button", { type: "button", class: "button primary", onclick: () => this.buyUnit(sale.sale_id) }, "Buy it now"),
-        h("button", { type: "button", class: "link-button", onclick: () => this.leave(sale.sale_id) }, "No thanks"),
+        h("p", {}, ...tNodes("waitlist.kept_for", { time: timer })),
+        h("button", { type: "button", class: "button primary", onclick: () => this.buyUnit(sale.sale_id) }, t("waitlist.buy_it")),
+        h("button", { type: "button", class: "link-button", onclick: () => this.leave(sale.sale_id) }, t("waitlist.no_thanks")),
         note,
       );
     }
@@ -42,26 +43,26 @@ export class Waitlist {
       return h(
         "div",
         { class: "waitlist", dataset: { role: "waitlist" } },
-        h("p", { dataset: { role: "position" } }, `You are number ${p.position} in line.`),
-        h("button", { type: "button", class: "button", onclick: () => this.leave(sale.sale_id) }, "Leave the waitlist"),
+        h("p", { dataset: { role: "position" } }, t("waitlist.position", { position: p.position })),
+        h("button", { type: "button", class: "button", onclick: () => this.leave(sale.sale_id) }, t("waitlist.leave")),
         note,
       );
     }
     return h(
       "div",
       { class: "waitlist" },
-      h("button", { type: "button", class: "button", dataset: { role: "join" }, onclick: () => this.join(sale.sale_id) }, "Join the waitlist"),
+      h("button", { type: "button", class: "button", dataset: { role: "join" }, onclick: () => this.join(sale.sale_id) }, t("waitlist.join")),
       note,
     );
   }
 
   async join(saleId) {
-    const session = this.session() || (await this.needSession("Choose a name to join the waitlist."));
+    const session = this.session() || (await this.needSession(t("chat.name_to_wait")));
     if (!session) return;
     try {
       const place = await api(`/api/sales/${encodeURIComponent(saleId)}/waitlist`, { method: "POST", token: session.token, body: {} });
       this.places.set(saleId, place);
-      this.notes.set(saleId, "If a unit comes back, it is kept for you in turn.");
+      this.notes.set(saleId, t("waitlist.joined"));
     } catch (err) {
       if (err.code === "already_offered") this.places.set(saleId, { position: null, offer_expires_at: err.extra.offer_expires_at });
       else this.notes.set(saleId, describe(err));
@@ -75,7 +76,7 @@ export class Waitlist {
     try {
       await api(`/api/sales/${encodeURIComponent(saleId)}/waitlist`, { method: "DELETE", token: session.token });
       this.places.delete(saleId);
-      this.notes.set(saleId, "You left the waitlist.");
+      this.notes.set(saleId, t("waitlist.left"));
     } catch (err) {
       this.notes.set(saleId, describe(err));
     }
@@ -84,19 +85,19 @@ export class Waitlist {
 
   onOffer(ev) {
     this.places.set(ev.sale_id, { position: null, offer_expires_at: ev.offer_expires_at });
-    this.notes.set(ev.sale_id, "Good news: a unit came back and is kept for you.");
+    this.notes.set(ev.sale_id, t("waitlist.offer"));
     this.changed();
   }
 
   onOfferExpired(ev) {
     this.places.delete(ev.sale_id);
-    this.notes.set(ev.sale_id, "The kept unit went to the next in line.");
+    this.notes.set(ev.sale_id, t("waitlist.offer_expired"));
     this.changed();
   }
 
   onClosed(ev) {
     this.places.delete(ev.sale_id);
-    this.notes.set(ev.sale_id, "The sale has closed, and its waitlist with it.");
+    this.notes.set(ev.sale_id, t("waitlist.closed"));
     this.changed();
   }
 

@@ -1,9 +1,12 @@
-// The viewer page: video (WHEP), the room channel, chat, likes, and the shop.
+// The viewer page: video (WHEP), the room channel, chat, likes, and the shop. On a phone
+// the video fills the screen and the chat, the pinned card, likes and the bag float over it.
+import { t, tNodes } from "./i18n.js";
 import { api, describe, mediaConfig } from "./api.js";
 import { RoomChannel } from "./channel.js";
 import { ChatLog } from "./chat.js";
-import { byId, say } from "./dom.js";
-import { timeOfDay, watching } from "./format.js";
+import { byId, h, say } from "./dom.js";
+import { count, timeOfDay, watching } from "./format.js";
+import { followVisualViewport, Sheets } from "./sheets.js";
 import { forgetSession, loadSession, saveSession } from "./session.js";
 import { Bag } from "./viewer-bag.js";
 import { Auctions } from "./viewer-auctions.js";
@@ -24,6 +27,8 @@ const chat = new ChatLog(byId("chat"));
 // A pinned card appears with the frame it belongs to (docs/protocol.md).
 const cardSync = new CardSync(byId("video"));
 window.liveCardSync = cardSync; // for the browser console and the tests
+const sheets = new Sheets(byId("viewer"));
+followVisualViewport();
 const waitlist = new Waitlist({
   session: () => session,
   needSession: askForName,
@@ -46,7 +51,11 @@ const questions = new Questions({
   session: () => session,
   needSession: askForName,
 });
-const bag = new Bag(roomId, { session: () => session, needSession: askForName });
+const bag = new Bag(roomId, {
+  session: () => session,
+  needSession: askForName,
+  showBag: () => sheets.show("bag", { focus: byId("bag-checkout").hidden ? null : byId("bag-checkout") }),
+});
 bag.load();
 
 // ---- who am I ----
@@ -55,6 +64,9 @@ let nameWaiters = [];
 function askForName(why) {
   showChatForms();
   say(byId("chat-status"), why);
+  // On a phone the name field is in the chat sheet: open it over whatever asked, and go
+  // back there once the name is given.
+  sheets.show("chat", { focus: byId("name-input"), returnAfter: true });
   byId("name-input").focus();
   return new Promise((resolve) => nameWaiters.push(resolve));
 }
@@ -70,7 +82,10 @@ function showChatForms() {
   // A replay has no chat, but buying from it still asks for a name.
   byId("name-form").hidden = Boolean(session) || (ended && !replay);
   byId("chat-form").hidden = !session || ended;
-  if (session) byId("me").textContent = session.name;
+  if (session) {
+    const me = h("span", { id: "me", translate: "no" }, session.name);
+    byId("me-line").replaceChildren(...tNodes("chat.chatting_as", { name: me }));
+  }
 }
 
 byId("name-form").addEventListener("submit", async (ev) => {
@@ -86,14 +101,14 @@ byId("name-form").addEventListener("submit", async (ev) => {
     showChatForms();
     byId("chat-input").focus();
     channel.setToken(session.token);
+    // Asked for by a buy or a bid: back to it (the sheet it came from), not to the chat.
+    if (nameWaiters.length) sheets.done("chat");
     for (const resolve of nameWaiters) resolve(session);
     nameWaiters = [];
     shop.refreshOrders();
     bag.refreshMine();
   } catch (err) {
-    say(byId("chat-status"), err.code === "rate_limited"
-      ? "Too many new names from this network. Try again in a minute."
-      : describe(err));
+    say(byId("chat-status"), err.code === "rate_limited" ? t("chat.names_rate_limited") : describe(err));
   } finally {
     button.disabled = false;
   }
@@ -106,7 +121,7 @@ byId("chat-form").addEventListener("submit", (ev) => {
   const text = input.value.trim();
   if (!text) return;
   if (!channel.send({ type: "chat", text })) {
-    say(byId("chat-status"), "You are offline; your message was not sent. It is still in the box.");
+    say(byId("chat-status"), t("chat.offline_not_sent"));
     return;
   }
   input.value = "";
@@ -114,29 +129,37 @@ byId("chat-form").addEventListener("submit", (ev) => {
 });
 
 byId("like").addEventListener("click", () => {
-  if (!channel.send({ type: "like" })) say(byId("chat-status"), "You are offline; the like was not sent.");
+  if (!channel.send({ type: "like" })) return say(byId("chat-status"), t("chat.offline_like"));
+  const like = byId("like");
+  like.classList.remove("is-liked");
+  void like.offsetWidth; // restart the little pulse (none when motion is reduced)
+  like.classList.add("is-liked");
 });
 
-// ---- the room channel ----
-const CONN_WORDS = {
-  connecting: "Connecting…",
-  online: "Connected",
-  offline: "Offline. Reconnecting…",
-  unauthorized: "Your session ran out",
-};
+// ---- phone sheets: the full chat, the bag ----
+byId("chat-open").addEventListener("click", (ev) => openChat(ev.currentTarget));
+byId("chat-expand").addEventListener("click", (ev) => openChat(ev.currentTarget));
+byId("bag-open").addEventListener("click", (ev) => sheets.show("bag", { opener: ev.currentTarget }));
 
+function openChat(opener) {
+  const field = session ? byId("chat-input") : byId("name-input");
+  sheets.show("chat", { focus: ended ? null : field, opener });
+  byId("chat").scrollTop = byId("chat").scrollHeight;
+}
+
+// ---- the room channel ----
 function onState({ state, retryMs, reason }) {
   const conn = byId("conn");
   conn.dataset.state = state;
   if (state === "offline") {
-    conn.textContent = `Offline. Trying again in ${Math.max(1, Math.round(retryMs / 1000))} s…`;
+    conn.textContent = t("conn.retrying", { seconds: Math.max(1, Math.round(retryMs / 1000)) });
   } else if (state === "closed") {
-    conn.textContent = reason === "room_ended" ? "Room ended" : "Disconnected";
+    conn.textContent = reason === "room_ended" ? t("conn.room_ended") : t("conn.closed");
     if (reason === "room_ended") roomEnded();
-    if (reason === "unknown_room") say(byId("room-note"), "This room does not exist.");
-    if (reason === "forbidden") say(byId("room-note"), "You cannot join this room's chat.");
-  } else {
-    conn.textContent = CONN_WORDS[state] || state;
+    if (reason === "unknown_room") say(byId("room-note"), t("viewer.no_such_room"));
+    if (reason === "forbidden") say(byId("room-note"), t("viewer.chat_forbidden"));
+  } else if (["connecting", "online", "unauthorized"].includes(state)) {
+    conn.textContent = t(`conn.${state}`);
   }
   if (state === "unauthorized") dropSession();
 }
@@ -210,10 +233,10 @@ function onEvent(ev) {
       return setSlowMode(ev.seconds);
     case "muted":
       return say(byId("chat-status"), ev.until
-        ? `The host has muted you until ${timeOfDay(ev.until)}. You can still watch and buy.`
+        ? t("chat.muted_until", { time: timeOfDay(ev.until) })
         : describe({ code: "muted" }));
     case "banned":
-      return say(byId("chat-status"), "The host has removed you from this room's chat.");
+      return say(byId("chat-status"), t("chat.banned"));
     default:
       return undefined;
   }
@@ -223,15 +246,14 @@ let slowMode = 0;
 
 function setSlowMode(seconds) {
   const next = Number(seconds) || 0;
-  if (next !== slowMode) chat.note(next ? `Slow mode is on: one message every ${next} s.` : "Slow mode is off.");
+  if (next !== slowMode) chat.note(next ? t("chat.slow_on", { seconds: next }) : t("chat.slow_off"));
   slowMode = next;
 }
 
 function describeChannelError(ev) {
-  if (ev.code === "rate_limited" && slowMode) return `Slow mode is on: wait ${slowMode} s between messages.`;
-  if (ev.code === "rate_limited") return "Slow down a little: wait a few seconds before the next message.";
-  if (ev.code === "forbidden" && !session) return "Choose a name first, then you can chat and like.";
-  if (ev.code === "name_reserved") return "That name is the host's. Choose another name to chat.";
+  if (ev.code === "rate_limited" && slowMode) return t("chat.slow_wait", { seconds: slowMode });
+  if (ev.code === "rate_limited") return t("chat.rate_limited");
+  if (ev.code === "forbidden" && !session) return t("chat.name_first");
   return describe(ev);
 }
 
@@ -256,18 +278,22 @@ function applySnapshot(snap) {
 }
 
 function setViewers(count) {
-  if (typeof count === "number") byId("viewers").textContent = ` · ${watching(count)}`;
+  if (typeof count === "number") byId("viewers").textContent = watching(count);
 }
 
-function setLikes(count) {
-  if (typeof count === "number") byId("likes").textContent = count.toLocaleString();
+function setLikes(n) {
+  if (typeof n === "number") byId("likes").textContent = count(n);
 }
 
 function showRoom(r) {
   room = r;
-  document.title = `${r.title} · live`;
-  byId("title").textContent = r.title;
-  byId("host").textContent = r.host_name ? `with ${r.host_name}` : "";
+  document.title = t("viewer.title", { title: r.title });
+  const title = byId("title");
+  delete title.dataset.i18n;
+  title.translate = false;
+  title.textContent = r.title;
+  const host = r.host_name ? h("span", { translate: "no" }, r.host_name) : null;
+  byId("host").replaceChildren(...(host ? tNodes("viewer.with_host", { host }) : []));
   setViewers(r.viewers);
   setLive(Boolean(r.live));
   if (r.status === "ended") roomEnded();
@@ -277,7 +303,7 @@ function roomEnded() {
   const first = !ended;
   ended = true;
   setLive(false);
-  say(byId("room-note"), "This room has ended. Thank you for watching.");
+  say(byId("room-note"), t("viewer.ended_thanks"));
   byId("like").disabled = true;
   showChatForms();
   for (const form of document.querySelectorAll("#sales form")) form.remove();
@@ -294,7 +320,7 @@ async function startReplay() {
   const found = await fetchReplay(roomId);
   if (replay) return true;
   if (found?.status === "recording" && ended) {
-    say(byId("room-note"), "This show has ended. Its replay will be ready in a moment…");
+    say(byId("room-note"), t("replay.preparing"));
     setTimeout(startReplay, REPLAY_POLL_MS);
     return true;
   }
@@ -304,14 +330,17 @@ async function startReplay() {
   document.body.classList.add("is-replay");
   replay = true; // taken: a second call (the room ended while this one waited) stops here
   if (!room) {
-    document.title = `${found.title || "Replay"} · live`;
-    byId("title").textContent = found.title || "Replay";
-    byId("host").textContent = found.host_name ? `with ${found.host_name}` : "";
+    document.title = t("viewer.title", { title: found.title || t("replay.title") });
+    byId("title").textContent = found.title || t("replay.title");
+    byId("title").removeAttribute("data-i18n");
+    byId("host").replaceChildren(...(found.host_name
+      ? tNodes("viewer.with_host", { host: h("span", { translate: "no" }, found.host_name) })
+      : []));
   }
-  byId("conn").textContent = "Replay";
-  say(byId("room-note"), "This show has ended: watch the replay and shop what was shown.");
+  byId("conn").textContent = t("replay.conn");
+  say(byId("room-note"), t("replay.note"));
   byId("ask-form").hidden = true;
-  byId("chat-heading").textContent = "Your name";
+  byId("chat-heading").textContent = t("replay.name_heading");
   showChatForms();
   bag.setProducts(found.products || []);
   replay = new ReplayPlayer(found, byId("video"), {
@@ -387,9 +416,9 @@ function setVideoNote(text) {
 function updateVideoNote() {
   const el = byId("video");
   if (replay) return setVideoNote("");
-  if (ended) return setVideoNote("This room has ended.");
-  if (!video.live) return setVideoNote("Waiting for the host to go live.");
-  setVideoNote(el.readyState >= 2 && !el.paused ? "" : "Starting the video…");
+  if (ended) return setVideoNote(t("viewer.ended"));
+  if (!video.live) return setVideoNote(t("viewer.waiting"));
+  setVideoNote(el.readyState >= 2 && !el.paused ? "" : t("viewer.starting"));
 }
 
 for (const name of ["loadeddata", "pause", "waiting"]) {
@@ -422,8 +451,9 @@ async function main() {
   } catch (err) {
     if (err.status === 404 && (await startReplay())) return; // the room is gone, its replay is not
     if (err.status === 404) {
-      byId("title").textContent = "Room not found";
-      say(byId("room-note"), "This room does not exist. It may have ended long ago.");
+      byId("title").textContent = t("viewer.not_found_title");
+      byId("title").removeAttribute("data-i18n");
+      say(byId("room-note"), t("viewer.not_found"));
       byId("conn").textContent = "";
       return;
     }
