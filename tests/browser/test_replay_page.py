@@ -143,3 +143,27 @@ async def test_the_replay_on_a_phone_keeps_video_chapters_card_and_bag_apart(
     await chapters.nth(1).get_by_role("button").tap()
     assert abs(await position_s(page) - pins[1]["at_ms"] / 1000) < 0.5
     await expect(page.locator("#product-title")).to_have_text(products[1]["title"])
+
+
+@needs("channel", "video")
+async def test_the_replay_page_runs_under_its_own_content_security_policy(
+    live_server: LiveServer, open_page: OpenPage
+) -> None:
+    """The replay page (its chapter marks on the timeline, its card, its bag) needs no
+    inline script or style: under the page's real CSP nothing is refused while it plays
+    and seeks."""
+    room, products = await recorded_show(live_server)
+    await ready_replay(live_server, room["room_id"])
+    page = await open_page("about:blank", PORTRAIT, bypass_csp=False, **TOUCH)
+    await page.add_init_script(
+        "window.refused = []; document.addEventListener('securitypolicyviolation',"
+        " (e) => window.refused.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    await page.goto(room["viewer_url"])
+    await expect(page.locator("html.i18n-ready")).to_be_attached()
+    await expect(page.locator("#chapter-list li")).to_have_count(2)
+    await expect(page.locator("#replay-marks > *")).to_have_count(2)
+    await page.locator("#chapter-list li").nth(1).get_by_role("button").tap()
+    await expect(page.locator("#product-title")).to_have_text(products[1]["title"])
+    assert await page.evaluate("window.refused") == []
+    assert "content-security-policy" in (await page.request.get(room["viewer_url"])).headers
