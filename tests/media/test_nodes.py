@@ -432,7 +432,7 @@ async def test_the_medooze_whip_client_publishes_through_a_node_that_is_not_the_
     """The medooze `whip-whep` client in Chromium publishes a new show to node-c, which is
     drained, so the room's origin is node-a: node-c proxies the offer, the show goes live
     for a viewer's page on node-b, whose video moves, and a DELETE of the resource URL the
-    client made of node-c's `Location` ends the show at the origin."""
+    client made of node-c's `Location` ends the show at the origin; so does its `stop()`."""
     if not WHIP_JS.exists():
         pytest.fail(f"no whip.js at {WHIP_JS}: `make test` runs npm ci in tools/whip-whep")
     playwright_api = pytest.importorskip("playwright.async_api")
@@ -470,6 +470,16 @@ async def test_the_medooze_whip_client_publishes_through_a_node_that_is_not_the_
                 await page_on_b.of_type("live_ended", within=20)
                 await eventually(lambda: not any(publishers(server) for server in (a, b, c)))
                 await page.evaluate("() => window.whip.stop()")
+                # The host goes live again, then presses stop: the show ends for the viewer.
+                await page.evaluate(MEDOOZE_PUBLISH, [url, token])
+                await page_on_b.of_type("live_started", within=20)
+                async with page.expect_response(
+                    lambda r: r.request.method == "DELETE" and r.url.startswith(url)
+                ) as stopped:
+                    await page.evaluate("() => window.whip.stop()")
+                await page_on_b.of_type("live_ended", within=20)
+                # 404 `not_found` when the origin saw the closed connection first, else 200.
+                assert (await stopped.value).status in (200, 404)
             assert (await b.http.get(f"/api/rooms/{room_id}")).json()["live"] is False
         finally:
             await browser.close()
