@@ -37,9 +37,16 @@ $(AXE): tools/axe/package-lock.json
 	cd tools/axe && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The medooze WHIP client (whip.js), published through a node that is not the room's
+# origin by tests/media/test_nodes.py, at the version tools/whip-whep/package-lock.json pins.
+WHIP_WHEP := tools/whip-whep/node_modules/whip-whep/whip.js
+$(WHIP_WHEP): tools/whip-whep/package-lock.json
+	cd tools/whip-whep && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 test: $(DEV_STAMP)
 	bash .ci/system-deps.sh chromium ffmpeg
-	$(MAKE) $(AXE)
+	$(MAKE) $(AXE) $(WHIP_WHEP)
 	$(MAKE) check
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 

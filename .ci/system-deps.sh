@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Makes sure the system programs live needs are present: redis-server (7 or newer) always;
 # with `chromium` (browser tests) Debian's chromium, a Chinese font (the pages come in
-# Chinese too) and Node with npm (axe-core is installed from tools/axe); with `ffmpeg`
-# Debian's ffmpeg (the replay tests read recordings back with ffprobe). Installs Debian
-# packages when run as root; otherwise says exactly what to install.
+# Chinese too) and Node with npm (axe-core and the medooze WHIP client are installed from
+# tools/axe and tools/whip-whep); with `ffmpeg` Debian's ffmpeg (the replay tests read
+# recordings back with ffprobe). Installs Debian packages when run as root; otherwise says
+# exactly what to install.
 set -euo pipefail
 
 need_redis=1

@@ -5,10 +5,12 @@ over real `live serve` processes on a Redis Cluster: tests/cluster/test_cluster_
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 from typing import Any
 
+import av
 import httpx
 import orjson
 import pytest
@@ -18,7 +20,7 @@ from live.routing.nodes import ProcessEntry
 from live.routing.peers import PATH, NodeCall, NodePeers
 from live.routing.sealed import RequestSealer
 from live.routing.workers import WorkerAddress
-from live.settings import NodeSettings
+from live.settings import PROJECT_ROOT, NodeSettings
 from tests import redis_server as test_redis
 from tests.conftest import ADMIN_TOKEN, LiveServer, free_port, make_settings, start_server
 from tests.media.peers import CounterTrack, Peer, counter_of, publish, synthetic_frame, watch
@@ -373,3 +375,114 @@ async def test_chromium_publishes_through_a_node_that_is_not_the_origin(
             await playwright.stop()
             await viewer.close()
             await first.close()
+
+
+# The medooze WHIP client (npm `whip-whep`, pinned in tools/whip-whep; `make test` installs it).
+WHIP_JS = PROJECT_ROOT / "tools" / "whip-whep" / "node_modules" / "whip-whep" / "whip.js"
+
+# A studio page (on another origin than the node it publishes to) publishing Chromium's
+# camera with whip.js as its README shows: `new WHIPClient().publish(pc, url, token)`.
+# whip.js posts the offer before ICE gathering and trickles its candidates by PATCH
+# (answered 405 here, which it accepts), so the server meets its candidates as checks.
+MEDOOZE_PUBLISH = """
+async ([url, token]) => {
+  const { WHIPClient } = await import('/whip.js');
+  const stream = await navigator.mediaDevices.getUserMedia({video: {width: 320, height: 240}});
+  const pc = new RTCPeerConnection();
+  for (const track of stream.getTracks()) pc.addTransceiver(track, {direction: 'sendonly'});
+  window.whip = new WHIPClient();
+  await window.whip.publish(pc, url, token);
+  return window.whip.resourceURL.href;
+}
+"""
+
+
+async def serve_whip_js(route: Any) -> None:
+    body = WHIP_JS.read_text(encoding="utf-8")
+    await route.fulfill(body=body, content_type="text/javascript")
+
+
+MEDOOZE_DELETE = """
+async (token) => {
+  const answer = await fetch(window.whip.resourceURL,
+                             {method: 'DELETE', headers: {Authorization: 'Bearer ' + token}});
+  return answer.status;
+}
+"""
+
+
+def distinct_pictures(frames: list[bytes]) -> int:
+    """How many different pictures the VP8 frames decode to, from the first keyframe on."""
+    decoder = av.CodecContext.create("vp8", "r")
+    start = next(i for i, data in enumerate(frames) if is_keyframe("vp8", data))
+    pictures = set()
+    for data in frames[start:]:
+        for picture in decoder.decode(av.Packet(data)):
+            plane = picture.planes[0]  # luma, each row padded to line_size
+            luma, step = bytes(plane), plane.line_size
+            rows = (luma[y * step : y * step + plane.width] for y in range(plane.height))
+            pictures.add(hashlib.sha256(b"".join(rows)).digest())
+    return len(pictures)
+
+
+@pytest.mark.browser
+async def test_the_medooze_whip_client_publishes_through_a_node_that_is_not_the_origin(
+    redis_server: test_redis.TestRedis,
+) -> None:
+    """The medooze `whip-whep` client in Chromium publishes a new show to node-c, which is
+    drained, so the room's origin is node-a: node-c proxies the offer, the show goes live
+    for a viewer's page on node-b, whose video moves, and a DELETE of the resource URL the
+    client made of node-c's `Location` ends the show at the origin; so does its `stop()`."""
+    if not WHIP_JS.exists():
+        pytest.fail(f"no whip.js at {WHIP_JS}: `make test` runs npm ci in tools/whip-whep")
+    playwright_api = pytest.importorskip("playwright.async_api")
+    async with nodes(redis_server) as (a, b, c):
+        assert (await a.admin("POST", "/api/nodes/node-c/drain", json={})).status_code == 200
+        room = await a.new_room()
+        room_id, token = room["room_id"], room["host_token"]
+        playwright, browser = await launch(
+            playwright_api, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"
+        )
+        viewer: Peer | None = None
+        try:
+            async with channel(b.ws_url, room_id) as page_on_b:
+                snapshot = await page_on_b.of_type("snapshot")
+                assert snapshot["room"]["live"] is False
+                page = await browser.new_page()
+                # The studio's page comes from another origin than node-c (a page Chromium
+                # got from loopback: a secure context), with whip.js beside it.
+                await page.route(f"{b.base_url}/whip.js", serve_whip_js)
+                await page.goto(f"{b.base_url}/healthz")
+                url = f"{c.base_url}/api/rooms/{room_id}/whip"
+                resource: str = await page.evaluate(MEDOOZE_PUBLISH, [url, token])
+                assert resource.startswith(f"{c.base_url}/api/rooms/{room_id}/whip/")
+                await page_on_b.of_type("live_started", within=20)
+                assert await origin_node(b, room_id) == "node-a"
+                assert not hub_of(c).sessions
+                viewer = await watch(b.http, room_id)
+                await viewer.wait_frames(45, within=30)
+                assert distinct_pictures([f.data for _, f in viewer.frames]) >= 20
+                # The DELETE whip.js's stop() sends (its resource URL, the host's token),
+                # sent first: stop() closes the peer connection before its DELETE, and the
+                # origin, seeing the publisher leave, may have ended the session already.
+                deleted = await page.evaluate(MEDOOZE_DELETE, token)
+                assert deleted == 200
+                await page_on_b.of_type("live_ended", within=20)
+                await eventually(lambda: not any(publishers(server) for server in (a, b, c)))
+                await page.evaluate("() => window.whip.stop()")
+                # The host goes live again, then presses stop: the show ends for the viewer.
+                await page.evaluate(MEDOOZE_PUBLISH, [url, token])
+                await page_on_b.of_type("live_started", within=20)
+                async with page.expect_response(
+                    lambda r: r.request.method == "DELETE" and r.url.startswith(url)
+                ) as stopped:
+                    await page.evaluate("() => window.whip.stop()")
+                await page_on_b.of_type("live_ended", within=20)
+                # 404 `not_found` when the origin saw the closed connection first, else 200.
+                assert (await stopped.value).status in (200, 404)
+            assert (await b.http.get(f"/api/rooms/{room_id}")).json()["live"] is False
+        finally:
+            await browser.close()
+            await playwright.stop()
+            if viewer is not None:
+                await viewer.close()
