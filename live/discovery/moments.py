@@ -58,10 +58,11 @@ def _answer_words(raw: Mapping[str, Any]) -> list[str]:
 
 
 def moment_document(room: Room, chapter: Chapter) -> Document:
-    return _document(room.room_id, room.title, room.ended_at or room.created_at, chapter)
+    return moment_of(room.room_id, room.title, room.ended_at or room.created_at, chapter)
 
 
-def _document(room_id: str, room_title: str, shown_at: int, chapter: Chapter) -> Document:
+def moment_of(room_id: str, room_title: str, shown_at: int, chapter: Chapter) -> Document:
+    """The chapter of a show (`shown_at`: when, epoch ms, for recency) as a search document."""
     extra: dict[str, object] = {
         "room_id": room_id,
         "at_ms": chapter.at_ms,
@@ -88,7 +89,7 @@ class MomentIndexer:
     async def replay_ready(self, replay: ReplayChapters) -> None:
         """A replay listener: the ready replay's chapters become moments."""
         docs = [
-            _document(replay.room_id, replay.title, replay.ready_at, chapter)
+            moment_of(replay.room_id, replay.title, replay.ready_at, chapter)
             for chapter in chapters_of(replay.chapters)
         ]
         await self._search.put_many(docs)

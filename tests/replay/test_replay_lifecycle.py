@@ -441,7 +441,9 @@ async def test_a_ready_replay_is_found_by_its_moments_and_pictured_by_its_own_fr
         ("pin", at_ms),
         ("answer", round(answer["media_ms"])),
     }
-    # The ended room's picture is a frame of its replay, decoded from the recording.
+    # The ended room's picture is a frame of its replay, decoded from the recording (it
+    # may be the keyframe the last live picture was made of; once the room's record has
+    # lapsed, below, only the replay's can answer).
     still = await live_server.parts.replays.still(room_id)
     assert still is not None
     shown = await live_server.http.get(thumbnail)
