@@ -218,6 +218,7 @@ def create_app(
         clock,
         settings.media.thumbnail_width,
         on_ready=[moments.replay_ready],
+        on_lapsed=[moments.replay_deleted],
     )
     thumbnails = ThumbnailStore(redis, keys, settings.rooms)
     thumbnailer: Thumbnailer | None = None

@@ -3,8 +3,9 @@
 A moment is one chapter of a replay: the product shown (pinned, on sale, auctioned) or a
 question answered, with what the host said while it was on screen (the questions answered
 and their answers). The replay finisher hands a ready replay's chapters here
-(`replay_ready`); the replay's deletion takes them out (`replay_deleted`). Each becomes a
-`moment` document whose url opens the replay at that time (`/r/<room>?t=<s>`).
+(`replay_ready`); the replay's deletion, or its lapse, takes them out (`replay_deleted`).
+Each becomes a `moment` document whose url opens the replay at that time
+(`/r/<room>?t=<s>`).
 """
 
 from __future__ import annotations
@@ -95,8 +96,15 @@ class MomentIndexer:
         await self._search.put_many(docs)
 
     async def replay_deleted(self, replay: ReplayChapters) -> None:
-        """A replay listener: the deleted replay's chapters leave the search."""
-        await self.forget(replay.room_id, [int(raw["at_ms"]) for raw in replay.chapters])
+        """A replay listener: the deleted (or lapsed) replay's moments leave the search:
+        those of its chapters, and any this process's index holds (a lapsed replay's
+        chapters are gone with it)."""
+        positions = {int(raw["at_ms"]) for raw in replay.chapters}
+        prefix = f"moment:{replay.room_id}:"
+        for key in self._search.index.keys_starting(prefix):
+            if key[len(prefix) :].isdigit():
+                positions.add(int(key[len(prefix) :]))
+        await self.forget(replay.room_id, sorted(positions))
 
     async def chapters(self, room: Room, chapters: Sequence[Chapter]) -> None:
         """Make a replay's chapters searchable (again: a put replaces the same moment)."""

@@ -28,7 +28,7 @@ from live.media.joiner import join, scan
 from live.media.muxer import CONTAINERS
 from live.media.stills import recording_still
 from live.replay.rules import FILE_RE, Part, Run, replay_file, runs_of
-from live.replay.store import ChaptersListener, ReplayStore
+from live.replay.store import ChaptersListener, ReplayChapters, ReplayStore
 from live.rooms.model import ROOM_ID_RE
 from live.settings import MediaSettings
 
@@ -100,12 +100,14 @@ class ReplayFinisher:
         clock: Clock,
         still_width: int,
         on_ready: Sequence[ChaptersListener] = (),
+        on_lapsed: Sequence[ChaptersListener] = (),
     ) -> None:
         self._store = store
         self._files = files
         self._clock = clock
         self._still_width = still_width
         self._on_ready = on_ready
+        self._on_lapsed = on_lapsed
         self._tasks: set[asyncio.Task[None]] = set()
         self.part_wait_s = PART_WAIT_S
 
@@ -225,7 +227,8 @@ class ReplayFinisher:
             await asyncio.sleep(SWEEP_EVERY_S)
 
     async def prune_index(self, page: int = 200) -> int:
-        """Drop index entries whose replay record has expired; how many were dropped."""
+        """Drop index entries whose replay record has expired (and tell the `on_lapsed`
+        listeners: the search forgets their moments); how many were dropped."""
         dropped = 0
         cursor: int | None = None
         while True:
@@ -236,6 +239,9 @@ class ReplayFinisher:
                 if record is None or record.status != "ready":
                     lapsed.append(room_id)
             await self._store.forget_lapsed(lapsed)
+            for room_id in lapsed:
+                for listener in self._on_lapsed:
+                    await listener(ReplayChapters(room_id, "", 0, []))
             dropped += len(lapsed)
             if cursor is None:
                 return dropped

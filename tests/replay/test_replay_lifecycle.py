@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from live.discovery.moments import Chapter, moment_of
 from live.settings import NodeSettings, Settings
 from tests.conftest import LiveServer, make_settings, start_server
 from tests.discovery.test_thumbnails import picture_size
@@ -374,11 +375,23 @@ async def test_the_index_of_ready_replays_forgets_lapsed_ones(live_server: LiveS
     index = svc.keys.replays_index()
     await svc.redis.zadd(index, {"r_gone": 1, "r_kept": 2})
     await svc.redis.hset(svc.keys.room_replay("r_kept"), mapping={"status": "ready"})
+    # A moment of each (their chapters lapse with the replay: the search still has them).
+    word = "zv" + secrets.token_hex(3)
+    for room_id in ("r_gone", "r_kept"):
+        await svc.search.put(moment_of(room_id, "Show", 1, Chapter(7_000, "pin", f"Vase {word}")))
+
+    async def shown() -> set[str]:
+        answer = await live_server.http.get("/api/search", params={"q": word, "kind": "moment"})
+        return {hit["room_id"] for hit in answer.json()["results"]}
+
+    await until(lambda: _equal(shown(), {"r_gone", "r_kept"}), within=2)
     try:
         assert await svc.replay_finisher.prune_index(page=1) == 1
         assert await svc.replays.ready(10) == (["r_kept"], None)
+        await until(lambda: _equal(shown(), {"r_kept"}), within=2)
     finally:
         await svc.redis.delete(index, svc.keys.room_replay("r_kept"))
+        await svc.search.remove("moment", "r_kept:7000")
 
 
 async def _moment_hits(server: LiveServer, q: str, room_id: str) -> list[dict[str, Any]]:
@@ -470,3 +483,7 @@ async def test_a_ready_replay_is_found_by_its_moments_and_pictured_by_its_own_fr
 
     await until(forgotten, within=2)
     assert (await live_server.http.get(thumbnail)).status_code == 404
+
+
+async def _equal(found: Awaitable[set[str]], expected: set[str]) -> bool:
+    return await found == expected
