@@ -197,7 +197,6 @@ def create_app(
     questions = QuestionStore(redis, keys, scripts, settings)
     replays = ReplayStore(redis, keys, scripts, settings.media)
     replay_files = ReplayFiles(settings.media)
-    replay_finisher = ReplayFinisher(replays, replay_files, clock)
     buying = Buying(sales, authenticator, settings)
     channel_store = ChannelStore(redis, keys, scripts, settings)
     room_hub = RoomHub(redis, keys, scripts, settings, channel_store)
@@ -213,6 +212,14 @@ def create_app(
     pay_claims = PayClaims(redis, keys)
     search = SearchStore(redis, keys, clock)
     moments = MomentIndexer(search)
+    replay_finisher = ReplayFinisher(
+        replays,
+        replay_files,
+        clock,
+        settings.media.thumbnail_width,
+        on_ready=[moments.replay_ready],
+        on_lapsed=[moments.replay_deleted],
+    )
     thumbnails = ThumbnailStore(redis, keys, settings.rooms)
     thumbnailer: Thumbnailer | None = None
     node = settings.node
@@ -291,7 +298,7 @@ def create_app(
             on_product_changed=[lambda product: search.put(product_document(product))],
         ),
         SearchApi(search),
-        ThumbnailApi(rooms, thumbnails, settings.media),
+        ThumbnailApi(rooms, thumbnails, settings.media, replay_still=replays.still),
         OpsApi(
             redis,
             reader,
@@ -308,7 +315,15 @@ def create_app(
         WaitlistApi(reader, waitlists, settings.auth),
         QuestionApi(reader, questions, rooms),
         RoomMediaApi(reader, rooms, owners, media_viewers, relay_tree),
-        ReplayApi(reader, rooms, replays, replay_files, replay_finisher, bag),
+        ReplayApi(
+            reader,
+            rooms,
+            replays,
+            replay_files,
+            replay_finisher,
+            bag,
+            on_deleted=[moments.replay_deleted],
+        ),
         NodesApi(reader, presence),
         PagesApi(),
         HostTokenApi(reader, authenticator, rooms, host_generations, settings),

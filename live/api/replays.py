@@ -3,12 +3,14 @@
 The files are served from `[media] recordings_dir` by any worker or node (a directory they
 all share), with byte ranges (206, `Accept-Ranges`), `ETag` and `Last-Modified`, so a
 `<video>` can seek and a browser can revalidate. A replay still "recording" after its room
-ended is finished here (its finisher died).
+ended is finished here (its finisher died). A deleted replay's chapters go to the
+`on_deleted` listeners (its moments leave the search).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -23,7 +25,7 @@ from live.errors import BadRequest, LiveError, NotFound
 from live.http_input import RequestReader
 from live.media.replays import ReplayFiles, ReplayFinisher
 from live.replay.rules import replay_view
-from live.replay.store import ReplayStore
+from live.replay.store import ChaptersListener, ReplayStore
 from live.rooms.store import RoomStore
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -58,6 +60,7 @@ class ReplayApi:
         files: ReplayFiles,
         finisher: ReplayFinisher,
         bag: BagStore,
+        on_deleted: Sequence[ChaptersListener] = (),
     ) -> None:
         self._reader = reader
         self._rooms = rooms
@@ -65,6 +68,7 @@ class ReplayApi:
         self._files = files
         self._finisher = finisher
         self._bag = bag
+        self._on_deleted = on_deleted
 
     async def replay(self, request: Request) -> Response:
         room_id = room_id_of(request)
@@ -94,8 +98,12 @@ class ReplayApi:
     async def delete(self, request: Request) -> Response:
         room_id = room_id_of(request)
         require_manager(self._reader.identity(request), room_id)
+        # Read first: the deletion takes the chapters with it (none are added once ended).
+        chapters = await self._replays.with_chapters(room_id)
         await self._replays.delete(room_id)
         await self._files.remove(room_id)
+        for listener in self._on_deleted:
+            await listener(chapters)
         return json_response({"room_id": room_id, "status": "none"})
 
     async def file(self, request: Request) -> Response:

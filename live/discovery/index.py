@@ -153,6 +153,10 @@ class SearchIndex:
     def __len__(self) -> int:
         return len(self._docs)
 
+    def keys_starting(self, prefix: str) -> list[str]:
+        """The keys (`<kind>:<id>`) of the documents held whose key starts with `prefix`."""
+        return [key for key in self._docs if key.startswith(prefix)]
+
     # --- updates ----------------------------------------------------------------
     def put(self, doc: Document) -> None:
         """Add `doc`, replacing the document of the same key."""

@@ -4,7 +4,9 @@
 ended it) and again, lazily, when a replay is asked for while still "recording" after its
 room ended (the finisher that was at work died): one finisher at a time (a claim in
 Redis). It waits for the origin(s) to close their parts, joins the parts of each codec into
-one file on a thread (`live.media.joiner`), and marks the replay ready. `ReplayFiles` knows
+one file on a thread (`live.media.joiner`), and marks the replay ready; then it tells its
+`on_ready` listeners the replay's chapters (the search's moments) and keeps a still of the
+recording as the ended room's picture (`live.media.stills`). `ReplayFiles` knows
 where files live (`[media] recordings_dir/<room_id>/`, a directory every node shares) and
 removes those of replays that were deleted or outlived `[media] replay_retention_days`.
 """
@@ -16,7 +18,7 @@ import contextlib
 import logging
 import shutil
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +26,9 @@ from live import metrics
 from live.clock import Clock
 from live.media.joiner import join, scan
 from live.media.muxer import CONTAINERS
+from live.media.stills import recording_still
 from live.replay.rules import FILE_RE, Part, Run, replay_file, runs_of
-from live.replay.store import ReplayStore
+from live.replay.store import ChaptersListener, ReplayChapters, ReplayStore
 from live.rooms.model import ROOM_ID_RE
 from live.settings import MediaSettings
 
@@ -90,10 +93,21 @@ class ReplayFiles:
 class ReplayFinisher:
     """Turns an ended room's recorded parts into its replay (see the module docstring)."""
 
-    def __init__(self, store: ReplayStore, files: ReplayFiles, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: ReplayStore,
+        files: ReplayFiles,
+        clock: Clock,
+        still_width: int,
+        on_ready: Sequence[ChaptersListener] = (),
+        on_lapsed: Sequence[ChaptersListener] = (),
+    ) -> None:
         self._store = store
         self._files = files
         self._clock = clock
+        self._still_width = still_width
+        self._on_ready = on_ready
+        self._on_lapsed = on_lapsed
         self._tasks: set[asyncio.Task[None]] = set()
         self.part_wait_s = PART_WAIT_S
 
@@ -125,7 +139,8 @@ class ReplayFinisher:
             await asyncio.to_thread(self._write_run, room_id, i, run) for i, run in enumerate(runs)
         ]
         first = files[0]
-        await self._store.mark_ready(
+        still = await asyncio.to_thread(self._still, room_id, first["file"], first["codec"])
+        ready = await self._store.mark_ready(
             room_id,
             {
                 "file": first["file"],
@@ -135,8 +150,22 @@ class ReplayFinisher:
                 "runs": files,
                 "ready_at": self._clock.now_ms(),
             },
+            still,
         )
+        if not ready:
+            return  # deleted while it was being finished
         log.info("replay ready", extra={"room_id": room_id, "files": len(files)})
+        chapters = await self._store.with_chapters(room_id)
+        for listener in self._on_ready:
+            try:
+                await listener(chapters)
+            except Exception:
+                log.exception("a replay-ready listener failed", extra={"room_id": room_id})
+
+    def _still(self, room_id: str, name: str, codec: str) -> bytes:
+        """The ended room's picture: a keyframe of the recording, decoded once (a thread)."""
+        path = self._files.room_dir(room_id) / name
+        return recording_still(path, codec, self._still_width) or b""
 
     async def _closed_parts(self, room_id: str) -> list[Part]:
         """The replay's parts once every one is closed, or as they are after PART_WAIT_S
@@ -198,7 +227,8 @@ class ReplayFinisher:
             await asyncio.sleep(SWEEP_EVERY_S)
 
     async def prune_index(self, page: int = 200) -> int:
-        """Drop index entries whose replay record has expired; how many were dropped."""
+        """Drop index entries whose replay record has expired (and tell the `on_lapsed`
+        listeners: the search forgets their moments); how many were dropped."""
         dropped = 0
         cursor: int | None = None
         while True:
@@ -209,6 +239,9 @@ class ReplayFinisher:
                 if record is None or record.status != "ready":
                     lapsed.append(room_id)
             await self._store.forget_lapsed(lapsed)
+            for room_id in lapsed:
+                for listener in self._on_lapsed:
+                    await listener(ReplayChapters(room_id, "", 0, []))
             dropped += len(lapsed)
             if cursor is None:
                 return dropped

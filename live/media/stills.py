@@ -1,11 +1,15 @@
 """One encoded keyframe to a small JPEG, with PyAV (FFmpeg). CPU only, no I/O: the
-thumbnailer runs it in a thread, off the event loop."""
+thumbnailer runs it in a thread, off the event loop. `recording_still` reads a keyframe
+from a replay's recording (blocking: the replay finisher runs it on a thread)."""
 
 from __future__ import annotations
 
 import fractions
+from pathlib import Path
 
 import av
+
+from live.media.bitstream import avcc_to_annex_b
 
 
 def scaled_size(width: int, height: int, target_width: int) -> tuple[int, int]:
@@ -38,3 +42,28 @@ def still_jpeg(codec: str, keyframe: bytes, target_width: int) -> bytes | None:
     encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuvj420p"
     encoder.time_base = fractions.Fraction(1, 1)
     return b"".join(bytes(packet) for packet in encoder.encode(small))
+
+
+def recording_still(path: Path, codec: str, target_width: int) -> bytes | None:
+    """A JPEG of the keyframe nearest the middle of a recording (the first one when the
+    file cannot seek), or None when no keyframe decodes."""
+    try:
+        with av.open(str(path)) as source:
+            video = source.streams.video[0]
+            middle = (source.duration or 0) // 2  # in av.time_base units
+            if middle:
+                try:
+                    source.seek(middle, backward=True)
+                except av.error.FFmpegError:
+                    source.seek(0)
+            for packet in source.demux(video):
+                if packet.is_keyframe and packet.size:
+                    data = bytes(packet)
+                    if codec == "h264":
+                        data = avcc_to_annex_b(data)  # MP4 stores NAL units length-prefixed
+                    jpeg = still_jpeg(codec, data, target_width)
+                    if jpeg:
+                        return jpeg
+    except (av.error.FFmpegError, OSError, IndexError):
+        pass
+    return None

@@ -309,6 +309,10 @@ class Keys:
         """Hash sku -> product card (JSON): the line-up kept with the replay."""
         return f"{self.room_tag(room_id)}:replay:lineup"
 
+    def room_replay_still(self, room_id: str) -> str:
+        """Hash jpeg, etag, at: the replay's picture (a frame of its recording)."""
+        return f"{self.room_tag(room_id)}:replay:still"
+
     def replays_index(self) -> str:
         """Global sorted set of ready replays, scored by when they became ready (ms)."""
         return f"{self.prefix}:replays"

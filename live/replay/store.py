@@ -8,11 +8,17 @@ ready replays. Every key lives `[media] replay_retention_days`, whatever the roo
 retention.
 
 For other parts of live (search indexes chapters as "moments"): `chapters(room_id)` and
-`ready(limit, cursor)` are the read side, plain data, no I/O beyond Redis.
+`ready(limit, cursor)` are the read side, plain data, no I/O beyond Redis; a
+`ChaptersListener` is told a replay's chapters when it becomes ready or is deleted. An
+ended room's picture, a still of its replay, is `{r:<room>}:replay:still` (a hash like the
+live thumbnail's), made once by the finisher, written with the replay's readiness and
+deleted with it.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,11 +29,26 @@ from live.redisdb.client import Redis
 from live.redisdb.keys import Keys
 from live.redisdb.scripts import Scripts
 from live.replay.rules import Part, chapter_view, parts_of
+from live.rooms.thumbnails import Thumbnail
 from live.settings import MediaSettings
 
 DAY_S = 86400
 # The media clock lapses this long after the origin's last tick (it ticks every second).
 CLOCK_TTL_MS = 4000
+
+
+@dataclass(frozen=True)
+class ReplayChapters:
+    """A replay's chapters (as `ReplayStore.chapters` gives them) and what names them, for
+    those told that it became ready or was deleted (the search's moments)."""
+
+    room_id: str
+    title: str  # the show's title, as it was when recorded
+    ready_at: int  # epoch ms; 0 when it never became ready
+    chapters: Sequence[Mapping[str, Any]]
+
+
+ChaptersListener = Callable[[ReplayChapters], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -109,28 +130,37 @@ class ReplayStore:
             k.room_lineup(room_id),
             k.room_cards(room_id),
             k.room_chapters(room_id),
+            k.room_replay_still(room_id),
         ]
 
     async def claim_finish(self, room_id: str, for_ms: int) -> bool:
         """True when this caller may finish the replay now (it is recording, no other
         finisher holds it)."""
         answer = await self._scripts.call(
-            "replay_finish", self._finish_keys(room_id), ["claim", for_ms, 0]
+            "replay_finish", self._finish_keys(room_id), ["claim", for_ms, 0, "", ""]
         )
         return bool(answer[0] == b"ok")
 
-    async def mark_ready(self, room_id: str, fields: dict[str, Any]) -> None:
-        await self._scripts.call(
+    async def mark_ready(self, room_id: str, fields: dict[str, Any], still: bytes) -> bool:
+        """The replay ready, with its picture (`still`, a JPEG; empty: none), at once.
+        False when the replay was not recording any more (deleted meanwhile)."""
+        etag = hashlib.blake2b(still, digest_size=12).hexdigest() if still else ""
+        answer = await self._scripts.call(
             "replay_finish",
             self._finish_keys(room_id),
-            ["ready", orjson.dumps(fields), self.retention_s],
+            ["ready", orjson.dumps(fields), self.retention_s, still, etag],
         )
+        if answer[0] != b"ok":
+            return False
         # The global index lives in its own slot: written after the record, on its own.
         await self._redis.zadd(self._keys.replays_index(), {room_id: int(fields["ready_at"])})
+        return True
 
     async def mark_empty(self, room_id: str) -> None:
         await self._scripts.call(
-            "replay_finish", self._finish_keys(room_id), ["empty", "{}", self.retention_s]
+            "replay_finish",
+            self._finish_keys(room_id),
+            ["empty", "{}", self.retention_s, "", ""],
         )
 
     async def delete(self, room_id: str) -> list[str]:
@@ -144,6 +174,7 @@ class ReplayStore:
                 k.room_replay_lineup(room_id),
                 k.room_chapters(room_id),
                 k.room(room_id),
+                k.room_replay_still(room_id),
             ],
             [self.retention_s],
         )
@@ -156,6 +187,13 @@ class ReplayStore:
         return files
 
     # --- the read side -------------------------------------------------------------
+    async def still(self, room_id: str) -> Thumbnail | None:
+        """The replay's picture, None when it has none (not ready, deleted, no video)."""
+        data = await self._redis.hgetall(self._keys.room_replay_still(room_id))
+        if not data or b"jpeg" not in data:
+            return None
+        return Thumbnail(data[b"jpeg"], data[b"etag"].decode(), int(data[b"at"]))
+
     async def get(self, room_id: str) -> ReplayRecord | None:
         raw = await self._redis.hgetall(self._keys.room_replay(room_id))
         if not raw:
@@ -169,6 +207,17 @@ class ReplayStore:
         "sale_id"?,"auction_id"?,"question"?,"answer"?,"seq","ts"}`."""
         raw = await self._redis.lrange(self._keys.room_chapters(room_id), 0, -1)
         return [chapter_view(item) for item in raw]
+
+    async def with_chapters(self, room_id: str) -> ReplayChapters:
+        """The replay's chapters with its title (empty when there is no replay)."""
+        record = await self.get(room_id)
+        fields = record.fields if record is not None else {}
+        return ReplayChapters(
+            room_id,
+            fields.get("title", b"").decode(),
+            int(fields.get("ready_at", b"0")),
+            await self.chapters(room_id),
+        )
 
     async def lineup(self, room_id: str) -> list[dict[str, Any]]:
         """The product cards kept with the replay (its line-up when it became ready)."""

@@ -12,6 +12,7 @@ import av
 from live.media.bitstream import avcc_to_annex_b, h264_nal_units
 from live.media.mediaclock import media_ms
 from tests.conftest import LiveServer
+from tests.discovery.test_thumbnails import picture_size
 from tests.media.peers import Peer, watch
 from tests.realtime.client import channel
 from tests.replay.helpers import (
@@ -194,5 +195,11 @@ async def test_an_obs_shaped_h264_offer_is_recorded_into_mp4_unchanged(
         times = decoded(path)
         assert len(times["video"]) == forwarded
         assert abs(times["audio"][0] - times["video"][0]) < 0.2
+        # The ended room's picture: a keyframe of the MP4 (length-prefixed) decoded.
+        still = await live_server.http.get(f"/api/rooms/{room['room_id']}/thumbnail.jpg")
+        assert still.status_code == 200 and still.headers["content-type"] == "image/jpeg"
+        replay_still = await live_server.parts.replays.still(room["room_id"])
+        assert replay_still is not None and still.content == replay_still.jpeg
+        assert picture_size(still.content) == (160, 120)
     finally:
         await viewer.close()

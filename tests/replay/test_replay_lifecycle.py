@@ -1,20 +1,23 @@
 """A replay's life: one timeline across takeovers and pauses (also on another server
-process), opting out, deletion by the host, outliving the room, selling its line-up."""
+process), opting out, deletion by the host, outliving the room, selling its line-up, its
+chapters found as moments by the search, and its own frame as the ended room's picture."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from live.discovery.moments import Chapter, moment_of
 from live.settings import NodeSettings, Settings
 from tests.conftest import LiveServer, make_settings, start_server
+from tests.discovery.test_thumbnails import picture_size
 from tests.media.peers import CounterTrack, Peer, publish, watch
 from tests.realtime.client import channel
 from tests.redis_server import TestRedis
@@ -372,8 +375,115 @@ async def test_the_index_of_ready_replays_forgets_lapsed_ones(live_server: LiveS
     index = svc.keys.replays_index()
     await svc.redis.zadd(index, {"r_gone": 1, "r_kept": 2})
     await svc.redis.hset(svc.keys.room_replay("r_kept"), mapping={"status": "ready"})
+    # A moment of each (their chapters lapse with the replay: the search still has them).
+    word = "zv" + secrets.token_hex(3)
+    for room_id in ("r_gone", "r_kept"):
+        await svc.search.put(moment_of(room_id, "Show", 1, Chapter(7_000, "pin", f"Vase {word}")))
+
+    async def shown() -> set[str]:
+        answer = await live_server.http.get("/api/search", params={"q": word, "kind": "moment"})
+        return {hit["room_id"] for hit in answer.json()["results"]}
+
+    await until(lambda: _equal(shown(), {"r_gone", "r_kept"}), within=2)
     try:
         assert await svc.replay_finisher.prune_index(page=1) == 1
         assert await svc.replays.ready(10) == (["r_kept"], None)
+        await until(lambda: _equal(shown(), {"r_kept"}), within=2)
     finally:
         await svc.redis.delete(index, svc.keys.room_replay("r_kept"))
+        await svc.search.remove("moment", "r_kept:7000")
+
+
+async def _moment_hits(server: LiveServer, q: str, room_id: str) -> list[dict[str, Any]]:
+    answer = await server.http.get("/api/search", params={"q": q, "kind": "moment"})
+    assert answer.status_code == 200, answer.text
+    return [hit for hit in answer.json()["results"] if hit["room_id"] == room_id]
+
+
+async def test_a_ready_replay_is_found_by_its_moments_and_pictured_by_its_own_frame(
+    live_server: LiveServer,
+) -> None:
+    # Words found nowhere else: the product's, and one only the host's answer says.
+    word, answered_word = "zq" + secrets.token_hex(3), "zk" + secrets.token_hex(3)
+    product = await live_server.new_product(title=f"Walnut grinder {word}")
+    room = await live_server.new_room("Coffee corner")
+    room_id, token = room["room_id"], room["host_token"]
+    await live_server.admin("POST", f"/api/rooms/{room_id}/products", json=product)
+    thumbnail = f"/api/rooms/{room_id}/thumbnail.jpg"
+    publisher = await publish_real(live_server.http, room_id, token)
+    asker = await live_server.new_viewer("Dev")
+    try:
+        await frames_flow(live_server, room_id, 30)
+        async with (
+            channel(live_server.ws_url, room_id, token) as host,
+            channel(live_server.ws_url, room_id, asker["token"]) as dev,
+        ):
+            await host.of_type("snapshot")
+            await dev.of_type("snapshot")
+            await host.send({"type": "pin", "sku": product["sku"]})
+            pinned = await host.of_type("pin")
+            await dev.send({"type": "question", "text": "Is it loud?", "sku": product["sku"]})
+            question = await host.of_type("question")
+            reply = f"Quiet, the {answered_word} burrs are ceramic"
+            await host.send(
+                {"type": "answer", "question_id": question["question_id"], "text": reply}
+            )
+            answer = await host.of_type("answer")
+        await frames_flow(live_server, room_id, 30)
+        assert (await live_server.as_user(token, "POST", f"/api/rooms/{room_id}/end")).is_success
+    finally:
+        await publisher.close()
+    replay = await ready_replay(live_server, room_id)
+    at_ms = round(pinned["media_ms"])
+    assert [(c["type"], c["at_ms"]) for c in replay["chapters"]] == [
+        ("pin", at_ms),
+        ("answer", round(answer["media_ms"])),
+    ]
+    # The pinned product's moment is found by its words, within the freshness promise.
+    hits = await until(lambda: _moment_hits(live_server, word, room_id), within=2)
+    assert len(hits) == 1
+    moment = hits[0]
+    assert (moment["at_ms"], moment["chapter"], moment["sku"]) == (at_ms, "pin", product["sku"])
+    assert moment["room_title"] == "Coffee corner"
+    # It opens the replay at the moment (whole seconds, as the viewer page reads `t`).
+    assert moment["url"] == f"/r/{room_id}?t={at_ms // 1000}"
+    assert (await live_server.http.get(moment["url"])).status_code == 200
+    # What the host answered while the product was on screen finds it too (and the answer).
+    said = await _moment_hits(live_server, answered_word, room_id)
+    assert {(h["chapter"], h["at_ms"]) for h in said} == {
+        ("pin", at_ms),
+        ("answer", round(answer["media_ms"])),
+    }
+    # The ended room's picture is a frame of its replay, decoded from the recording (it
+    # may be the keyframe the last live picture was made of; once the room's record has
+    # lapsed, below, only the replay's can answer).
+    still = await live_server.parts.replays.still(room_id)
+    assert still is not None
+    shown = await live_server.http.get(thumbnail)
+    assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg"
+    assert shown.headers["etag"] == f'"{still.etag}"' and shown.content == still.jpeg
+    assert picture_size(shown.content) == (160, 120)  # the show's size (under 320 wide)
+    assert shown.headers["cache-control"] == "public, max-age=3600"
+
+    # The room's own record lapses ([rooms] ended_retention_s = 2 here): the replay's
+    # picture stays, as the replay does.
+    async def room_gone() -> bool:
+        return (await live_server.http.get(f"/api/rooms/{room_id}")).status_code == 404
+
+    await until(room_gone, within=20)
+    later = await live_server.http.get(thumbnail)
+    assert later.status_code == 200 and later.headers["etag"] == shown.headers["etag"]
+    # Deleted, the replay leaves the search (every word of it) and takes its picture.
+    assert (await live_server.admin("DELETE", f"/api/rooms/{room_id}/replay")).status_code == 200
+
+    async def forgotten() -> bool:
+        return not await _moment_hits(live_server, word, room_id) and not (
+            await _moment_hits(live_server, answered_word, room_id)
+        )
+
+    await until(forgotten, within=2)
+    assert (await live_server.http.get(thumbnail)).status_code == 404
+
+
+async def _equal(found: Awaitable[set[str]], expected: set[str]) -> bool:
+    return await found == expected

@@ -3,6 +3,7 @@
 -- KEYS[2] the replay's line-up (hash)  ({r:<room>}:replay:lineup)
 -- KEYS[3] the replay's chapters (list) ({r:<room>}:chapters)
 -- KEYS[4] the room record (hash)       ({r:<room>}:room)
+-- KEYS[5] the replay's picture (hash)  ({r:<room>}:replay:still)
 -- ARGV[1] how long the deletion is remembered, seconds
 -- Returns {'ok', the files as JSON}, {'none'} when there is no replay, or {'recording'}
 -- while the room is still open and being recorded.
@@ -24,7 +25,7 @@ for i = 1, #fields, 2 do
     for _, run in ipairs(cjson.decode(fields[i + 1])) do files[#files + 1] = run['file'] end
   end
 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5])
 -- Remembered, so a finisher still at work never brings it back.
 redis.call('HSET', KEYS[1], 'status', 'deleted')
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))

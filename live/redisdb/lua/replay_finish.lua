@@ -4,9 +4,11 @@
 -- KEYS[3] the room's line-up (zset)    ({r:<room>}:lineup)
 -- KEYS[4] the line-up's cards (hash)   ({r:<room>}:cards)
 -- KEYS[5] the replay's chapters (list) ({r:<room>}:chapters)
+-- KEYS[6] the replay's picture (hash)  ({r:<room>}:replay:still)
 -- ARGV[1] "claim": take the finishing for ARGV[2] ms (one finisher at a time)
 --         "ready": the replay is ready: ARGV[2] its fields as JSON (file, duration_ms,
---         content_type, codec, runs), ARGV[3] its lifetime in seconds
+--         content_type, codec, runs), ARGV[3] its lifetime in seconds, ARGV[4] its
+--         picture (JPEG bytes, or empty: none), ARGV[5] the picture's ETag
 --         "empty": nothing was recorded, ARGV[3] the lifetime of the record
 -- Returns {'ok'}, or {'busy'} / {status} when there is nothing to do.
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -45,4 +47,8 @@ for i = 1, 2 do
   redis.call('EXPIRE', KEYS[i], ttl)
 end
 redis.call('EXPIRE', KEYS[5], ttl)
+if ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[6], 'jpeg', ARGV[4], 'etag', ARGV[5], 'at', now)
+  redis.call('EXPIRE', KEYS[6], ttl)
+end
 return {'ok'}

@@ -1,0 +1,36 @@
+"""A replay's chapters as the search's moments: what each one says, and its link. No I/O."""
+
+from __future__ import annotations
+
+from live.discovery.moments import Chapter, chapters_of, moment_of
+
+
+def test_a_product_chapter_says_the_answers_given_while_it_was_shown() -> None:
+    stored = [
+        {"at_ms": 500, "type": "answer", "title": "Hello?", "question": "Hello?", "answer": "Hi"},
+        {"at_ms": 1200, "type": "pin", "title": "Kettle", "sku": "k1", "seq": 3, "ts": 1},
+        {"at_ms": 2000, "type": "answer", "title": "Loud?", "question": "Loud?", "answer": "No"},
+        {"at_ms": 3000, "type": "sale", "title": "Mug", "sku": "m1", "sale_id": "s1"},
+        {"at_ms": 4000, "type": "answer", "title": "Hot?", "question": "Hot?", "answer": "Yes"},
+    ]
+    assert chapters_of(stored) == [
+        Chapter(500, "answer", "Hello?", None, ("Hello?", "Hi")),  # before any product
+        Chapter(1200, "pin", "Kettle", "k1", ("Loud?", "No")),
+        Chapter(2000, "answer", "Loud?", None, ("Loud?", "No")),
+        Chapter(3000, "sale", "Mug", "m1", ("Hot?", "Yes")),  # the next product takes over
+        Chapter(4000, "answer", "Hot?", None, ("Hot?", "Yes")),
+    ]
+    assert chapters_of([]) == []
+
+
+def test_a_moment_opens_the_replay_at_its_whole_second() -> None:
+    doc = moment_of("r_1", "Tea time", 99, Chapter(61_999, "pin", "Kettle", "k1", ("Boils",)))
+    assert (doc.kind, doc.doc_id, doc.url) == ("moment", "r_1:61999", "/r/r_1?t=61")
+    assert (doc.title, doc.body, doc.at_ms) == ("Kettle", "Boils", 99)
+    assert doc.extra == {
+        "room_id": "r_1",
+        "at_ms": 61_999,
+        "room_title": "Tea time",
+        "chapter": "pin",
+        "sku": "k1",
+    }
