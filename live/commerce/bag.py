@@ -5,7 +5,9 @@ Redis Cluster may place them on different slots). A checkout is therefore a smal
 saga (docs/architecture.md, "The bag across slots"): the intent is written on the room's
 slot, each product's lines are reserved on its own slot (all products in one pipelined
 round trip), and the order appears on the room's slot only once every line is held. Any
-step left undone by a crash is finished by the sweeper from the journal.
+step left undone by a crash is finished by the sweeper from the journal. Where one script
+may touch every key of a checkout (one Redis server; a cluster only when all share a
+slot), the same scripts run composed into one, bag_checkout.lua: one round trip.
 """
 
 from __future__ import annotations
