@@ -377,6 +377,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             await check_server(redis, settings)
+            await bag.steps.load()
             if not settings.auth.secret:
                 # Every worker and node reads the same secret (the first one written).
                 current, *previous = await signing_secrets(redis, keys, settings.auth)

@@ -5,7 +5,9 @@ Redis Cluster may place them on different slots). A checkout is therefore a smal
 saga (docs/architecture.md, "The bag across slots"): the intent is written on the room's
 slot, each product's lines are reserved on its own slot (all products in one pipelined
 round trip), and the order appears on the room's slot only once every line is held. Any
-step left undone by a crash is finished by the sweeper from the journal.
+step left undone by a crash is finished by the sweeper from the journal. Where one script
+may touch every key of a checkout (one Redis server; a cluster only when all share a
+slot), the same scripts run composed into one, bag_checkout.lua: one round trip.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from live.redisdb.client import Redis
 from live.redisdb.errors import RedisError
 from live.redisdb.keys import Keys
 from live.redisdb.scripts import Scripts
+from live.redisdb.slots import one_script_may_touch
 from live.settings import CommerceSettings
 
 log = logging.getLogger("live.commerce.shop")
@@ -89,6 +92,9 @@ class BagStore:
         self._cfg = commerce
         self._now_ms = now_ms
         self.steps = CheckoutSteps(redis, scripts, commerce)
+        # A checkout is one script (bag_checkout.lua) where its keys allow; False keeps
+        # every checkout on the stepped path (its tests turn it off on one Redis too).
+        self.one_script = True
         self._room_keys = functools.lru_cache(maxsize=1000)(self._room_keys_of)
         # When this process last wrote a room to the sweep list, a (buyer, room) to the
         # buyer's list: monotonic deadlines until which it need not write them again.
@@ -153,11 +159,13 @@ class BagStore:
         shipping: dict[str, str] | None,
         variant_keys: dict[str, list[str]] | None = None,
     ) -> CheckoutOutcome:
-        """Hold every line or none; a replayed key answers its first order. Three round
-        trips (the room's begin, every product's reserve, the room's commit), each shared
-        with the checkouts of the same event-loop turn. `variant_keys` (sku -> every
-        variant key of the product) lets a stocked product's reserve read its availability
-        in the same call."""
+        """Hold every line or none; a replayed key answers its first order. One script and
+        one round trip where one script may touch every key (one Redis, or one cluster
+        slot; stocked products whose `variant_keys` are known: bag_checkout.lua);
+        otherwise three round trips (the room's begin, every product's reserve, the room's
+        commit). Each round trip is shared with the checkouts of the same event-loop turn.
+        `variant_keys` (sku -> every variant key of the product) lets a stocked product's
+        reserve read its availability in the same call."""
         order_id = new_order_id(room_id)
         fingerprint = checkout_fingerprint(requests)
         journal_lines = numbered(lines, list(range(len(lines))))
@@ -187,23 +195,31 @@ class BagStore:
     ) -> CheckoutOutcome:
         keys = self._room_keys(room_id)
         intent = orjson.dumps({"op": "intent", "order_id": order_id, "lines": journal_lines})
-        code, detail = await self.steps.begin(
-            keys.begin,
-            [
-                user_id,
-                idempotency_key,
-                fingerprint,
-                order_id,
-                keys.order_prefix,
-                intent,
-                INTENT_TIMEOUT_MS,
-                *[line["sku"] for line in lines],
-            ],
-        )
-        if code == b"replay":
-            return CheckoutOutcome(public_order(detail), False)
+        begin_args = [
+            user_id,
+            idempotency_key,
+            fingerprint,
+            order_id,
+            keys.order_prefix,
+            intent,
+            INTENT_TIMEOUT_MS,
+            *[line["sku"] for line in lines],
+        ]
+        commit_keys = [
+            *keys.commit,
+            order_key_of(keys.order_prefix, order_id),
+            *keys.commit_after_order,
+            self.shop_keys.buyer_orders(room_id, user_id),
+        ]
+        whole = self._whole_checkout(keys, commit_keys, journal_lines, variant_keys)
+        if whole is not None:
+            return await self._checkout_at_once(
+                order_id, room_id, user_id, lines, currency, shipping, begin_args,
+                commit_keys, whole, variant_keys,
+            )  # fmt: skip
+        code, detail = await self.steps.begin(keys.begin, begin_args)
         if code != b"ok":
-            raise _begin_error(code.decode(), detail.decode())
+            return _begun(code, detail)
         replies = await self._product_step(
             "reserve", order_id, journal_lines, variant_keys=variant_keys
         )
@@ -211,43 +227,86 @@ class BagStore:
         if failed:
             await self._undo_checkout(room_id, order_id, journal_lines, f"{order_id}:intent")
             index = min(failed)
-            left = available_of(replies[lines[index]["sku"]][1], lines[index])
-            raise Conflict(
-                "fewer units are left than asked for",
-                code="not_enough_left",
-                field=f"lines[{index}]",
-                left=left,
-            )
+            raise _short(index, replies[lines[index]["sku"]][1], lines)
         fill_positions(lines, replies, self._now_ms())
         order = new_order(order_id, room_id, user_id, lines, currency, shipping)
         code, detail, *times = await self.steps.commit(
-            [*keys.commit, order_key_of(keys.order_prefix, order_id), *keys.commit_after_order,
-             self.shop_keys.buyer_orders(room_id, user_id)],
-            [
-                user_id,
-                idempotency_key,
-                fingerprint,
-                order_id,
-                open_object(order),
-                self._cfg.bag_hold_s * 1000,
-                orjson.dumps(user_id),
-                keys.order_prefix,
-                self._cfg.order_retention_s * 1000,
-                *availability_args(replies),
-            ],
-        )  # fmt: skip
-        if code == b"created":
-            stored = {**order, "order_no": detail, "created_at": times[0], "expires_at": times[1]}
-            return CheckoutOutcome(public_view({**stored, "v": 1}), True)
-        # The key took another order, or the sweeper gave this checkout up: undo ours.
-        await self._undo_checkout(room_id, order_id, journal_lines, f"{order_id}:release")
-        if code == b"replay" and detail:
-            return CheckoutOutcome(public_order(detail), False)
-        if code == b"idempotency_mismatch":
-            raise Unprocessable(
-                "this Idempotency-Key was used with another body", code="idempotency_mismatch"
-            )
-        raise Unavailable("the checkout took too long and was undone; retry")
+            commit_keys, [*self._commit_args(begin_args, order), *availability_args(replies)]
+        )
+        if code != b"created":
+            # The key took another order, or the sweeper gave this checkout up: undo ours.
+            await self._undo_checkout(room_id, order_id, journal_lines, f"{order_id}:release")
+        return _committed(order, code, detail, times)
+
+    def _commit_args(self, begin_args: list[Any], order: dict[str, Any]) -> list[Any]:
+        """bag_commit.lua's ARGV[1..9] (its availability pairs follow), from bag_begin.lua's
+        (user, key, fingerprint, order id, order key prefix) and the new order."""
+        user_id, idempotency_key, fingerprint, order_id, order_prefix = begin_args[:5]
+        return [
+            user_id,
+            idempotency_key,
+            fingerprint,
+            order_id,
+            open_object(order),
+            self._cfg.bag_hold_s * 1000,
+            orjson.dumps(user_id),
+            order_prefix,
+            self._cfg.order_retention_s * 1000,
+        ]
+
+    async def _checkout_at_once(
+        self,
+        order_id: str,
+        room_id: str,
+        user_id: str,
+        lines: list[dict[str, Any]],
+        currency: str,
+        shipping: dict[str, str] | None,
+        begin_args: list[Any],
+        commit_keys: list[str],
+        by_sku: dict[str, list[dict[str, Any]]],
+        variant_keys: dict[str, list[str]],
+    ) -> CheckoutOutcome:
+        """The stepped checkout's scripts in one (bag_checkout.lua): one call, one round
+        trip (shared with the checkouts of the same event-loop turn)."""
+        order = new_order(order_id, room_id, user_id, lines, currency, shipping)
+        keys: list[str] = [*self._room_keys(room_id).begin, *commit_keys]
+        products: list[Any] = []
+        for sku, its_lines in by_sku.items():
+            keys += self.shop_keys.inventory(sku)
+            reserve = [order_id, len(its_lines), *_triples(its_lines), *variant_keys[sku]]
+            products += [sku, len(reserve), *reserve]
+        args = [len(by_sku), len(begin_args), *begin_args]
+        args += [*self._commit_args(begin_args, order), *products]
+        code, detail, *rest = await self.steps.whole(keys, args)
+        if code == b"begin":
+            return _begun(detail, rest[0])
+        if code == b"short":
+            raise _short(int(detail), rest[0], lines)
+        return _committed(order, code, detail, rest)
+
+    def _whole_checkout(
+        self,
+        keys: RoomKeys,
+        commit_keys: list[str],
+        journal_lines: list[dict[str, Any]],
+        variant_keys: dict[str, list[str]],
+    ) -> dict[str, list[dict[str, Any]]] | None:
+        """The lines by product when the checkout can be one script (bag_checkout.lua): a
+        stocked product's reserve (no made-to-order line: its queue position and ship-by
+        date are worked out here from the reserve's answer) of products whose variants are
+        known, and keys one script may touch (one Redis; on a cluster, one slot)."""
+        if not self.one_script:
+            return None
+        by_sku = _by_product(journal_lines)
+        if any(line.get("made_to_order") for line in journal_lines):
+            return None
+        if any(not variant_keys.get(sku) for sku in by_sku):
+            return None
+        product_keys = [key for sku in by_sku for key in self.shop_keys.inventory(sku)]
+        if not one_script_may_touch(self._redis, [*keys.begin, *commit_keys, *product_keys]):
+            return None
+        return by_sku
 
     def _room_keys_of(self, room_id: str) -> RoomKeys:
         k, sk = self._keys, self.shop_keys
@@ -316,14 +375,10 @@ class BagStore:
         """Run `op` on every product the lines name, all in one batch (one round trip per
         primary and one connection each; a cluster's primaries in parallel); sku ->
         (code, the product's availability, extra)."""
-        by_sku: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for line in lines:
-            by_sku[line["sku"]].append(line)
+        by_sku = _by_product(lines)
         futures = []
         for sku, its_lines in by_sku.items():
-            triples: list[Any] = []
-            for line in its_lines:
-                triples += [line["i"], line.get("variant_id") or NO_VARIANT, line["qty"]]
+            triples = _triples(its_lines)
             made = any(line.get("made_to_order") for line in its_lines)
             keys = self.shop_keys.inventory(sku)
             known = (variant_keys or {}).get(sku)
@@ -643,6 +698,56 @@ async def _logged(future: asyncio.Future[Any], message: str) -> bool:
         log.warning(message, extra={"error": str(exc)})
         return False
     return True
+
+
+def _by_product(lines: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Journal lines by sku, products in the order of their first line."""
+    by_sku: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for line in lines:
+        by_sku[line["sku"]].append(line)
+    return by_sku
+
+
+def _triples(lines: list[dict[str, Any]]) -> list[Any]:
+    """A product's lines as the inventory scripts take them: index, variant key, qty."""
+    triples: list[Any] = []
+    for line in lines:
+        triples += [line["i"], line.get("variant_id") or NO_VARIANT, line["qty"]]
+    return triples
+
+
+def _begun(code: bytes, detail: bytes) -> CheckoutOutcome:
+    """What bag_begin.lua's refusal or replay answers."""
+    if code == b"replay":
+        return CheckoutOutcome(public_order(detail), False)
+    raise _begin_error(code.decode(), detail.decode())
+
+
+def _short(index: int, entry: bytes, lines: list[dict[str, Any]]) -> LiveError:
+    """Line `index` is short; `entry` is its product's availability JSON."""
+    return Conflict(
+        "fewer units are left than asked for",
+        code="not_enough_left",
+        field=f"lines[{index}]",
+        left=available_of(entry, lines[index]),
+    )
+
+
+def _committed(
+    order: dict[str, Any], code: bytes, detail: Any, times: list[Any]
+) -> CheckoutOutcome:
+    """What bag_commit.lua's reply answers (the units of a checkout it did not commit are
+    already given back)."""
+    if code == b"created":
+        stored = {**order, "order_no": detail, "created_at": times[0], "expires_at": times[1]}
+        return CheckoutOutcome(public_view({**stored, "v": 1}), True)
+    if code == b"replay" and detail:
+        return CheckoutOutcome(public_order(detail), False)
+    if code == b"idempotency_mismatch":
+        raise Unprocessable(
+            "this Idempotency-Key was used with another body", code="idempotency_mismatch"
+        )
+    raise Unavailable("the checkout took too long and was undone; retry")
 
 
 def _begin_error(code: str, detail: str) -> LiveError:

@@ -14,7 +14,7 @@ from live.redisdb.client import Redis
 from live.redisdb.scripts import Scripts
 from live.settings import CommerceSettings
 
-SCRIPTS = ("bag_begin", "inv_reserve", "inv", "bag_commit")
+SCRIPTS = ("bag_begin", "inv_reserve", "inv", "bag_commit", "bag_checkout")
 
 
 class CheckoutSteps:
@@ -24,6 +24,14 @@ class CheckoutSteps:
         # With `durability = "replicated"` each batch ends with one WAIT (an order and its
         # units are answered only once the shard's replicas have them).
         self._batch = MixedBatcher(redis, scripts, SCRIPTS, wait=ReplicaWait.of(commerce))
+        self._redis = redis
+        self._scripts = scripts
+
+    async def load(self) -> None:
+        """Load the scripts into Redis (every primary), so one that no longer compiles
+        (a composed one: bag_checkout.lua) fails the start-up, not a checkout."""
+        for name in SCRIPTS:
+            await self._redis.script_load(self._scripts.get(name).script)
 
     def begin(self, keys: list[str], args: list[Any]) -> asyncio.Future[Any]:
         """bag_begin.lua on the room's slot."""
@@ -40,6 +48,11 @@ class CheckoutSteps:
     def commit(self, keys: list[str], args: list[Any]) -> asyncio.Future[Any]:
         """bag_commit.lua on the room's slot."""
         return self._batch.script("bag_commit", keys, args)
+
+    def whole(self, keys: list[str], args: list[Any]) -> asyncio.Future[Any]:
+        """bag_checkout.lua: the whole checkout in one script (every key on one server or
+        slot: see BagStore.checkout)."""
+        return self._batch.script("bag_checkout", keys, args)
 
     def index(self, key: str, score: int, member: str) -> asyncio.Future[Any]:
         """ZADD of a global index (the shop's sweep list, a buyer's rooms)."""

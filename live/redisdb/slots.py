@@ -48,6 +48,14 @@ class SlotLink(Protocol):
         ...
 
 
+def one_script_may_touch(client: Redis, keys: list[str]) -> bool:
+    """Whether one script may touch every key of `keys`: always on one server (a script
+    may span slots there), on a cluster only when they all hash to one slot."""
+    if not is_cluster(client):
+        return True
+    return len({client.keyslot(key) for key in keys}) == 1
+
+
 def link_for(client: Redis) -> SlotLink:
     return ClusterLink(client) if is_cluster(client) else SingleLink(client)
 

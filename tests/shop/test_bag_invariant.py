@@ -106,14 +106,17 @@ class BagMachine(RuleBasedStateMachine):
         user=st.sampled_from(USERS),
         lines=st.lists(line_st, min_size=1, max_size=3),
         key=st.sampled_from("abcd"),
+        path=st.sampled_from(("one_script", "stepped", "stepped_general")),
     )
-    def checkout(self, user: str, lines: list[Any], key: str) -> None:
+    def checkout(self, user: str, lines: list[Any], key: str, path: str) -> None:
         requests = [LineRequest(sku, variant, qty) for (sku, variant), qty in lines]
         try:
             priced = priced_lines(requests, PRODUCTS)
-            # Both reserve scripts: inv_reserve.lua (the product's variants known, as the
-            # HTTP checkout does) and inv.lua's general reserve.
-            known = STOCK_KEYS if len(key) % 2 == 0 else None
+            # Every path, mixed in one sequence: the whole checkout in one script
+            # (bag_checkout.lua), and the stepped one with inv_reserve.lua (the product's
+            # variants known, as the HTTP checkout does) or inv.lua's general reserve.
+            known = None if path == "stepped_general" else STOCK_KEYS
+            self.bag.one_script = path == "one_script"
             checkout = self.bag.checkout(ROOM, user, key, requests, priced, "EUR", None, known)
             outcome = self.run(checkout)
         except LiveError as exc:
