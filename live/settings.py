@@ -123,6 +123,7 @@ class CommerceSettings:
     # The shop (live/commerce/bag.py): how long a bag order is held, whether paying needs
     # a shipping address, and how long after payment a return may be asked for.
     bag_hold_s: int = 900
+    bag_one_script: bool = True
     require_shipping: bool = False
     return_days: int = 14
     # Seconds a unit that came back is kept for the first buyer on a sale's waitlist.

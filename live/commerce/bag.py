@@ -93,8 +93,9 @@ class BagStore:
         self._now_ms = now_ms
         self.steps = CheckoutSteps(redis, scripts, commerce)
         # A checkout is one script (bag_checkout.lua) where its keys allow; False keeps
-        # every checkout on the stepped path (its tests turn it off on one Redis too).
-        self.one_script = True
+        # every checkout on the stepped path (`[commerce] bag_one_script`; its tests
+        # switch it per checkout on one Redis too).
+        self.one_script = commerce.bag_one_script
         self._room_keys = functools.lru_cache(maxsize=1000)(self._room_keys_of)
         # When this process last wrote a room to the sweep list, a (buyer, room) to the
         # buyer's list: monotonic deadlines until which it need not write them again.

@@ -160,3 +160,10 @@ def test_a_part_whose_keys_no_longer_fit_fails_the_composition(
     finally:
         monkeypatch.undo()
         script_source.cache_clear()
+
+
+def test_an_operator_turns_the_one_script_checkout_off(redis_server: TestRedis) -> None:
+    """`[commerce] bag_one_script = false` keeps every checkout on the stepped path."""
+    assert create_app(make_settings(), redis_server.url).parts.bag.one_script
+    off = make_settings(LIVE_COMMERCE_BAG_ONE_SCRIPT="false")
+    assert not create_app(off, redis_server.url).parts.bag.one_script
