@@ -425,6 +425,7 @@ def _presence(
             hub.describe,
             hub.origin_lost,
             hub.reassert_origins,
+            shared_secret=bool(settings.node.secret),
         )
     entry = ProcessEntry(node_id, os.getpid(), settings.node.advertise_url)
 
@@ -438,6 +439,7 @@ def _presence(
         lambda: entry,
         nothing_to_do,
         nothing_to_do,
+        shared_secret=bool(settings.node.secret),
     )
 
 

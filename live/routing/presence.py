@@ -22,6 +22,17 @@ from live.routing.owners import MediaOwners
 log = logging.getLogger("live.routing")
 
 
+# Without `[node] secret` the registry is read every this many beats for other nodes:
+# they could not talk to this one (docs/operations.md), which the operator must hear.
+SECRET_CHECK_BEATS = 15
+
+
+def nodes_without_a_shared_secret(own_node_id: str, processes: list[ProcessEntry]) -> list[str]:
+    """The other nodes of the registry, which refuse this node's requests and video when
+    `[node] secret` is unset (each node's derived secret is its own). Pure."""
+    return sorted({p.node_id for p in processes if p.node_id != own_node_id})
+
+
 def beat_interval_s(origin_timeout_s: float) -> float:
     return min(2.0, max(0.25, origin_timeout_s / 5))
 
@@ -41,6 +52,7 @@ class NodePresence:
         describe: Callable[[], ProcessEntry],
         on_origin_lost: Callable[[str], Awaitable[None]],
         on_rejoined: Callable[[], Awaitable[None]],
+        shared_secret: bool = False,
     ) -> None:
         self._registry = registry
         self._owners = owners
@@ -51,6 +63,8 @@ class NodePresence:
         self._on_rejoined = on_rejoined
         self._task: asyncio.Task[None] | None = None
         self._beats = 0
+        # `[node] secret` is set: other nodes can talk to this one; else warn once.
+        self._quiet_about_secret = shared_secret
 
     async def processes(self) -> Registered:
         return await self._registry.processes(self.stale_ms)
@@ -82,6 +96,21 @@ class NodePresence:
             await self._on_rejoined()
         for dead in beat.dead:
             await self._clean_up_after(dead)
+        if not self._quiet_about_secret and self._beats % SECRET_CHECK_BEATS == 1:
+            await self._warn_of_nodes_without_a_shared_secret()
+
+    async def _warn_of_nodes_without_a_shared_secret(self) -> None:
+        others = nodes_without_a_shared_secret(
+            self._describe().node_id, (await self.processes()).processes
+        )
+        if others:
+            self._quiet_about_secret = True
+            log.warning(
+                "other nodes share this Redis but [node] secret (LIVE_NODE_SECRET) is unset:"
+                " they refuse this node's requests and video; set the same secret on every"
+                " node",
+                extra={"nodes": others},
+            )
 
     async def _clean_up_after(self, dead: ProcessEntry) -> None:
         log.warning("a process stopped answering", extra={"node": dead.node_id, "pid": dead.pid})

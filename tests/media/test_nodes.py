@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 from typing import Any
@@ -486,3 +487,35 @@ async def test_the_medooze_whip_client_publishes_through_a_node_that_is_not_the_
             await playwright.stop()
             if viewer is not None:
                 await viewer.close()
+
+
+async def test_a_node_without_the_deployments_secret_says_so(
+    redis_server: test_redis.TestRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two nodes on one Redis with `[node] secret` unset cannot talk (each derives its own
+    secret): the operator reads one warning naming the other node; with the secret set on
+    both, none."""
+
+    def warnings() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if "[node] secret" in r.getMessage()]
+
+    for secret in ("", "s" * 40):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="live.routing"):
+            base = make_settings()
+            running = []
+            try:
+                for name in ("x", "y"):
+                    node = NodeSettings(id=f"node-{secret[:1]}{name}", secret=secret)
+                    running.append(await start_server(base.replace(node=node), redis_server.url))
+                if not secret:
+                    await eventually(warnings)
+                    assert len(warnings()) == 1
+                    assert getattr(warnings()[0], "nodes", None) == ["node-x"]
+                else:
+                    # Both beat at start, before start_server returns: a warning would be in.
+                    assert warnings() == []
+            finally:
+                for server, task, _, _ in reversed(running):
+                    server.should_exit = True
+                    await task
