@@ -13,7 +13,7 @@ KINDS = ("product", "room", "moment")
 @dataclass(frozen=True, slots=True)
 class Document:
     kind: str
-    doc_id: str  # the sku, the room id, or `<room_id>:<at_ms>` of a moment
+    doc_id: str  # the sku, the room id, or `<room_id>:<at_ms>:<type>` of a moment
     title: str
     body: str  # description, variant labels, host name...: searched, snippeted
     url: str

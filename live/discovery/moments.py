@@ -74,7 +74,8 @@ def moment_of(room_id: str, room_title: str, shown_at: int, chapter: Chapter) ->
         extra["sku"] = chapter.sku
     return Document(
         kind="moment",
-        doc_id=f"{room_id}:{chapter.at_ms}",
+        # The type too: a pin and a sale opened on one frame are two moments.
+        doc_id=f"{room_id}:{chapter.at_ms}:{chapter.type}",
         title=chapter.title,
         body=" ".join(chapter.said),
         url=f"/r/{room_id}?t={chapter.at_ms // 1000}",
@@ -99,18 +100,18 @@ class MomentIndexer:
         """A replay listener: the deleted (or lapsed) replay's moments leave the search:
         those of its chapters, and any this process's index holds (a lapsed replay's
         chapters are gone with it)."""
-        positions = {int(raw["at_ms"]) for raw in replay.chapters}
-        prefix = f"moment:{replay.room_id}:"
-        for key in self._search.index.keys_starting(prefix):
-            if key[len(prefix) :].isdigit():
-                positions.add(int(key[len(prefix) :]))
-        await self.forget(replay.room_id, sorted(positions))
+        room_id = replay.room_id
+        ids = {f"{room_id}:{c.at_ms}:{c.type}" for c in chapters_of(replay.chapters)}
+        prefix = "moment:"
+        for key in self._search.index.keys_starting(f"{prefix}{room_id}:"):
+            ids.add(key[len(prefix) :])
+        await self.forget(sorted(ids))
 
     async def chapters(self, room: Room, chapters: Sequence[Chapter]) -> None:
         """Make a replay's chapters searchable (again: a put replaces the same moment)."""
         await self._search.put_many([moment_document(room, c) for c in chapters])
 
-    async def forget(self, room_id: str, at_ms: Sequence[int]) -> None:
-        """A replay removed: its moments leave the search."""
-        for position in at_ms:
-            await self._search.remove("moment", f"{room_id}:{position}")
+    async def forget(self, moment_ids: Sequence[str]) -> None:
+        """A replay removed: its moments (`<room_id>:<at_ms>:<type>`) leave the search."""
+        for moment_id in moment_ids:
+            await self._search.remove("moment", moment_id)

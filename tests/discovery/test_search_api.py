@@ -82,7 +82,7 @@ async def test_a_change_on_one_worker_is_found_on_another(
             await live_server.parts.moments.chapters(room, [chapter])
             # Both words: the moment; then (the last word dropped) the product.
             await _until_kinds(other, f"{word} boils", ["moment", "product"])
-            await live_server.parts.moments.forget(room.room_id, [61_000])
+            await live_server.parts.moments.forget([f"{room.room_id}:61000:pin"])
             await _until_kinds(other, f"{word} boils", ["product"])
     finally:
         server.should_exit = True

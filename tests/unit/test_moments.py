@@ -25,7 +25,7 @@ def test_a_product_chapter_says_the_answers_given_while_it_was_shown() -> None:
 
 def test_a_moment_opens_the_replay_at_its_whole_second() -> None:
     doc = moment_of("r_1", "Tea time", 99, Chapter(61_999, "pin", "Kettle", "k1", ("Boils",)))
-    assert (doc.kind, doc.doc_id, doc.url) == ("moment", "r_1:61999", "/r/r_1?t=61")
+    assert (doc.kind, doc.doc_id, doc.url) == ("moment", "r_1:61999:pin", "/r/r_1?t=61")
     assert (doc.title, doc.body, doc.at_ms) == ("Kettle", "Boils", 99)
     assert doc.extra == {
         "room_id": "r_1",
@@ -34,3 +34,12 @@ def test_a_moment_opens_the_replay_at_its_whole_second() -> None:
         "chapter": "pin",
         "sku": "k1",
     }
+
+
+def test_a_pin_and_a_sale_on_one_frame_are_two_moments() -> None:
+    stored = [
+        {"at_ms": 1200, "type": "pin", "title": "Kettle", "sku": "k1"},
+        {"at_ms": 1200, "type": "sale", "title": "Kettle", "sku": "k1", "sale_id": "s1"},
+    ]
+    docs = [moment_of("r_1", "Tea", 9, c) for c in chapters_of(stored)]
+    assert len({doc.key for doc in docs}) == 2
