@@ -63,6 +63,8 @@ TICK_S = 0.25
 HEARTBEAT_S = 5.0
 # aiortc closes a connection in well under a second; past this something is stuck.
 PEER_CLOSE_TIMEOUT_S = 5.0
+# Publisher sessions ended without a DELETE that this process remembers (newest kept).
+ENDED_KEPT = 256
 
 
 def codec_preferences(kind: str, codecs: Iterable[str]) -> list[RTCRtpCodecCapability]:
@@ -99,6 +101,7 @@ class MediaHub:
         self._rooms = rooms
         self._events = events
         self._owners = owners
+        self._ended_here: dict[str, str] = {}  # publisher session id -> room id
         self._clock = clock
         self._links = links
         self._viewer_counts = viewer_counts
@@ -234,8 +237,18 @@ class MediaHub:
         """DELETE on a session's Location."""
         session = self.sessions.get(session_id)
         if session is None or session.room_id != room_id or session.role != role:
+            if role == "publisher" and await self._publisher_ended_lately(room_id, session_id):
+                return  # it ended when its connection closed: the DELETE finds it done
             raise NotFound("no such media session")
         await self.close_session(session, "deleted")
+
+    async def _publisher_ended_lately(self, room_id: str, session_id: str) -> bool:
+        if self._ended_here.get(session_id) == room_id:
+            return True
+        try:
+            return await self._owners.ended_lately(room_id, session_id)
+        except Exception:
+            return False
 
     async def end_room(self, room_id: str) -> None:
         """The room ended: every session of it goes, here and at the edges it feeds."""
@@ -404,6 +417,8 @@ class MediaHub:
             if relay.publisher is session:
                 relay.publisher = None
                 went_dark = True
+                if reason != "deleted":
+                    self._remember_ended(session)
         await self._close_peer(session)
         if went_dark:
             if relay is not None:
@@ -414,6 +429,21 @@ class MediaHub:
         if freed:
             # A DELETE answered 200 has freed the session's places on every process.
             await asyncio.gather(*freed, return_exceptions=True)
+
+    def _remember_ended(self, session: MediaSession) -> None:
+        """A publisher gone without a DELETE: WHIP clients that close their connection
+        before deleting (whip.js's stop()) get 200 for the late DELETE, on this process at
+        once and on any other (and any node) through Redis."""
+        self._ended_here[session.session_id] = session.room_id
+        while len(self._ended_here) > ENDED_KEPT:
+            del self._ended_here[next(iter(self._ended_here))]
+        self._soon(self._write_ended(session.room_id, session.session_id))
+
+    async def _write_ended(self, room_id: str, session_id: str) -> None:
+        try:
+            await self._owners.publisher_ended(room_id, session_id)
+        except Exception:
+            log.warning("could not note the publisher's end", extra={"room_id": room_id})
 
     def _drop_relay_if_empty(self, relay: RoomRelay) -> None:
         if relay.empty and self.relays.get(relay.room_id) is relay:

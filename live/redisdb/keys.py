@@ -277,6 +277,11 @@ class Keys:
         """Global sorted set of a product's answered questions (JSON), scored by answer ms."""
         return f"{self.prefix}:product:{sku}:answers"
 
+    def room_publisher_ended(self, room_id: str, session_id: str) -> str:
+        """A publisher session that ended without a DELETE, for a minute (TTL): its late
+        DELETE answers 200 (a WHIP client that closes its connection first, then deletes)."""
+        return f"{self.room_tag(room_id)}:media_ended:{session_id}"
+
     def room_media_owner(self, room_id: str) -> str:
         """The internal address of the process holding the room's media (TTL, heartbeat)."""
         return f"{self.room_tag(room_id)}:media_owner"

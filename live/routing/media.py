@@ -202,6 +202,8 @@ class MediaRouter:
         else:
             owner = await self._owners.owner(room_id)
             if owner is None:
+                if await self._owners.ended_lately(room_id, session_id):
+                    return MediaReply(200, worker=self._pid)  # it ended as its link closed
                 raise NotFound("no such media session")
             if owner == self.address:
                 await self._local.end(room_id, "publisher", session_id)

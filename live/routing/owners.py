@@ -14,6 +14,8 @@ from live.redisdb.keys import Keys
 from live.redisdb.scripts import Scripts
 
 OWNER_TTL_MS = 15000
+# How long a publisher session that ended by itself still answers its DELETE with 200.
+ENDED_TTL_MS = 60000
 
 
 class MediaOwners:
@@ -36,6 +38,15 @@ class MediaOwners:
     async def renew(self, room_ids: Iterable[str], address: str) -> None:
         for room_id in list(room_ids):
             await self.claim(room_id, address)
+
+    async def publisher_ended(self, room_id: str, session_id: str) -> None:
+        """The publisher's session ended without a DELETE (its connection closed)."""
+        key = self._keys.room_publisher_ended(room_id, session_id)
+        await self._redis.set(key, 1, px=ENDED_TTL_MS)
+
+    async def ended_lately(self, room_id: str, session_id: str) -> bool:
+        """Whether the publisher session ended by itself within the last minute."""
+        return bool(await self._redis.exists(self._keys.room_publisher_ended(room_id, session_id)))
 
     async def release(self, room_id: str, address: str) -> bool:
         """Give the room up if `address` still holds it; True when it did."""

@@ -304,3 +304,25 @@ async def test_a_stuck_peer_close_does_not_hold_the_delete(
         await real_close()
     finally:
         await close_all(viewer, publisher)
+
+
+async def test_a_publishers_late_delete_finds_its_session_ended(live_server: LiveServer) -> None:
+    """A WHIP client that closes its connection and then deletes its resource (whip.js's
+    `stop()` does) is answered 200 once the server saw the publisher leave; a session
+    that never was is still 404, and a second DELETE after one answered is 404 too."""
+    room = await live_server.new_room()
+    room_id, token = room["room_id"], room["host_token"]
+    publisher = await publish(live_server.http, room_id, token, CounterTrack())
+    viewer = await watch(live_server.http, room_id)
+    await viewer.wait_frames(5)
+    await publisher.pc.close()
+    hub = hub_of(live_server)
+    await eventually(lambda: not any(s.role == "publisher" for s in hub.sessions.values()))
+    assert (await live_server.as_user(token, "DELETE", publisher.location)).status_code == 200
+    made_up = publisher.location.rsplit("/", 1)[0] + "/p0000000000000000"
+    assert (await live_server.as_user(token, "DELETE", made_up)).status_code == 404
+    # A publisher deleted by its client is done: its DELETE again is 404.
+    again = await publish(live_server.http, room_id, token, CounterTrack())
+    assert (await live_server.as_user(token, "DELETE", again.location)).status_code == 200
+    assert (await live_server.as_user(token, "DELETE", again.location)).status_code == 404
+    await close_all(viewer, again)
