@@ -348,6 +348,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def new_room(base: str) -> dict[str, Any]:
+    """A room for the run, made with the admin token (its id and host token)."""
+    room: dict[str, Any] = httpx.post(
+        base + "/api/rooms",
+        json={"title": "bench", "host_name": "bench"},
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    ).json()
+    return room
+
+
 def wait_healthy(base: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -801,11 +811,7 @@ def measure_live(env: dict[str, str], workers: int, args: Any) -> list[dict[str,
     )
     try:
         wait_healthy(base)
-        room = httpx.post(
-            base + "/api/rooms",
-            json={"title": "bench", "host_name": "bench"},
-            headers={"Authorization": f"Bearer {ADMIN}"},
-        ).json()
+        room = new_room(base)
         rid = room["room_id"]
         counts = [int(n) for n in args.viewers.split(",") if n]
         return measure(
@@ -861,11 +867,7 @@ def measure_nodes(env: dict[str, str], count: int, args: Any) -> list[dict[str, 
         bases = [f"http://127.0.0.1:{port}" for port in ports]
         for base in bases:
             wait_healthy(base)
-        room = httpx.post(
-            bases[0] + "/api/rooms",
-            json={"title": "bench", "host_name": "bench"},
-            headers={"Authorization": f"Bearer {ADMIN}"},
-        ).json()
+        room = new_room(bases[0])
         rid = room["room_id"]
         counts = [int(n) for n in args.viewers.split(",") if n]
         return measure(

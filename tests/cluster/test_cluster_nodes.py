@@ -14,7 +14,7 @@ import secrets
 import signal
 import subprocess
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,7 @@ import pytest
 from tests.conftest import free_port
 from tests.media.peers import CounterTrack, Peer, publish, watch
 from tests.media.test_relay import eventually
-from tests.media.test_workers import keeps_playing, republish, worker_of
+from tests.media.test_workers import keeps_playing, republish, watch_on, worker_of
 from tests.realtime.client import ChannelClient, channel
 from tests.redis_cluster import TestRedisCluster
 from tests.serving import ADMIN, new_buyers, open_sale, serve_env, spawn_serve, stop
@@ -116,19 +116,6 @@ async def new_room(node: Node) -> dict[str, Any]:
     return room
 
 
-async def watch_worker(node: Node, room_id: str, wanted: Callable[[str], bool]) -> Peer:
-    """A viewer of `node` whose WHEP, sent on fresh connections until it is, landed on a
-    worker whose pid is `wanted`."""
-    for _ in range(60):
-        async with httpx.AsyncClient(base_url=node.base, timeout=20) as fresh:
-            peer = await watch(fresh, room_id)
-            if wanted(worker_of(peer)):
-                return peer
-            assert (await fresh.delete(peer.location)).status_code == 200
-        await peer.close()
-    raise AssertionError("no offer landed on the wanted worker")
-
-
 async def node_links(node: Node, direction: str) -> float:
     """`live_node_relay_links` of the node summed over its workers (fresh connection)."""
     async with httpx.AsyncClient(base_url=node.base, timeout=15) as fresh:
@@ -176,10 +163,10 @@ async def test_one_room_over_three_nodes(three_nodes: dict[str, Node]) -> None:
     try:
         origin = await media_of(c, room_id)
         assert origin["origin"]["node_id"] == "node-a"
-        on_b = await watch_worker(b, room_id, lambda pid: True)
+        on_b = await watch_on(b.base, room_id, lambda pid: True)
         peers.append(on_b)
         first_b = worker_of(on_b)
-        peers.append(await watch_worker(b, room_id, lambda pid: pid != first_b))
+        peers.append(await watch_on(b.base, room_id, lambda pid: pid != first_b))
         peers.append(await watch(c.http, room_id))
         for viewer in peers[1:]:
             await viewer.wait_frames(15, within=40)
