@@ -37,6 +37,7 @@ class ServerSettings:
     allowed_origins: tuple[str, ...] = ()
     public_url: str = ""
     shutdown_grace_s: float = 10.0
+    keep_alive_s: float = 75.0
     worker_healthcheck_s: float = 5.0
     max_body_bytes: int = 65536
     max_header_bytes: int = 16384
