@@ -2,10 +2,10 @@
 
 A moment is one chapter of a replay: the product shown (pinned, on sale, auctioned) or a
 question answered, with what the host said while it was on screen (the questions answered
-and their answers). The replay finisher hands a ready replay's chapters here
-(`replay_ready`); the replay's deletion, or its lapse, takes them out (`replay_deleted`).
-Each becomes a `moment` document whose url opens the replay at that time
-(`/r/<room>?t=<s>`).
+and their answers, and the host's own chat lines). The replay finisher hands a ready
+replay's chapters here (`replay_ready`); the replay's deletion, or its lapse, takes them
+out (`replay_deleted`). Each becomes a `moment` document whose url opens the replay at
+that time (`/r/<room>?t=<s>`).
 """
 
 from __future__ import annotations
@@ -16,11 +16,14 @@ from typing import Any
 
 from live.discovery.model import Document
 from live.discovery.store import SearchStore
+from live.replay.rules import SAID
 from live.replay.store import ReplayChapters
 from live.rooms.model import Room
 
 # Chapters that show a product: an answer given meanwhile is part of what was said.
 PRODUCT_CHAPTERS = ("pin", "sale", "auction")
+# The most lines one moment says: a moment is a search document, kept small.
+MAX_SAID = 200
 
 
 @dataclass(frozen=True)
@@ -29,18 +32,23 @@ class Chapter:
     type: str  # pin, sale, auction or answer (the replay's chapter types)
     title: str  # the product's title, or the question
     sku: str | None = None
-    said: tuple[str, ...] = ()  # the host's answers and answered questions meanwhile
+    said: tuple[str, ...] = ()  # the host's answers, answered questions and chat meanwhile
 
 
 def chapters_of(stored: Sequence[Mapping[str, Any]]) -> list[Chapter]:
     """A replay's chapters as the replay store gives them (oldest first) as moments: a
-    product's chapter says the answers given until the next product's chapter, an answer
-    says itself (PURE)."""
+    product's chapter says the answers given and the host's chat lines (`said` entries,
+    not moments of their own) until the next product's chapter, an answer says itself
+    (PURE)."""
     found: list[Chapter] = []
     said: list[list[str]] = []
     showing: int | None = None  # which of `found` is the product on screen
     for raw in stored:
         kind = str(raw["type"])
+        if kind == SAID:
+            if showing is not None and raw.get("text"):
+                said[showing].append(str(raw["text"]))
+            continue
         words = _answer_words(raw) if kind == "answer" else []
         if kind in PRODUCT_CHAPTERS:
             showing = len(found)
@@ -49,7 +57,7 @@ def chapters_of(stored: Sequence[Mapping[str, Any]]) -> list[Chapter]:
         found.append(Chapter(int(raw["at_ms"]), kind, str(raw.get("title") or ""), raw.get("sku")))
         said.append(words)
     return [
-        Chapter(c.at_ms, c.type, c.title, c.sku, tuple(words))
+        Chapter(c.at_ms, c.type, c.title, c.sku, tuple(words[:MAX_SAID]))
         for c, words in zip(found, said, strict=True)
     ]
 

@@ -18,6 +18,9 @@ import orjson
 # `part-<n>.<ext>` as recorded, `replay-<n>.<ext>` as joined: nothing else is served.
 FILE_RE = re.compile(r"^(part|replay)-[0-9]{1,6}\.(webm|mp4)$")
 CHAPTER_TYPES = ("pin", "sale", "auction", "answer")
+# What the host said in chat while live, kept in the chapters' list for the search's
+# moments (live.discovery.moments); not a chapter of the replay's timeline.
+SAID = "said"
 PUBLIC_STATUS = {"recording": "recording", "ready": "ready"}
 
 
@@ -107,7 +110,7 @@ def replay_view(
         "duration_ms": None,
         "url": None,
         "content_type": None,
-        "chapters": chapters if status != "none" else [],
+        "chapters": [c for c in chapters if c.get("type") != SAID] if status != "none" else [],
         "title": text.get("title") or None,
         "host_name": text.get("host_name") or None,
         "started_at": int(text["started_at"]) if text.get("started_at") else None,

@@ -152,7 +152,7 @@ async def test_the_language_switch_is_kept_across_pages_and_reloads(
     await viewer.reload()
     await expect(viewer.locator("#chat-open")).to_have_text("Say something…")
     await viewer.goto(live_server.base_url + "/")
-    await expect(viewer.get_by_role("heading", name="Rooms")).to_be_visible()
+    await expect(viewer.get_by_role("heading", name="Shows", exact=True)).to_be_visible()
     # And back: the English page offers Chinese, in Chinese.
     await viewer.get_by_role("button", name=re.compile(r"Switch the language to\s*中文")).tap()
     await expect(viewer.get_by_role("heading", name="直播间")).to_be_visible()

@@ -308,8 +308,16 @@ async def test_sales_auctions_and_answers_become_chapters_at_their_media_ms(
     assert answer_chapter["sku"] == sku and answer_chapter["title"] == "Does it get hot?"
     # Every durable event taken while live carries the clock, chat included; it grows.
     assert said["media_ms"] >= answered["media_ms"] >= auctioned["media_ms"] >= opened["media_ms"]
-    # The search index reads them through the store (moments).
-    assert await live_server.parts.replays.chapters(room_id) == chapters
+    # The search index reads them through the store (moments), with the host's chat line
+    # (for the moment of the product on screen; not a chapter of the timeline).
+    stored = await live_server.parts.replays.chapters(room_id)
+    assert [c for c in stored if c["type"] != "said"] == chapters
+    (line,) = [c for c in stored if c["type"] == "said"]
+    assert (line["text"], line["at_ms"], line["seq"]) == (
+        "hello",
+        round(said["media_ms"]),
+        said["seq"],
+    )
 
 
 @needs_ffprobe
@@ -403,8 +411,10 @@ async def _moment_hits(server: LiveServer, q: str, room_id: str) -> list[dict[st
 async def test_a_ready_replay_is_found_by_its_moments_and_pictured_by_its_own_frame(
     live_server: LiveServer,
 ) -> None:
-    # Words found nowhere else: the product's, and one only the host's answer says.
+    # Words found nowhere else: the product's, one only the host's answer says, one the
+    # host says in chat and one a viewer says in chat (a viewer's chat is no moment's).
     word, answered_word = "zq" + secrets.token_hex(3), "zk" + secrets.token_hex(3)
+    host_word, viewer_word = "zh" + secrets.token_hex(3), "zv" + secrets.token_hex(3)
     product = await live_server.new_product(title=f"Walnut grinder {word}")
     room = await live_server.new_room("Coffee corner")
     room_id, token = room["room_id"], room["host_token"]
@@ -429,6 +439,9 @@ async def test_a_ready_replay_is_found_by_its_moments_and_pictured_by_its_own_fr
                 {"type": "answer", "question_id": question["question_id"], "text": reply}
             )
             answer = await host.of_type("answer")
+            await host.send({"type": "chat", "text": f"It grinds {host_word} fine"})
+            await dev.send({"type": "chat", "text": f"I want one {viewer_word}"})
+            await host.until(lambda e: e["type"] == "chat" and viewer_word in e["text"])
         await frames_flow(live_server, room_id, 30)
         assert (await live_server.as_user(token, "POST", f"/api/rooms/{room_id}/end")).is_success
     finally:
@@ -454,6 +467,11 @@ async def test_a_ready_replay_is_found_by_its_moments_and_pictured_by_its_own_fr
         ("pin", at_ms),
         ("answer", round(answer["media_ms"])),
     }
+    # So does what the host said in chat meanwhile (the pin's moment alone: the replay's
+    # chapters above are not the host's chat lines); a viewer's chat finds nothing.
+    host_said = await _moment_hits(live_server, host_word, room_id)
+    assert [(h["chapter"], h["at_ms"]) for h in host_said] == [("pin", at_ms)]
+    assert await _moment_hits(live_server, viewer_word, room_id) == []
     # The ended room's picture is a frame of its replay, decoded from the recording (it
     # may be the keyframe the last live picture was made of; once the room's record has
     # lapsed, below, only the replay's can answer).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from live.discovery.moments import Chapter, chapters_of, moment_of
+from live.discovery.moments import MAX_SAID, Chapter, chapters_of, moment_of
 
 
 def test_a_product_chapter_says_the_answers_given_while_it_was_shown() -> None:
@@ -21,6 +21,28 @@ def test_a_product_chapter_says_the_answers_given_while_it_was_shown() -> None:
         Chapter(4000, "answer", "Hot?", None, ("Hot?", "Yes")),
     ]
     assert chapters_of([]) == []
+
+
+def test_the_hosts_chat_lines_belong_to_the_product_on_screen_and_are_no_moments() -> None:
+    stored = [
+        {"at_ms": 100, "type": "said", "text": "Welcome all"},  # no product yet: dropped
+        {"at_ms": 1200, "type": "pin", "title": "Kettle", "sku": "k1"},
+        {"at_ms": 1500, "type": "said", "text": "It boils in a minute"},
+        {"at_ms": 2000, "type": "answer", "title": "Loud?", "question": "Loud?", "answer": "No"},
+        {"at_ms": 3000, "type": "pin", "title": "Mug", "sku": "m1"},
+        {"at_ms": 3100, "type": "said", "text": "Stoneware"},
+    ]
+    assert chapters_of(stored) == [
+        Chapter(1200, "pin", "Kettle", "k1", ("It boils in a minute", "Loud?", "No")),
+        Chapter(2000, "answer", "Loud?", None, ("Loud?", "No")),
+        Chapter(3000, "pin", "Mug", "m1", ("Stoneware",)),
+    ]
+
+
+def test_a_moment_says_at_most_max_said_lines() -> None:
+    lines = [{"at_ms": 2 + i, "type": "said", "text": f"line {i}"} for i in range(MAX_SAID + 5)]
+    (chapter,) = chapters_of([{"at_ms": 1, "type": "pin", "title": "Kettle", "sku": "k1"}, *lines])
+    assert chapter.said == tuple(f"line {i}" for i in range(MAX_SAID))
 
 
 def test_a_moment_opens_the_replay_at_its_whole_second() -> None:

@@ -53,6 +53,11 @@ end
 -- renewals, with margin), so a stalled picture does not run the clock on.
 local MEDIA_AHEAD_MS = 1500
 local CHAPTER_TYPES = {pin = 'pin', sale_open = 'sale', auction_open = 'auction', answer = 'answer'}
+-- The host's chat lines are kept beside the chapters as `said` entries (not chapters of
+-- the replay's timeline: live/replay/rules.py leaves them out) so that the search's moment
+-- of the product on screen says them too; the host is exempt from chat limits, so past
+-- MAX_CHAPTER_ENTRIES entries no more lines are kept (chapters still are).
+local MAX_CHAPTER_ENTRIES = 10000
 
 local function room_key_beside(seq_key, name)
   return string.sub(seq_key, 1, -4) .. name
@@ -73,8 +78,16 @@ local function media_position(seq_key, now)
   return tonumber(clock[1]) + ahead, tonumber(clock[3] or '0')
 end
 
--- The replay chapter an event makes (pin, sale opening, auction, answer), or nil.
+-- The replay chapter an event makes (pin, sale opening, auction, answer; a host's chat
+-- line: `said`), or nil.
 local function chapter_of(event, at_ms)
+  if event['type'] == 'chat' then
+    if event['role'] ~= 'host' then
+      return nil
+    end
+    return {at_ms = at_ms, type = 'said', text = event['text'], seq = event['seq'],
+      ts = event['ts']}
+  end
   local kind = CHAPTER_TYPES[event['type']]
   if not kind then
     return nil
@@ -106,8 +119,12 @@ local function stamp_media_clock(seq_key, event, now)
   event['media_ms'] = media_ms
   if ttl > 0 then
     local chapter = chapter_of(event, media_ms)
+    local key = room_key_beside(seq_key, 'chapters')
+    if chapter and chapter['type'] == 'said'
+        and redis.call('LLEN', key) >= MAX_CHAPTER_ENTRIES then
+      chapter = nil
+    end
     if chapter then
-      local key = room_key_beside(seq_key, 'chapters')
       redis.call('RPUSH', key, cjson.encode(chapter))
       redis.call('EXPIRE', key, ttl)
     end

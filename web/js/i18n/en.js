@@ -13,7 +13,7 @@ export default {
   "conn.closed": "Disconnected",
 
   "rooms.page_title": "live · shows",
-  "rooms.heading": "Rooms",
+  "rooms.heading": "Shows",
   "rooms.lead": "Watch a host show the things they make, ask questions in the chat, and buy during the flash sales.",
   "rooms.empty": "No rooms are open right now. Come back a little later.",
   "rooms.load_failed": "The rooms could not be loaded. {error}",
