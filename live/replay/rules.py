@@ -110,7 +110,10 @@ def replay_view(
         "duration_ms": None,
         "url": None,
         "content_type": None,
-        "chapters": [c for c in chapters if c.get("type") != SAID] if status != "none" else [],
+        # Only the timeline's chapters: the host's `said` lines are the search's.
+        "chapters": [c for c in chapters if c.get("type") in CHAPTER_TYPES]
+        if status != "none"
+        else [],
         "title": text.get("title") or None,
         "host_name": text.get("host_name") or None,
         "started_at": int(text["started_at"]) if text.get("started_at") else None,

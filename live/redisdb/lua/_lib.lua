@@ -119,14 +119,12 @@ local function stamp_media_clock(seq_key, event, now)
   event['media_ms'] = media_ms
   if ttl > 0 then
     local chapter = chapter_of(event, media_ms)
-    local key = room_key_beside(seq_key, 'chapters')
-    if chapter and chapter['type'] == 'said'
-        and redis.call('LLEN', key) >= MAX_CHAPTER_ENTRIES then
-      chapter = nil
-    end
     if chapter then
-      redis.call('RPUSH', key, cjson.encode(chapter))
-      redis.call('EXPIRE', key, ttl)
+      local key = room_key_beside(seq_key, 'chapters')
+      if chapter['type'] ~= 'said' or redis.call('LLEN', key) < MAX_CHAPTER_ENTRIES then
+        redis.call('RPUSH', key, cjson.encode(chapter))
+        redis.call('EXPIRE', key, ttl)
+      end
     end
   end
 end
